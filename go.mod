@@ -1,0 +1,3 @@
+module github.com/parquetrail/parquetrail
+
+go 1.26.8

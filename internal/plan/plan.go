@@ -1,0 +1,56 @@
+// Package plan decides what one day's run reads: it lists the trail's date
+// folders that the day's window touches, selects event-log files, and
+// bin-packs them into shards that workers flatten independently. The plan is
+// written as a JSON manifest into the run's staging area, from which each
+// worker reads its shard by index.
+package plan
+
+import (
+	"time"
+
+	"github.com/parquetrail/parquetrail/internal/store"
+)
+
+// Plan is the manifest of one run of one day.
+type Plan struct {
+	Version int `json:"version"` // format version, 1
+	// RunID names this attempt; staging lives under Staging(day, RunID).
+	RunID string `json:"runID"`
+	// Date, TimeZone and the UTC window of the day.
+	Date        string    `json:"date"`
+	TimeZone    string    `json:"timeZone"`
+	WindowStart time.Time `json:"windowStart"`
+	WindowEnd   time.Time `json:"windowEnd"`
+	// Source and Destination are store URLs.
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	// Flatten settings every worker must agree on.
+	Columns         string `json:"columns"`         // "full" or "seed"
+	LocalTimeColumn string `json:"localTimeColumn"` // e.g. "eventtime_local"
+	OnMalformed     string `json:"onMalformed"`     // "fail" or "report"
+	Deduplicate     bool   `json:"deduplicate"`
+	Compression     string `json:"compression"` // "zstd" (default), "snappy", "gzip", "none"
+
+	Counts Counts  `json:"counts"`
+	Shards []Shard `json:"shards"`
+}
+
+// Counts says what listing found.
+type Counts struct {
+	Listed        int64 `json:"listed"`        // objects seen under the listed prefixes
+	Selected      int64 `json:"selected"`      // event-log files to read
+	SkippedEarly  int64 `json:"skippedEarly"`  // event logs delivered before the window start
+	SkippedLate   int64 `json:"skippedLate"`   // event logs delivered after window end + late margin
+	NotLogs       int64 `json:"notLogs"`       // digests, Insights, other services' files
+	SelectedBytes int64 `json:"selectedBytes"` // compressed bytes to read
+	Accounts      int   `json:"accounts"`
+	Regions       int   `json:"regions"`
+	Prefixes      int   `json:"prefixes"` // date folders listed
+}
+
+// Shard is the unit of work of one worker (one Job completion index).
+type Shard struct {
+	Index   int            `json:"index"`
+	Bytes   int64          `json:"bytes"`
+	Objects []store.Object `json:"objects"`
+}
