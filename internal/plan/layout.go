@@ -35,4 +35,6 @@ func ResultKey(ymd, runID string, shard int) string {
 
 // ErrorsKey is the run's error manifest: every malformed record and
 // unreadable object, by object key and position (JSON lines).
-func ErrorsKey(ymd, runID string) string { return "_parquetrail/errors/proc_ymd=" + ymd + "/" + runID + ".jsonl" }
+func ErrorsKey(ymd, runID string) string {
+	return "_parquetrail/errors/proc_ymd=" + ymd + "/" + runID + ".jsonl"
+}
