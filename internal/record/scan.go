@@ -1,0 +1,772 @@
+package record
+
+import (
+	"bytes"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parquetrail/parquetrail/internal/problem"
+)
+
+// Row is one flattened record. Its byte slices point into the Reader's
+// buffers and stay valid until the next call to Next.
+type Row struct {
+	Index  int   // 0-based index in the object's Records array
+	Offset int64 // byte offset of the record in the decompressed object
+	Time   int64 // eventTime, milliseconds since the Unix epoch (UTC)
+	Local  int64 // eventTime's wall clock in the day's zone, as if UTC
+
+	// Kind and Detail are set when the record is malformed (a
+	// problem.Kind* constant and a cause); the row must not be written.
+	Kind   string
+	Detail string
+
+	val      [numFields][]byte // nil is null; booleans are "true"/"false"
+	resN     int               // number of resources, -1 when the lists are null
+	res      [3][][]byte       // ARN, accountId, type per resource
+	unmapped []byte            // JSON object, nil when nothing is unmapped
+}
+
+// EventID returns the row's eventid column (nil when null).
+func (r *Row) EventID() []byte { return r.val[fEventID] }
+
+var (
+	litTrue  = []byte("true")
+	litFalse = []byte("false")
+	litNull  = []byte("null")
+	litEmpty = []byte("{}")
+)
+
+// slot says how the scanner treats a key.
+type slotKind uint8
+
+const (
+	slotUnknown slotKind = iota
+	slotString
+	slotJSON
+	slotBool
+	slotTime
+	slotStruct
+	slotResources
+	slotEventIDAlt // the "eventId" spelling of aggregated events
+)
+
+// Struct levels of the record.
+type level uint8
+
+const (
+	lvTop level = iota
+	lvUserIdentity
+	lvSessionContext
+	lvSessionIssuer
+	lvSCAttributes
+	lvSCWebID
+	lvUIWebID
+	lvOnBehalfOf
+	lvInScopeOf
+	lvTLSDetails
+	lvAddendum
+)
+
+type slot struct {
+	kind slotKind
+	f    field // for value slots
+	sub  level // for slotStruct
+}
+
+func val(k slotKind, f field) slot { return slot{kind: k, f: f} }
+func sub(l level) slot             { return slot{kind: slotStruct, sub: l} }
+
+// lookup maps a key at a level to its slot. Keys are exact: CloudTrail's
+// spelling is mixed-case and fixed, and other spellings stay unmapped.
+func lookup(lv level, k []byte) slot {
+	switch lv {
+	case lvTop:
+		switch string(k) {
+		case "eventVersion":
+			return val(slotString, fEventVersion)
+		case "userIdentity":
+			return sub(lvUserIdentity)
+		case "eventTime":
+			return val(slotTime, fEventTime)
+		case "eventSource":
+			return val(slotString, fEventSource)
+		case "eventName":
+			return val(slotString, fEventName)
+		case "awsRegion":
+			return val(slotString, fAWSRegion)
+		case "sourceIPAddress":
+			return val(slotString, fSourceIPAddress)
+		case "userAgent":
+			return val(slotString, fUserAgent)
+		case "errorCode":
+			return val(slotString, fErrorCode)
+		case "errorMessage":
+			return val(slotString, fErrorMessage)
+		case "requestParameters":
+			return val(slotJSON, fRequestParameters)
+		case "responseElements":
+			return val(slotJSON, fResponseElements)
+		case "additionalEventData":
+			return val(slotJSON, fAdditionalEventData)
+		case "requestID":
+			return val(slotString, fRequestID)
+		case "eventID":
+			return val(slotString, fEventID)
+		case "eventId":
+			return val(slotEventIDAlt, fEventID)
+		case "readOnly":
+			return val(slotBool, fReadOnly)
+		case "resources":
+			return slot{kind: slotResources}
+		case "eventType":
+			return val(slotString, fEventType)
+		case "apiVersion":
+			return val(slotString, fAPIVersion)
+		case "managementEvent":
+			return val(slotBool, fManagementEvent)
+		case "recipientAccountId":
+			return val(slotString, fRecipientAccountID)
+		case "serviceEventDetails":
+			return val(slotJSON, fServiceEventDetails)
+		case "sharedEventID":
+			return val(slotString, fSharedEventID)
+		case "vpcEndpointId":
+			return val(slotString, fVPCEndpointID)
+		case "vpcEndpointAccountId":
+			return val(slotString, fVPCEndpointAccountID)
+		case "eventCategory":
+			return val(slotString, fEventCategory)
+		case "tlsDetails":
+			return sub(lvTLSDetails)
+		case "sessionCredentialFromConsole":
+			return val(slotString, fSessionCredentialFromConsole)
+		case "addendum":
+			return sub(lvAddendum)
+		case "edgeDeviceDetails":
+			return val(slotJSON, fEdgeDeviceDetails)
+		case "insightDetails":
+			return val(slotJSON, fInsightDetails)
+		case "eventContext":
+			return val(slotJSON, fEventContext)
+		}
+	case lvUserIdentity:
+		switch string(k) {
+		case "type":
+			return val(slotString, fUIType)
+		case "principalId":
+			return val(slotString, fUIPrincipalID)
+		case "arn":
+			return val(slotString, fUIArn)
+		case "accountId":
+			return val(slotString, fUIAccountID)
+		case "accessKeyId":
+			return val(slotString, fUIAccessKeyID)
+		case "userName":
+			return val(slotString, fUIUserName)
+		case "sessionContext":
+			return sub(lvSessionContext)
+		case "invokedBy":
+			return val(slotString, fUIInvokedBy)
+		case "webIdFederationData":
+			return sub(lvUIWebID)
+		case "identityProvider":
+			return val(slotString, fUIIdentityProvider)
+		case "credentialId":
+			return val(slotString, fUICredentialID)
+		case "onBehalfOf":
+			return sub(lvOnBehalfOf)
+		case "inScopeOf":
+			return sub(lvInScopeOf)
+		}
+	case lvSessionContext:
+		switch string(k) {
+		case "sessionIssuer":
+			return sub(lvSessionIssuer)
+		case "attributes":
+			return sub(lvSCAttributes)
+		case "webIdFederationData":
+			return sub(lvSCWebID)
+		case "sourceIdentity":
+			return val(slotString, fSCSourceIdentity)
+		case "ec2RoleDelivery":
+			return val(slotString, fSCEC2RoleDelivery)
+		case "assumedRoot":
+			return val(slotString, fSCAssumedRoot)
+		}
+	case lvSessionIssuer:
+		switch string(k) {
+		case "type":
+			return val(slotString, fSIType)
+		case "principalId":
+			return val(slotString, fSIPrincipalID)
+		case "arn":
+			return val(slotString, fSIArn)
+		case "accountId":
+			return val(slotString, fSIAccountID)
+		case "userName":
+			return val(slotString, fSIUserName)
+		}
+	case lvSCAttributes:
+		switch string(k) {
+		case "creationDate":
+			return val(slotString, fSCAttrCreationDate)
+		case "mfaAuthenticated":
+			return val(slotString, fSCAttrMFAAuthenticated)
+		}
+	case lvSCWebID:
+		switch string(k) {
+		case "federatedProvider":
+			return val(slotString, fSCWebIDFederatedProvider)
+		case "attributes":
+			return val(slotJSON, fSCWebIDAttributes)
+		}
+	case lvUIWebID:
+		switch string(k) {
+		case "federatedProvider":
+			return val(slotString, fUIWebIDFederatedProvider)
+		case "attributes":
+			return val(slotJSON, fUIWebIDAttributes)
+		}
+	case lvOnBehalfOf:
+		switch string(k) {
+		case "userId":
+			return val(slotString, fUIOnBehalfOfUserID)
+		case "identityStoreArn":
+			return val(slotString, fUIOnBehalfOfIdentityStoreArn)
+		}
+	case lvInScopeOf:
+		switch string(k) {
+		case "sourceArn":
+			return val(slotString, fUIInScopeOfSourceArn)
+		case "sourceAccount":
+			return val(slotString, fUIInScopeOfSourceAccount)
+		case "issuerType":
+			return val(slotString, fUIInScopeOfIssuerType)
+		case "credentialsIssuedTo":
+			return val(slotString, fUIInScopeOfCredentialsIssuedTo)
+		}
+	case lvTLSDetails:
+		switch string(k) {
+		case "tlsVersion":
+			return val(slotString, fTLSVersion)
+		case "cipherSuite":
+			return val(slotString, fTLSCipherSuite)
+		case "clientProvidedHostHeader":
+			return val(slotString, fTLSClientProvidedHostHeader)
+		}
+	case lvAddendum:
+		switch string(k) {
+		case "reason":
+			return val(slotString, fAddendumReason)
+		case "updatedFields":
+			return val(slotString, fAddendumUpdatedFields)
+		case "originalRequestID":
+			return val(slotString, fAddendumOriginalRequestID)
+		case "originalEventID":
+			return val(slotString, fAddendumOriginalEventID)
+		}
+	}
+	return slot{}
+}
+
+// maxPath is the deepest unmapped path: top → userIdentity → sessionContext
+// → sessionIssuer → key.
+const maxPath = 4
+
+// umEntry is one unmapped value at a path of raw (quoted) keys.
+type umEntry struct {
+	n    int
+	keys [maxPath][]byte
+	val  []byte
+}
+
+// parser turns one record into a Row.
+type parser struct {
+	lexer
+	s    *Schema
+	keep bool // collect unmapped values (full set)
+	zone *zoneCache
+
+	row    *Row
+	um     []umEntry
+	path   [maxPath][]byte
+	depth  int
+	emits  int // values stored so far; tells empty structs apart
+	hasT   bool
+	altID  bool   // the record has the eventId spelling
+	eidRaw []byte // raw value of eventID, for records that have both spellings
+}
+
+func (p *parser) reset(row *Row) {
+	p.arena = p.arena[:0]
+	p.um = p.um[:0]
+	p.depth = 0
+	p.emits = 0
+	p.hasT = false
+	p.altID = false
+	p.eidRaw = nil
+	*row = Row{resN: -1, res: [3][][]byte{row.res[0][:0], row.res[1][:0], row.res[2][:0]}}
+	p.row = row
+}
+
+func (p *parser) set(f field, v []byte) {
+	p.row.val[f] = v
+	p.emits++
+}
+
+// unmap keeps v under key k at the current path.
+func (p *parser) unmap(k, v []byte) {
+	if !p.keep {
+		return
+	}
+	e := umEntry{n: p.depth + 1, val: v}
+	copy(e.keys[:], p.path[:p.depth])
+	e.keys[p.depth] = k
+	p.um = append(p.um, e)
+	p.emits++
+}
+
+func (p *parser) malformed(kind, detail string) {
+	if p.row.Kind == "" {
+		p.row.Kind, p.row.Detail = kind, detail
+	}
+}
+
+// record parses one element of Records, at p.i.
+func (p *parser) record(row *Row) error {
+	p.reset(row)
+	c, err := p.peek()
+	if err != nil {
+		return err
+	}
+	row.Offset = p.base + int64(p.i)
+	if c != '{' {
+		if _, err := p.skip(0); err != nil {
+			return err
+		}
+		p.malformed(problem.KindBadRecord, "record is not a JSON object")
+		return nil
+	}
+	if err := p.object(lvTop, 0); err != nil {
+		return err
+	}
+	if !p.hasT {
+		p.malformed(problem.KindNoEventTime, "record has no eventTime")
+	}
+	if p.altID && p.eidRaw != nil {
+		// Both spellings: keep eventID too, so Rebuild restores both.
+		p.unmap([]byte(`"eventID"`), p.eidRaw)
+	}
+	if p.keep && len(p.um) > 0 {
+		row.unmapped = p.encodeUnmapped()
+	}
+	return nil
+}
+
+// object parses an object at p.i whose keys are looked up at level lv.
+func (p *parser) object(lv level, depth int) error {
+	p.i++ // '{'
+	before := p.emits
+	for n := 0; ; n++ {
+		c, err := p.peek()
+		if err != nil {
+			return err
+		}
+		if c == '}' && n == 0 {
+			p.i++
+			break
+		}
+		if c != '"' {
+			return p.errAt(p.i, "expected object key")
+		}
+		ks, ke, kf, err := p.str()
+		if err != nil {
+			return err
+		}
+		kraw := p.b[ks-1 : ke+1 : ke+1]
+		key := p.text(ks, ke, kf)
+		if err := p.expect(':'); err != nil {
+			return err
+		}
+		if _, err := p.peek(); err != nil {
+			return err
+		}
+		if err := p.member(lv, depth, kraw, key); err != nil {
+			return err
+		}
+		c, err = p.peek()
+		if err != nil {
+			return err
+		}
+		if c == ',' {
+			p.i++
+			continue
+		}
+		if c == '}' {
+			p.i++
+			break
+		}
+		return p.errAt(p.i, "expected ',' or '}' in object")
+	}
+	if lv != lvTop && p.emits == before && p.keep {
+		// A present but empty struct: keep it, or Rebuild would drop it.
+		p.depth--
+		p.unmap(p.path[p.depth], litEmpty)
+		p.depth++
+	}
+	return nil
+}
+
+// member parses the value of key at p.i (whitespace skipped).
+func (p *parser) member(lv level, depth int, kraw, key []byte) error {
+	sl := lookup(lv, key)
+	if sl.kind != slotUnknown && sl.kind != slotStruct && sl.kind != slotResources && !p.s.want[sl.f] {
+		_, err := p.skip(depth + 1)
+		return err
+	}
+	c := p.b[p.i]
+	switch sl.kind {
+	case slotString:
+		switch c {
+		case '"':
+			s, e, fl, err := p.str()
+			if err != nil {
+				return err
+			}
+			p.set(sl.f, p.text(s, e, fl))
+			if sl.f == fEventID {
+				p.eidRaw = p.b[s-1 : e+1 : e+1]
+			}
+			return nil
+		case 't', 'f', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			// A scalar in a string field: its text in the column, the
+			// original in unmapped.
+			v, err := p.raw()
+			if err != nil {
+				return err
+			}
+			p.set(sl.f, v)
+			p.unmap(kraw, v)
+			return nil
+		}
+	case slotJSON:
+		if c != 'n' {
+			v, err := p.raw()
+			if err != nil {
+				return err
+			}
+			p.set(sl.f, v)
+			return nil
+		}
+	case slotBool:
+		switch c {
+		case 't', 'f':
+			v, err := p.raw()
+			if err != nil {
+				return err
+			}
+			p.set(sl.f, v)
+			return nil
+		case '"':
+			s, e, fl, err := p.str()
+			if err != nil {
+				return err
+			}
+			raw := p.b[s-1 : e+1 : e+1]
+			switch string(p.text(s, e, fl)) {
+			case "true":
+				p.set(sl.f, litTrue)
+			case "false":
+				p.set(sl.f, litFalse)
+			}
+			p.unmap(kraw, raw)
+			return nil
+		}
+	case slotTime:
+		p.hasT = true
+		if c != '"' {
+			v, err := p.raw()
+			if err != nil {
+				return err
+			}
+			if c == 'n' {
+				p.malformed(problem.KindNoEventTime, "eventTime is null")
+			} else {
+				p.malformed(problem.KindBadEventTime, "eventTime is not a string: "+clip(v))
+			}
+			p.unmap(kraw, v)
+			return nil
+		}
+		s, e, fl, err := p.str()
+		if err != nil {
+			return err
+		}
+		txt := p.text(s, e, fl)
+		ms, canonical, ok := parseTime(txt)
+		if !ok {
+			p.malformed(problem.KindBadEventTime, "eventTime "+clip(p.b[s-1:e+1])+" does not parse")
+		} else {
+			p.row.Time = ms
+		}
+		p.emits++
+		if !canonical {
+			p.unmap(kraw, p.b[s-1:e+1:e+1])
+		}
+		return nil
+	case slotEventIDAlt:
+		v, err := p.raw()
+		if err != nil {
+			return err
+		}
+		p.altID = true
+		p.unmap(kraw, v)
+		if c == '"' && p.row.val[fEventID] == nil {
+			p.row.val[fEventID] = p.unquote(v)
+		}
+		return nil
+	case slotStruct:
+		if c == '{' {
+			if p.depth >= maxPath-1 {
+				// Not reached by the schema; guards the path array.
+				break
+			}
+			p.path[p.depth] = kraw
+			p.depth++
+			err := p.object(sl.sub, depth+1)
+			p.depth--
+			return err
+		}
+	case slotResources:
+		if c == '[' && p.s.want[fResourcesARN] {
+			return p.resources(kraw, depth)
+		}
+	}
+	// Unknown keys, explicit nulls and values of the wrong type: unmapped.
+	if !p.keep {
+		_, err := p.skip(depth + 1)
+		return err
+	}
+	v, err := p.raw()
+	if err != nil {
+		return err
+	}
+	p.unmap(kraw, v)
+	return nil
+}
+
+// unquote decodes a raw JSON string value.
+func (p *parser) unquote(raw []byte) []byte {
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return inner
+	}
+	from := len(p.arena)
+	p.arena = appendUnquoted(p.arena, inner)
+	return p.arena[from:len(p.arena):len(p.arena)]
+}
+
+// resources parses the resources array into the three parallel lists. When
+// the lists cannot reproduce the array (an element that is not an object,
+// another key, a value that is not a string), the whole array is also kept
+// in unmapped.
+func (p *parser) resources(kraw []byte, depth int) error {
+	start := p.i
+	p.i++ // '['
+	r := p.row
+	r.resN = 0
+	exact := true
+	ws := false
+	for n := 0; ; n++ {
+		ws = p.wsFlag() || ws
+		if p.i >= len(p.b) {
+			return p.end()
+		}
+		if p.b[p.i] == ']' && n == 0 {
+			p.i++
+			break
+		}
+		var el [3][]byte
+		if p.b[p.i] != '{' {
+			exact = false
+			w, err := p.skip(depth + 2)
+			if err != nil {
+				return err
+			}
+			ws = ws || w
+		} else {
+			p.i++
+			for m := 0; ; m++ {
+				ws = p.wsFlag() || ws
+				if p.i >= len(p.b) {
+					return p.end()
+				}
+				c := p.b[p.i]
+				if c == '}' && m == 0 {
+					p.i++
+					break
+				}
+				if c != '"' {
+					return p.errAt(p.i, "expected object key")
+				}
+				ks, ke, kf, err := p.str()
+				if err != nil {
+					return err
+				}
+				k := -1
+				switch string(p.text(ks, ke, kf)) {
+				case "ARN":
+					k = 0
+				case "accountId":
+					k = 1
+				case "type":
+					k = 2
+				}
+				ws = p.wsFlag() || ws
+				if err := p.expect(':'); err != nil {
+					return err
+				}
+				ws = p.wsFlag() || ws
+				if p.i >= len(p.b) {
+					return p.end()
+				}
+				if k >= 0 && p.b[p.i] == '"' {
+					s, e, fl, err := p.str()
+					if err != nil {
+						return err
+					}
+					el[k] = p.text(s, e, fl)
+				} else {
+					exact = false
+					w, err := p.skip(depth + 3)
+					if err != nil {
+						return err
+					}
+					ws = ws || w
+				}
+				ws = p.wsFlag() || ws
+				if p.i >= len(p.b) {
+					return p.end()
+				}
+				if p.b[p.i] == ',' {
+					p.i++
+					continue
+				}
+				if p.b[p.i] == '}' {
+					p.i++
+					break
+				}
+				return p.errAt(p.i, "expected ',' or '}' in object")
+			}
+		}
+		for k := range el {
+			r.res[k] = append(r.res[k], el[k])
+		}
+		r.resN++
+		ws = p.wsFlag() || ws
+		if p.i >= len(p.b) {
+			return p.end()
+		}
+		if p.b[p.i] == ',' {
+			p.i++
+			continue
+		}
+		if p.b[p.i] == ']' {
+			p.i++
+			break
+		}
+		return p.errAt(p.i, "expected ',' or ']' in array")
+	}
+	p.emits++
+	if !exact {
+		v := p.b[start:p.i:p.i]
+		if ws {
+			from := len(p.arena)
+			p.arena = appendCompact(p.arena, v)
+			v = p.arena[from:len(p.arena):len(p.arena)]
+		}
+		p.unmap(kraw, v)
+	}
+	return nil
+}
+
+// encodeUnmapped writes the entries as one JSON object, nesting entries
+// that share a path. Entries come in document order, so those of one struct
+// are adjacent.
+func (p *parser) encodeUnmapped() []byte {
+	out := p.arena
+	from := len(out)
+	out = append(out, '{')
+	var open [maxPath][]byte
+	var comma [maxPath + 1]bool
+	depth := 0
+	for i := range p.um {
+		e := &p.um[i]
+		cont := e.keys[:e.n-1]
+		c := 0
+		for c < depth && c < len(cont) && bytes.Equal(open[c], cont[c]) {
+			c++
+		}
+		for depth > c {
+			out = append(out, '}')
+			depth--
+		}
+		for depth < len(cont) {
+			if comma[depth] {
+				out = append(out, ',')
+			}
+			comma[depth] = true
+			out = append(out, cont[depth]...)
+			out = append(out, ':', '{')
+			open[depth] = cont[depth]
+			depth++
+			comma[depth] = false
+		}
+		if comma[depth] {
+			out = append(out, ',')
+		}
+		comma[depth] = true
+		out = append(out, e.keys[e.n-1]...)
+		out = append(out, ':')
+		out = append(out, e.val...)
+	}
+	for ; depth > 0; depth-- {
+		out = append(out, '}')
+	}
+	out = append(out, '}')
+	p.arena = out
+	return out[from:len(out):len(out)]
+}
+
+func clip(b []byte) string {
+	if len(b) > 64 {
+		return string(b[:64]) + "..."
+	}
+	return string(b)
+}
+
+// zoneCache converts UTC instants to wall-clock times in a zone, caching
+// the zone's current offset period (a day has at most two).
+type zoneCache struct {
+	loc        *time.Location
+	start, end int64 // ms; the cached period
+	offset     int64 // ms
+}
+
+func (z *zoneCache) local(ms int64) int64 {
+	if ms >= z.start && ms < z.end {
+		return ms + z.offset
+	}
+	t := time.UnixMilli(ms).In(z.loc)
+	_, off := t.Zone()
+	s, e := t.ZoneBounds()
+	z.offset = int64(off) * 1000
+	z.start, z.end = -1<<62, 1<<62
+	if !s.IsZero() {
+		z.start = s.UnixMilli()
+	}
+	if !e.IsZero() {
+		z.end = e.UnixMilli()
+	}
+	return ms + z.offset
+}
