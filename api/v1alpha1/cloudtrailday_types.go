@@ -199,7 +199,7 @@ type Workers struct {
 
 // CloudTrailDaySpec names a day and says where its logs are and where its
 // Parquet goes.
-// +kubebuilder:validation:XValidation:rule="!(self.source.bucket == self.destination.bucket && (has(self.source.endpoint) ? self.source.endpoint : '') == (has(self.destination.endpoint) ? self.destination.endpoint : '') && (has(self.source.prefix) ? self.source.prefix : '') == (has(self.destination.prefix) ? self.destination.prefix : ''))",message="destination must not be the source's bucket and prefix"
+// +kubebuilder:validation:XValidation:rule=`!(self.source.bucket == self.destination.bucket && (has(self.source.endpoint) ? self.source.endpoint : "") == (has(self.destination.endpoint) ? self.destination.endpoint : "") && (has(self.source.prefix) ? self.source.prefix : "") == (has(self.destination.prefix) ? self.destination.prefix : ""))`,message="destination must not be the source's bucket and prefix"
 // +kubebuilder:validation:XValidation:rule="has(self.source.credentialsSecret) == has(self.destination.credentialsSecret) && (!has(self.source.credentialsSecret) || self.source.credentialsSecret.name == self.destination.credentialsSecret.name)",message="source and destination must name the same credentialsSecret, or neither: a worker holds one set of static credentials"
 // +kubebuilder:validation:XValidation:rule="!has(self.source.region) || !has(self.destination.region) || self.source.region == self.destination.region",message="source and destination region must be the same when both are set"
 // +kubebuilder:validation:XValidation:rule="(has(self.source.pathStyle) && self.source.pathStyle) == (has(self.destination.pathStyle) && self.destination.pathStyle)",message="source and destination must agree on pathStyle"
