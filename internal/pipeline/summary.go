@@ -1,0 +1,174 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parquetrail/parquetrail/internal/flatten"
+	"github.com/parquetrail/parquetrail/internal/merge"
+	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/window"
+)
+
+// Duration prints as seconds in JSON and as a Go duration in text.
+type Duration time.Duration
+
+// MarshalJSON writes seconds with millisecond precision.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(fmt.Sprintf("%.3f", time.Duration(d).Seconds())), nil
+}
+
+func (d Duration) String() string { return time.Duration(d).Round(time.Millisecond).String() }
+
+// Summary is the outcome of a day.
+type Summary struct {
+	Date        string    `json:"date"`
+	TimeZone    string    `json:"timeZone"`
+	WindowStart time.Time `json:"windowStart"`
+	WindowEnd   time.Time `json:"windowEnd"`
+	RunID       string    `json:"runID"`
+	Columns     string    `json:"columns"`
+
+	Objects Objects `json:"objects"`
+	Records Records `json:"records"`
+	Shards  int     `json:"shards"`
+
+	Output   string   `json:"output"`   // the partition's URL
+	Manifest string   `json:"manifest"` // the day's manifest URL
+	Errors   string   `json:"errors,omitempty"`
+	Files    int      `json:"files"`
+	OutBytes int64    `json:"outputBytes"`
+	Problems []string `json:"problems,omitempty"` // the first few, named
+
+	Stages Stages `json:"stages"`
+}
+
+// Objects counts what listing found and what was read.
+type Objects struct {
+	Listed       int64 `json:"listed"`
+	Selected     int64 `json:"selected"`
+	SkippedEarly int64 `json:"skippedEarly"`
+	SkippedLate  int64 `json:"skippedLate"`
+	NotLogs      int64 `json:"notLogs"`
+	Read         int64 `json:"read"`
+	Unreadable   int64 `json:"unreadable"`
+	Bytes        int64 `json:"bytes"` // compressed bytes read
+}
+
+// Records is the day's accounting: Read = Written + Outside + Duplicates + Malformed.
+type Records struct {
+	Read       int64 `json:"read"`
+	Written    int64 `json:"written"`
+	Outside    int64 `json:"outsideWindow"`
+	Duplicates int64 `json:"duplicates"`
+	Malformed  int64 `json:"malformed"`
+}
+
+// Stages is the wall time of each stage.
+type Stages struct {
+	Plan    Duration `json:"plan"`
+	Flatten Duration `json:"flatten"`
+	Merge   Duration `json:"merge"`
+	Total   Duration `json:"total"`
+}
+
+func newSummary(p *plan.Plan, day window.Day) *Summary {
+	return &Summary{
+		Date: p.Date, TimeZone: day.ZoneName(), WindowStart: day.Start, WindowEnd: day.End,
+		RunID: p.RunID, Columns: p.Columns, Shards: len(p.Shards),
+		Objects: Objects{
+			Listed: p.Counts.Listed, Selected: p.Counts.Selected, SkippedEarly: p.Counts.SkippedEarly,
+			SkippedLate: p.Counts.SkippedLate, NotLogs: p.Counts.NotLogs,
+		},
+		Output:   joinURL(p.Destination, plan.PartitionPrefix(day.YMD())),
+		Manifest: joinURL(p.Destination, plan.ManifestKey(day.YMD())),
+	}
+}
+
+func (s *Summary) addShards(rs []*flatten.Result) {
+	for _, r := range rs {
+		s.Objects.Read += r.Objects
+		s.Objects.Bytes += r.Bytes
+		s.Objects.Unreadable += r.Unreadable
+		s.Records.Read += r.Read
+		s.Records.Outside += r.Outside
+		s.Records.Malformed += r.Malformed
+		for _, p := range r.Problems {
+			if len(s.Problems) < 10 {
+				s.Problems = append(s.Problems, p.Error())
+			}
+		}
+	}
+}
+
+func (s *Summary) addMerge(m *merge.Manifest) {
+	s.Records.Written = m.Rows
+	s.Records.Duplicates = m.Duplicates
+	s.Files = len(m.Files)
+	for _, f := range m.Files {
+		s.OutBytes += f.Bytes
+	}
+}
+
+// Check verifies the accounting: every record read is written, outside the
+// window, a duplicate, or malformed.
+func (s *Summary) Check() error {
+	r := s.Records
+	if got := r.Written + r.Outside + r.Duplicates + r.Malformed; got != r.Read {
+		return fmt.Errorf("accounting does not add up: read %d, but written %d + outside %d + duplicates %d + malformed %d = %d",
+			r.Read, r.Written, r.Outside, r.Duplicates, r.Malformed, got)
+	}
+	return nil
+}
+
+// WriteJSON prints the summary as one JSON object.
+func (s *Summary) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// WriteText prints the summary for a person.
+func (s *Summary) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
+	p("day\t%s %s  [%s, %s) UTC", s.Date, s.TimeZone, s.WindowStart.Format(time.RFC3339), s.WindowEnd.Format(time.RFC3339))
+	p("objects\tlisted %d, selected %d, skipped %d early + %d late, %d not event logs", s.Objects.Listed, s.Objects.Selected, s.Objects.SkippedEarly, s.Objects.SkippedLate, s.Objects.NotLogs)
+	p("read\t%d objects, %s compressed, %d unreadable, in %d shards", s.Objects.Read, bytesHuman(s.Objects.Bytes), s.Objects.Unreadable, s.Shards)
+	r := s.Records
+	p("records\tread %d = written %d + outside window %d + duplicates %d + malformed %d", r.Read, r.Written, r.Outside, r.Duplicates, r.Malformed)
+	p("output\t%s (%d files, %s, %s columns)", s.Output, s.Files, bytesHuman(s.OutBytes), s.Columns)
+	p("manifest\t%s", s.Manifest)
+	if s.Errors != "" {
+		p("errors\t%s", s.Errors)
+	}
+	for _, pr := range s.Problems {
+		p("problem\t%s", pr)
+	}
+	p("time\tplan %s, flatten %s, merge %s, total %s", s.Stages.Plan, s.Stages.Flatten, s.Stages.Merge, s.Stages.Total)
+	return tw.Flush()
+}
+
+func bytesHuman(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func joinURL(root, key string) string {
+	if root == "" {
+		return key
+	}
+	return strings.TrimSuffix(root, "/") + "/" + key
+}
