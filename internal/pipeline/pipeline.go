@@ -61,13 +61,13 @@ type Config struct {
 
 // Progress is reported while a day runs.
 type Progress struct {
-	Stage        string
-	ShardsDone   int
-	ShardsTotal  int
-	RecordsRead  int64
-	BytesRead    int64
-	BytesTotal   int64
-	Elapsed      time.Duration
+	Stage       string
+	ShardsDone  int
+	ShardsTotal int
+	RecordsRead int64
+	BytesRead   int64
+	BytesTotal  int64
+	Elapsed     time.Duration
 }
 
 // Defaults fills what the user did not choose.

@@ -449,4 +449,3 @@ func (k *Kubelet) Killed(uid types.UID) bool {
 	r, ok := k.running[uid]
 	return ok && r.killed
 }
-
