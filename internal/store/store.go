@@ -8,7 +8,13 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	neturl "net/url"
+	"strings"
 	"time"
 )
 
@@ -57,3 +63,97 @@ type Writer interface {
 	// Abort discards what was written; Close after Abort is a no-op.
 	Abort() error
 }
+
+// Options configure the S3 store; a local store ignores them. Zero values
+// defer to the AWS SDK's standard chain: environment (AWS_REGION,
+// AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, ...), shared config and profile,
+// IRSA / EKS Pod Identity web identity, instance metadata.
+type Options struct {
+	// Endpoint is the URL of an S3-compatible store ("https://minio.example:9000").
+	Endpoint string
+	// Region of the bucket; "" = SDK chain, then "us-east-1".
+	Region string
+	// PathStyle addresses buckets as endpoint/bucket instead of bucket.endpoint;
+	// most S3-compatible stores need it.
+	PathStyle bool
+	// Static credentials (for example from a Kubernetes Secret); all empty =
+	// SDK chain. Never logged: String and LogValue redact them.
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	// MaxAttempts per request, with the SDK's standard retryer (exponential
+	// backoff with jitter, retry quota); 0 = the SDK's default.
+	MaxAttempts int
+	// PartSize of multipart uploads and ranged downloads; 0 = 8 MiB, at least 5 MiB.
+	PartSize int64
+	// Concurrency of one upload's or download's parts; 0 = 2. An upload
+	// buffers PartSize*(Concurrency+1) bytes at most.
+	Concurrency int
+	// TempDir holds the local copies OpenFile makes; "" = os.TempDir().
+	TempDir string
+}
+
+// String describes the options without secrets.
+func (o Options) String() string {
+	c := o
+	if c.AccessKeyID != "" {
+		c.AccessKeyID = redacted
+	}
+	if c.SecretAccessKey != "" {
+		c.SecretAccessKey = redacted
+	}
+	if c.SessionToken != "" {
+		c.SessionToken = redacted
+	}
+	type plain Options // no String method: no recursion
+	return fmt.Sprintf("%+v", plain(c))
+}
+
+// GoString is String, so that %#v does not print secrets either.
+func (o Options) GoString() string { return o.String() }
+
+// LogValue keeps secrets out of slog output.
+func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
+
+const redacted = "REDACTED"
+
+// Open returns the store addressed by url: a local folder ("/data/trails",
+// "./out", "file:///data/trails") or an S3 bucket with an optional key
+// prefix ("s3://bucket", "s3://bucket/some/prefix").
+func Open(ctx context.Context, url string, opts Options) (Store, error) {
+	switch {
+	case strings.HasPrefix(url, "s3://"):
+		return openS3(ctx, url, opts)
+	case strings.HasPrefix(url, "file://"):
+		u, err := neturl.Parse(url)
+		if err != nil {
+			return nil, fmt.Errorf("store: %q: %w", url, err)
+		}
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("store: %q: a file URL names no host (file:///path)", url)
+		}
+		return openLocal(u.Path)
+	case strings.Contains(url, "://"):
+		return nil, fmt.Errorf("store: %q: unsupported scheme (want a path, file:// or s3://)", url)
+	case url == "":
+		return nil, errors.New("store: empty URL")
+	default:
+		return openLocal(url)
+	}
+}
+
+// Error is a failed store operation on one object or prefix.
+type Error struct {
+	Op  string // "list", "open", "create", "delete", ...
+	URL string // of the object or prefix
+	Err error
+}
+
+func (e *Error) Error() string { return "store: " + e.Op + " " + e.URL + ": " + e.Err.Error() }
+
+// Unwrap returns the cause; errors.Is(err, fs.ErrNotExist) holds for a
+// missing object in every store.
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsNotExist reports whether err says an object does not exist.
+func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
