@@ -7,6 +7,7 @@ package s3test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"golang.org/x/sync/errgroup"
 )
 
 // Credentials and region the server accepts (it checks none of them, but
@@ -75,6 +77,31 @@ func PutObject(t testing.TB, client *s3.Client, bucket, key string, body []byte)
 	})
 	if err != nil {
 		t.Fatalf("s3test: put s3://%s/%s: %v", bucket, key, err)
+	}
+}
+
+// PutAll writes every object of objs (key to body) to bucket, a few at a
+// time, or fails the test.
+func PutAll(t testing.TB, client *s3.Client, bucket string, objs map[string][]byte) {
+	t.Helper()
+	g, gctx := errgroup.WithContext(ctx(t))
+	g.SetLimit(8)
+	for key, body := range objs {
+		g.Go(func() error {
+			_, err := client.PutObject(gctx, &s3.PutObjectInput{
+				Bucket:        aws.String(bucket),
+				Key:           aws.String(key),
+				Body:          bytes.NewReader(body),
+				ContentLength: aws.Int64(int64(len(body))),
+			})
+			if err != nil {
+				return fmt.Errorf("put s3://%s/%s: %w", bucket, key, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatalf("s3test: %v", err)
 	}
 }
 
