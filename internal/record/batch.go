@@ -8,12 +8,12 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/gzip"
 	"github.com/parquet-go/parquet-go/compress/snappy"
 	"github.com/parquet-go/parquet-go/compress/uncompressed"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Compression codecs by name.
@@ -24,11 +24,13 @@ const (
 	None   = "none"
 )
 
+var zstdDefault = newZstd(zstd.SpeedDefault)
+
 // Codec returns the Parquet codec for a compression name ("" is zstd).
 func Codec(name string) (compress.Codec, error) {
 	switch name {
 	case "", Zstd:
-		return &zstd.Codec{Level: zstd.SpeedDefault}, nil
+		return zstdDefault, nil
 	case Snappy:
 		return &snappy.Codec{}, nil
 	case Gzip:

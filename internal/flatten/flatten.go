@@ -1,0 +1,548 @@
+// Package flatten runs one shard: it streams the shard's CloudTrail objects
+// from the source store, flattens their records, keeps those of the day's
+// window and writes them as one Parquet part of sorted row groups (sorted
+// runs that the day's merge combines).
+//
+// Accounting is exact within a shard: every record read is written, outside
+// the window, or malformed (read = written + outside + malformed). An object
+// that cannot be read to its end (a gzip error, truncated data, invalid
+// JSON, no Records array) is counted as unreadable and named; the records
+// read from it before the failure are kept and counted like any other, and
+// the record being read when it broke off is not counted at all (it was
+// never read whole).
+package flatten
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/problem"
+	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/store"
+	"github.com/parquetrail/parquetrail/internal/window"
+)
+
+// Policies for malformed records and unreadable objects.
+const (
+	Fail   = "fail"   // stop at the first problem, with an error wrapping problem.ErrBadInput
+	Report = "report" // count and name every problem, go on
+)
+
+// Defaults.
+const (
+	DefaultRowGroupBytes = 24 << 20
+	DefaultMaxProblems   = 1000
+)
+
+// Options say how to flatten a shard.
+type Options struct {
+	Day             window.Day
+	Columns         string // record.Full (default) or record.Seed
+	LocalTimeColumn string // default record.DefaultLocalTimeColumn
+	OnMalformed     string // Fail or Report (default)
+	Compression     string // zstd (default), snappy, gzip, none
+
+	// RowGroupBytes bounds the memory of one buffered row group (a sorted
+	// run); RowGroupRows, when set, bounds its rows too.
+	RowGroupBytes int
+	RowGroupRows  int
+	// MaxProblems caps the problems listed in the result (counts stay exact).
+	MaxProblems int
+	// Workers encode columns in parallel (default GOMAXPROCS).
+	Workers int
+}
+
+// Result is what a shard's worker reports (written as JSON to plan.ResultKey).
+type Result struct {
+	Shard int    `json:"shard"`
+	Part  string `json:"part"`
+
+	Objects    int64 `json:"objects"`    // objects read (whole or in part)
+	Bytes      int64 `json:"bytes"`      // stored (compressed) bytes read
+	JSONBytes  int64 `json:"jsonBytes"`  // decompressed bytes scanned
+	Unreadable int64 `json:"unreadable"` // objects that could not be read to their end
+
+	Read      int64 `json:"read"`
+	Written   int64 `json:"written"`
+	Outside   int64 `json:"outside"`
+	Malformed int64 `json:"malformed"`
+
+	MinEventTime *time.Time `json:"minEventTime,omitempty"` // of written rows
+	MaxEventTime *time.Time `json:"maxEventTime,omitempty"`
+	RowGroups    int        `json:"rowGroups"`
+	PartBytes    int64      `json:"partBytes"`
+
+	// Problems names malformed records and unreadable objects, at most
+	// Options.MaxProblems of them; ProblemsOmitted counts the rest.
+	Problems        []problem.Problem `json:"problems,omitempty"`
+	ProblemsOmitted int64             `json:"problemsOmitted,omitempty"`
+
+	Timings Timings `json:"timings"`
+}
+
+// Timings of a shard. Stages overlap, so they add up to more than Total.
+type Timings struct {
+	Total  Duration `json:"total"`
+	Scan   Duration `json:"scan"`   // flattening (busy time of the scanning goroutine)
+	Encode Duration `json:"encode"` // sorting, encoding and writing row groups
+}
+
+// Duration marshals as a string ("1.5s").
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Duration(d).String() + `"`), nil
+}
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' {
+		return fmt.Errorf("duration %s: want a string", b)
+	}
+	v, err := time.ParseDuration(string(b[1 : len(b)-1]))
+	*d = Duration(v)
+	return err
+}
+
+// Check verifies the shard's accounting.
+func (r *Result) Check() error {
+	if r.Read != r.Written+r.Outside+r.Malformed {
+		return fmt.Errorf("shard %d: read %d != written %d + outside %d + malformed %d", r.Shard, r.Read, r.Written, r.Outside, r.Malformed)
+	}
+	return nil
+}
+
+func (o *Options) defaults() {
+	if o.RowGroupBytes <= 0 {
+		o.RowGroupBytes = DefaultRowGroupBytes
+	}
+	if o.MaxProblems <= 0 {
+		o.MaxProblems = DefaultMaxProblems
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.OnMalformed == "" {
+		o.OnMalformed = Report
+	}
+}
+
+// Shard flattens the objects of sh from src into one Parquet part at
+// partKey in dst. The part is committed only when the shard succeeds. With
+// OnMalformed=fail the first problem ends the shard with an error wrapping
+// problem.ErrBadInput; errors of the stores are returned as they are (a
+// retry may help).
+func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store, partKey string, opts Options) (*Result, error) {
+	opts.defaults()
+	began := time.Now()
+	res := &Result{Shard: sh.Index, Part: partKey}
+	if opts.OnMalformed != Fail && opts.OnMalformed != Report {
+		return res, fmt.Errorf("on-malformed policy %q: want %q or %q", opts.OnMalformed, Fail, Report)
+	}
+	if opts.Day.Zone == nil || !opts.Day.Start.Before(opts.Day.End) {
+		return res, errors.New("flatten: options carry no day window")
+	}
+	schema, err := record.NewSchema(opts.Columns, opts.LocalTimeColumn)
+	if err != nil {
+		return res, err
+	}
+	out, err := dst.Create(ctx, partKey)
+	if err != nil {
+		return res, err
+	}
+	cw := &countingWriter{w: out}
+	pw, err := record.NewWriter(cw, schema, opts.Compression)
+	if err != nil {
+		_ = out.Abort()
+		return res, err
+	}
+	pw.SetKeyValueMetadata("parquetrail.local_time_zone", opts.Day.ZoneName())
+
+	g, gctx := errgroup.WithContext(ctx)
+	chunks := make(chan chunk, 32)
+	full := make(chan *record.Batch, 1)
+	free := make(chan *record.Batch, 2)
+	free <- record.NewBatch(schema)
+	free <- record.NewBatch(schema)
+
+	// Stage 1: fetch and decompress, one object ahead of the scanner.
+	g.Go(func() error {
+		defer close(chunks)
+		return fetch(gctx, src, sh.Objects, chunks)
+	})
+	// Stage 2: scan, flatten, classify, buffer rows into batches.
+	g.Go(func() error {
+		defer close(full)
+		t := time.Now()
+		err := scan(gctx, schema, &opts, sh, chunks, free, full, res)
+		res.Timings.Scan = Duration(time.Since(t))
+		return err
+	})
+	// Stage 3: sort and encode each batch as one row group.
+	g.Go(func() error {
+		var busy time.Duration
+		defer func() { res.Timings.Encode = Duration(busy) }()
+		for b := range full {
+			t := time.Now()
+			if lo, hi, ok := b.MinMax(); ok {
+				res.addTimes(lo, hi)
+			}
+			err := b.WriteRowGroup(pw, opts.Workers)
+			busy += time.Since(t)
+			if err != nil {
+				return err
+			}
+			res.RowGroups++
+			b.Reset()
+			free <- b
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		_ = out.Abort()
+		res.Timings.Total = Duration(time.Since(began))
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		return res, err
+	}
+	if err := pw.Close(); err != nil {
+		_ = out.Abort()
+		return res, err
+	}
+	if err := out.Close(); err != nil {
+		return res, err
+	}
+	res.PartBytes = cw.n
+	res.Timings.Total = Duration(time.Since(began))
+	if err := res.Check(); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func (r *Result) addTimes(lo, hi int64) {
+	l, h := time.UnixMilli(lo).UTC(), time.UnixMilli(hi).UTC()
+	if r.MinEventTime == nil || l.Before(*r.MinEventTime) {
+		r.MinEventTime = &l
+	}
+	if r.MaxEventTime == nil || h.After(*r.MaxEventTime) {
+		r.MaxEventTime = &h
+	}
+}
+
+func (r *Result) problem(p problem.Problem, limit int) {
+	if len(r.Problems) < limit {
+		r.Problems = append(r.Problems, p)
+	} else {
+		r.ProblemsOmitted++
+	}
+}
+
+// scan reads the objects' decompressed bytes from chunks, one object after
+// the other, and fills batches.
+func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *record.Batch, full chan<- *record.Batch, res *Result) error {
+	start, end := opts.Day.Start.UnixMilli(), opts.Day.End.UnixMilli()
+	var batch *record.Batch
+	send := func() error {
+		if batch == nil || batch.Len() == 0 {
+			return nil
+		}
+		select {
+		case full <- batch:
+			batch = nil
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	cr := &chunkReader{ctx: ctx, ch: chunks}
+	var rd record.Reader
+	var row record.Row
+	for i, obj := range sh.Objects {
+		cr.next(i)
+		rd.Reset(cr, schema, record.ReaderOptions{Zone: opts.Day.Zone})
+		res.Objects++
+		for n := 0; ; n++ {
+			if n&1023 == 1023 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			err := rd.Next(&row)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if cr.storeErr != nil {
+					// The store failed, not the object: let a retry read it.
+					return fmt.Errorf("reading %s: %w", obj.Key, cr.storeErr)
+				}
+				if cr.ctxErr != nil {
+					return cr.ctxErr
+				}
+				var p problem.Problem
+				if !errors.As(err, &p) {
+					return fmt.Errorf("reading %s: %w", obj.Key, err)
+				}
+				p.Object = obj.Key
+				res.Unreadable++
+				res.problem(p, opts.MaxProblems)
+				if opts.OnMalformed == Fail {
+					return fmt.Errorf("shard %d: %w", sh.Index, p)
+				}
+				break
+			}
+			res.Read++
+			if row.Kind != "" {
+				res.Malformed++
+				p := problem.Problem{Object: obj.Key, Record: row.Index, Offset: row.Offset, Kind: row.Kind, Detail: row.Detail}
+				res.problem(p, opts.MaxProblems)
+				if opts.OnMalformed == Fail {
+					return fmt.Errorf("shard %d: %w", sh.Index, p)
+				}
+				continue
+			}
+			if row.Time < start || row.Time >= end {
+				res.Outside++
+				continue
+			}
+			if batch == nil {
+				select {
+				case batch = <-free:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			batch.Append(&row)
+			res.Written++
+			if batch.Size() >= opts.RowGroupBytes || opts.RowGroupRows > 0 && batch.Len() >= opts.RowGroupRows {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		}
+		res.JSONBytes += rd.Offset()
+		cr.finish()
+		res.Bytes += cr.stored
+	}
+	return send()
+}
+
+// chunk is a piece of an object's decompressed bytes. The last chunk of an
+// object has end set, and err when reading stopped on an error.
+type chunk struct {
+	obj    int
+	data   []byte
+	end    bool
+	err    error
+	store  bool  // err came from the store, not from the data
+	stored int64 // compressed bytes read (on the last chunk)
+}
+
+const chunkSize = 256 << 10
+
+// fetch opens each object in turn, decompresses it when it is gzipped, and
+// sends its bytes in chunks.
+func fetch(ctx context.Context, src store.Store, objs []store.Object, out chan<- chunk) error {
+	var gz *gzip.Reader
+	for i, obj := range objs {
+		c := fetchOne(ctx, src, obj, i, &gz, out)
+		select {
+		case out <- c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func fetchOne(ctx context.Context, src store.Store, obj store.Object, i int, gzp **gzip.Reader, out chan<- chunk) chunk {
+	rc, err := src.Open(ctx, obj.Key)
+	if err != nil {
+		if store.IsNotExist(err) {
+			return chunk{obj: i, end: true, err: fmt.Errorf("object is gone: %w", err)}
+		}
+		return chunk{obj: i, end: true, err: err, store: true}
+	}
+	defer rc.Close()
+	cr := &countingReader{r: rc}
+	var r io.Reader = cr
+	var magic [2]byte
+	n, err := io.ReadFull(cr, magic[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return chunk{obj: i, end: true, err: err, store: true, stored: cr.n}
+	}
+	err = nil
+	head := io.MultiReader(&byteReader{b: magic[:n]}, cr)
+	r = head
+	if n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		if *gzp == nil {
+			*gzp, err = gzip.NewReader(head)
+		} else {
+			err = (*gzp).Reset(head)
+		}
+		if err != nil {
+			if cr.err != nil {
+				return chunk{obj: i, end: true, err: cr.err, store: true, stored: cr.n}
+			}
+			return chunk{obj: i, end: true, err: fmt.Errorf("gzip: %w", err), stored: cr.n}
+		}
+		r = *gzp
+	}
+	for {
+		buf := getBuf()
+		n := 0
+		for n < len(buf) && err == nil {
+			var k int
+			k, err = r.Read(buf[n:])
+			n += k
+		}
+		if n > 0 {
+			select {
+			case out <- chunk{obj: i, data: buf[:n]}:
+			case <-ctx.Done():
+				return chunk{obj: i, end: true, err: ctx.Err()}
+			}
+		} else {
+			putBuf(buf)
+		}
+		if err == io.EOF {
+			return chunk{obj: i, end: true, stored: cr.n}
+		}
+		if err != nil {
+			if cr.err != nil {
+				return chunk{obj: i, end: true, err: cr.err, store: true, stored: cr.n}
+			}
+			if err == io.ErrUnexpectedEOF {
+				err = errors.New("gzip: unexpected end of data (truncated object?)")
+			}
+			return chunk{obj: i, end: true, err: err, stored: cr.n}
+		}
+	}
+}
+
+// chunkReader reads one object's chunks as an io.Reader.
+type chunkReader struct {
+	ctx      context.Context
+	ch       <-chan chunk
+	obj      int
+	cur      []byte // the unread rest of buf
+	buf      []byte
+	done     bool
+	storeErr error
+	ctxErr   error
+	stored   int64
+}
+
+func (c *chunkReader) next(obj int) {
+	c.obj, c.cur, c.done, c.storeErr, c.stored = obj, nil, false, nil, 0
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	for len(c.cur) == 0 {
+		if c.done {
+			return 0, io.EOF
+		}
+		ch, ok := <-c.ch
+		if !ok {
+			c.done = true
+			if c.ctxErr = c.ctx.Err(); c.ctxErr == nil {
+				c.ctxErr = errors.New("flatten: input ended early")
+			}
+			return 0, c.ctxErr
+		}
+		c.cur, c.buf = ch.data, ch.data
+		if ch.end {
+			c.done = true
+			c.stored = ch.stored
+			if ch.err != nil {
+				if ch.store {
+					c.storeErr = ch.err
+				}
+				if errors.Is(ch.err, context.Canceled) || errors.Is(ch.err, context.DeadlineExceeded) {
+					c.ctxErr = ch.err
+				}
+				return 0, ch.err
+			}
+			if len(c.cur) == 0 {
+				return 0, io.EOF
+			}
+		}
+	}
+	n := copy(p, c.cur)
+	c.cur = c.cur[n:]
+	if len(c.cur) == 0 {
+		putBuf(c.buf)
+		c.buf = nil
+	}
+	return n, nil
+}
+
+// bufs recycles chunk buffers between the fetcher and the scanner.
+var bufs = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+func getBuf() []byte { return (*bufs.Get().(*[]byte))[:chunkSize] }
+
+func putBuf(b []byte) {
+	if cap(b) >= chunkSize {
+		b = b[:chunkSize]
+		bufs.Put(&b)
+	}
+}
+
+// finish skips what the scanner left of the object (after an error).
+func (c *chunkReader) finish() {
+	for !c.done {
+		ch, ok := <-c.ch
+		if !ok || ch.end {
+			c.done = true
+			if ok {
+				c.stored = ch.stored
+			}
+		}
+	}
+}
+
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error // the store's error, if any
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+type byteReader struct{ b []byte }
+
+func (b *byteReader) Read(p []byte) (int, error) {
+	if len(b.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, b.b)
+	b.b = b.b[n:]
+	return n, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
