@@ -396,10 +396,10 @@ func TestValues(t *testing.T) {
 			}
 			checked++
 			for col, path := range map[string][]string{
-				"eventname":   {"eventName"},
-				"awsregion":   {"awsRegion"},
+				"eventname": {"eventName"},
+				"awsregion": {"awsRegion"},
 				"useridentity_sessioncontext_sessionissuer_username": {"userIdentity", "sessionContext", "sessionIssuer", "userName"},
-				"tlsdetails_tlsversion": {"tlsDetails", "tlsVersion"},
+				"tlsdetails_tlsversion":                              {"tlsDetails", "tlsVersion"},
 			} {
 				var v any = m
 				for _, p := range path {
