@@ -1,0 +1,500 @@
+// Package merge combines the Parquet parts of a day's shards into the day's
+// partition: a k-way merge of every row group of every part (each one a run
+// sorted by (eventtime, eventid)), dropping duplicate events, written as
+// files of a target size, then a manifest, then the removal of whatever an
+// earlier run left in the partition.
+//
+// Duplicates: CloudTrail repeats an event with the same eventID, and a
+// repeated event is the same record, so it has the same eventTime. Under the
+// (eventtime, eventid) order the copies of an event are therefore adjacent,
+// and the merge drops a row whose (eventtime, eventid) equals the previous
+// row's. Rows without an eventid are never dropped. Two rows that share an
+// eventID but not an eventTime are different records (rule tests and
+// hand-made samples do this) and both are kept.
+package merge
+
+import (
+	"bytes"
+	"cmp"
+	"container/heap"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/store"
+	"github.com/parquetrail/parquetrail/internal/window"
+)
+
+// Defaults.
+const (
+	DefaultTargetFileBytes = 256 << 20
+	DefaultRowGroupRows    = 128 << 10
+	readAhead              = 128 // rows buffered per run
+)
+
+// Options tune the merge.
+type Options struct {
+	// TargetFileBytes starts a new output file once a file reaches it (at a
+	// row-group boundary).
+	TargetFileBytes int64
+	// RowGroupRows bounds the rows of an output row group.
+	RowGroupRows int
+}
+
+// File is one published Parquet file of a day.
+type File struct {
+	Key          string    `json:"key"`
+	Rows         int64     `json:"rows"`
+	Bytes        int64     `json:"bytes"`
+	SHA256       string    `json:"sha256"`
+	RowGroups    int       `json:"rowGroups"`
+	MinEventTime time.Time `json:"minEventTime"`
+	MaxEventTime time.Time `json:"maxEventTime"`
+}
+
+// Manifest describes a day's published output.
+type Manifest struct {
+	Version         int       `json:"version"`
+	RunID           string    `json:"runID"`
+	Date            string    `json:"date"`
+	TimeZone        string    `json:"timeZone"`
+	WindowStart     time.Time `json:"windowStart"`
+	WindowEnd       time.Time `json:"windowEnd"`
+	Columns         string    `json:"columns"`
+	LocalTimeColumn string    `json:"localTimeColumn"`
+	ColumnNames     []string  `json:"columnNames"`
+	Compression     string    `json:"compression"`
+	Deduplicate     bool      `json:"deduplicate"`
+
+	Parts      int   `json:"parts"`      // part files merged
+	Runs       int   `json:"runs"`       // sorted runs (row groups of the parts)
+	RowsIn     int64 `json:"rowsIn"`     // rows read from the parts
+	Rows       int64 `json:"rows"`       // rows published
+	Duplicates int64 `json:"duplicates"` // rows dropped as duplicate events
+
+	Files    []File    `json:"files"`
+	Created  time.Time `json:"created"`
+	Duration string    `json:"duration"`
+}
+
+// FileName is the name of the n-th output file of a run.
+func FileName(runID string, n int) string { return fmt.Sprintf("part-%s-%05d.parquet", runID, n) }
+
+// Day merges parts (keys in dst) into the day's partition of plan p, writes
+// the manifest and removes every other object under the partition prefix.
+func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opts Options) (*Manifest, error) {
+	began := time.Now()
+	if opts.TargetFileBytes <= 0 {
+		opts.TargetFileBytes = DefaultTargetFileBytes
+	}
+	if opts.RowGroupRows <= 0 {
+		opts.RowGroupRows = DefaultRowGroupRows
+	}
+	day, err := window.New(p.Date, p.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	ymd := day.YMD()
+	schema, err := record.NewSchema(p.Columns, p.LocalTimeColumn)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{
+		Version: 1, RunID: p.RunID, Date: p.Date, TimeZone: day.ZoneName(),
+		WindowStart: day.Start, WindowEnd: day.End,
+		Columns: schema.Set, LocalTimeColumn: schema.LocalTimeColumn(), ColumnNames: schema.Names(),
+		Compression: cmp.Or(p.Compression, record.Zstd), Deduplicate: p.Deduplicate,
+		Parts: len(parts),
+	}
+	timeCol, idCol := schema.Index("eventtime"), schema.Index("eventid")
+
+	// Open every row group of every part as a run.
+	var files []store.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	var h runHeap
+	for _, key := range parts {
+		f, err := dst.OpenFile(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("opening part %s: %w", key, err)
+		}
+		files = append(files, f)
+		pf, err := parquet.OpenFile(f, f.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+		if err != nil {
+			return nil, fmt.Errorf("reading part %s: %w", key, err)
+		}
+		if err := sameColumns(pf.Schema(), schema); err != nil {
+			return nil, fmt.Errorf("part %s: %w", key, err)
+		}
+		for _, rg := range pf.RowGroups() {
+			if rg.NumRows() == 0 {
+				continue
+			}
+			r := &run{rows: rg.Rows(), buf: make([]parquet.Row, readAhead), timeCol: timeCol, idCol: idCol}
+			m.Runs++
+			ok, err := r.advance()
+			if err != nil {
+				return nil, fmt.Errorf("part %s: %w", key, err)
+			}
+			if ok {
+				h = append(h, r)
+			}
+		}
+	}
+	defer func() {
+		for _, r := range h {
+			r.rows.Close()
+		}
+	}()
+	heap.Init(&h)
+
+	out := &output{ctx: ctx, dst: dst, schema: schema, compression: p.Compression, prefix: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts, timeCol: timeCol}
+	defer out.abort()
+	var lastID []byte
+	lastTime, haveLast := int64(0), false
+	batch := make([]parquet.Row, 0, 256)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := out.write(batch)
+		batch = batch[:0]
+		return err
+	}
+	for n := 0; len(h) > 0; n++ {
+		if n&4095 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		r := h[0]
+		row := r.buf[r.pos]
+		m.RowsIn++
+		if p.Deduplicate && r.id != nil && haveLast && r.time == lastTime && bytes.Equal(r.id, lastID) {
+			m.Duplicates++
+		} else {
+			batch = append(batch, row)
+			lastTime, haveLast = r.time, true
+			lastID = append(lastID[:0], r.id...)
+			if r.id == nil {
+				lastID = nil
+			}
+		}
+		// The batch holds rows of runs' read-ahead buffers: write it before
+		// any run refills its buffer.
+		if r.pos+1 >= r.n {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+		ok, err := r.advance()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			heap.Fix(&h, 0)
+		} else {
+			r.rows.Close()
+			heap.Pop(&h)
+		}
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if err := out.finish(); err != nil {
+		return nil, err
+	}
+	m.Files = out.files
+	for _, f := range m.Files {
+		m.Rows += f.Rows
+	}
+	if m.Rows+m.Duplicates != m.RowsIn {
+		return nil, fmt.Errorf("merge accounting: %d rows in, %d written + %d duplicates", m.RowsIn, m.Rows, m.Duplicates)
+	}
+	m.Created = time.Now().UTC()
+	m.Duration = time.Since(began).Round(time.Millisecond).String()
+	if err := writeManifest(ctx, dst, plan.ManifestKey(ymd), m); err != nil {
+		return nil, err
+	}
+	if err := removeOthers(ctx, dst, ymd, m); err != nil {
+		return m, fmt.Errorf("removing files of earlier runs: %w", err)
+	}
+	return m, nil
+}
+
+// sameColumns checks that a part has the columns of the run's schema.
+func sameColumns(got *parquet.Schema, want *record.Schema) error {
+	fields := got.Fields()
+	if len(fields) != len(want.Columns) {
+		return fmt.Errorf("part has %d columns, the run's %s set %d", len(fields), want.Set, len(want.Columns))
+	}
+	for i, f := range fields {
+		if f.Name() != want.Columns[i].Name {
+			return fmt.Errorf("part column %d is %q, want %q", i, f.Name(), want.Columns[i].Name)
+		}
+	}
+	return nil
+}
+
+// run is a cursor over one sorted row group.
+type run struct {
+	rows           parquet.Rows
+	buf            []parquet.Row
+	pos, n         int
+	timeCol, idCol int
+	time           int64
+	id             []byte // nil when the row has no eventid
+	done           bool
+}
+
+// advance moves to the next row, reading ahead when the buffer is spent.
+func (r *run) advance() (bool, error) {
+	r.pos++
+	if r.pos >= r.n {
+		if r.done {
+			return false, nil
+		}
+		n, err := r.rows.ReadRows(r.buf)
+		r.pos, r.n = 0, n
+		if err == io.EOF {
+			r.done = true
+		} else if err != nil {
+			return false, err
+		}
+		if n == 0 {
+			return false, nil
+		}
+	}
+	row := r.buf[r.pos]
+	// eventid and eventtime precede the first list column, so a value's
+	// position in the row is its column index.
+	r.time = row[r.timeCol].Int64()
+	if v := row[r.idCol]; v.IsNull() {
+		r.id = nil
+	} else {
+		r.id = v.ByteArray()
+	}
+	return true, nil
+}
+
+func (r *run) less(o *run) bool {
+	if r.time != o.time {
+		return r.time < o.time
+	}
+	if r.id == nil || o.id == nil {
+		return r.id == nil && o.id != nil
+	}
+	return bytes.Compare(r.id, o.id) < 0
+}
+
+type runHeap []*run
+
+func (h runHeap) Len() int           { return len(h) }
+func (h runHeap) Less(i, j int) bool { return h[i].less(h[j]) }
+func (h runHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *runHeap) Push(x any)        { *h = append(*h, x.(*run)) }
+func (h *runHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return r
+}
+
+// output writes the day's files one after the other.
+type output struct {
+	ctx         context.Context
+	dst         store.Store
+	schema      *record.Schema
+	compression string
+	prefix      string
+	runID       string
+	opts        Options
+	timeCol     int
+
+	files []File
+	cur   *File
+	w     store.Writer
+	pw    *parquet.GenericWriter[any]
+	cw    *countingWriter
+	rgRow int
+}
+
+func (o *output) open() error {
+	key := o.prefix + FileName(o.runID, len(o.files))
+	w, err := o.dst.Create(o.ctx, key)
+	if err != nil {
+		return err
+	}
+	o.cw = &countingWriter{w: w, h: sha256.New()}
+	pw, err := record.NewWriter(o.cw, o.schema, o.compression)
+	if err != nil {
+		_ = w.Abort()
+		return err
+	}
+	o.w, o.pw = w, pw
+	o.cur = &File{Key: key}
+	o.rgRow = 0
+	return nil
+}
+
+func (o *output) write(rows []parquet.Row) error {
+	for len(rows) > 0 {
+		if o.cur == nil {
+			if err := o.open(); err != nil {
+				return err
+			}
+		}
+		n := min(len(rows), o.opts.RowGroupRows-o.rgRow)
+		if _, err := o.pw.WriteRows(rows[:n]); err != nil {
+			return err
+		}
+		// Rows come in order: the first and last bound the file's times.
+		first := time.UnixMilli(rows[0][o.timeCol].Int64()).UTC()
+		last := time.UnixMilli(rows[n-1][o.timeCol].Int64()).UTC()
+		if o.cur.Rows == 0 {
+			o.cur.MinEventTime = first
+		}
+		o.cur.MaxEventTime = last
+		o.cur.Rows += int64(n)
+		o.rgRow += n
+		rows = rows[n:]
+		if o.rgRow >= o.opts.RowGroupRows {
+			if err := o.endRowGroup(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (o *output) endRowGroup() error {
+	if o.rgRow == 0 {
+		return nil
+	}
+	if err := o.pw.Flush(); err != nil {
+		return err
+	}
+	o.cur.RowGroups++
+	o.rgRow = 0
+	if o.cw.n >= o.opts.TargetFileBytes {
+		return o.closeFile()
+	}
+	return nil
+}
+
+func (o *output) closeFile() error {
+	if o.cur == nil {
+		return nil
+	}
+	if o.rgRow > 0 {
+		o.cur.RowGroups++
+	}
+	if err := o.pw.Close(); err != nil {
+		return err
+	}
+	if err := o.w.Close(); err != nil {
+		return err
+	}
+	o.cur.Bytes = o.cw.n
+	o.cur.SHA256 = hex.EncodeToString(o.cw.h.Sum(nil))
+	o.files = append(o.files, *o.cur)
+	o.cur, o.w, o.pw = nil, nil, nil
+	return nil
+}
+
+func (o *output) finish() error { return o.closeFile() }
+
+func (o *output) abort() {
+	if o.w != nil {
+		_ = o.w.Abort()
+		o.w = nil
+	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+func writeManifest(ctx context.Context, dst store.Store, key string, m *Manifest) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	w, err := dst.Create(ctx, key)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		_ = w.Abort()
+		return err
+	}
+	return w.Close()
+}
+
+// removeOthers deletes every object under the day's partition prefix that
+// the manifest does not list: the files of earlier runs.
+func removeOthers(ctx context.Context, dst store.Store, ymd string, m *Manifest) error {
+	keep := map[string]bool{plan.ManifestKey(ymd): true}
+	for _, f := range m.Files {
+		keep[f.Key] = true
+	}
+	var stale []string
+	err := dst.List(ctx, plan.PartitionPrefix(ymd), func(o store.Object) error {
+		if !keep[o.Key] {
+			stale = append(stale, o.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	return dst.Delete(ctx, stale...)
+}
+
+// CleanStaging removes a run's staging area (plan, parts, results).
+func CleanStaging(ctx context.Context, dst store.Store, ymd, runID string) error {
+	prefix := plan.StagingPrefix(ymd, runID)
+	if !strings.HasSuffix(prefix, "/") || runID == "" {
+		return errors.New("merge: refusing to clean staging without a run ID")
+	}
+	var keys []string
+	if err := dst.List(ctx, prefix, func(o store.Object) error {
+		keys = append(keys, o.Key)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return dst.Delete(ctx, keys...)
+}

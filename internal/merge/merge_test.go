@@ -1,0 +1,230 @@
+package merge_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parquetrail/parquetrail/internal/flatten"
+	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
+	"github.com/parquetrail/parquetrail/internal/merge"
+	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
+	"github.com/parquetrail/parquetrail/internal/window"
+)
+
+var day = window.MustNew("2024-05-01", "Asia/Seoul")
+
+// fixture flattens shards of generated objects into parts. Every shard
+// shares one object with the next (a duplicate delivery), and one object
+// of records without eventID is in two shards.
+type fixture struct {
+	st      *flattentest.MemStore
+	parts   []string
+	written int64 // rows in the parts
+	unique  int   // distinct (eventtime, eventid) among written rows, plus rows without id
+}
+
+func newFixture(t *testing.T, shards, perObject int, runID string, columns string) *fixture {
+	t.Helper()
+	root := flattentest.TestData()
+	if root == "" {
+		t.Skip("no shared test data")
+	}
+	g, err := flattentest.NewGen(root, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := flattentest.NewMemStore()
+	var objs []string
+	for i := 0; i < shards+1; i++ {
+		key := fmt.Sprintf("logs/obj-%02d.json.gz", i)
+		st.Put(key, flattentest.Gzip(g.Doc(perObject, day.Start.Add(-time.Hour), day.Length()+2*time.Hour)))
+		objs = append(objs, key)
+	}
+	noID := `{"Records":[{"eventTime":"` + day.Start.Add(time.Hour).Format(time.RFC3339) + `","eventName":"NoID"},{"eventTime":"` + day.Start.Add(time.Hour).Format(time.RFC3339) + `","eventName":"NoID"}]}`
+	st.Put("logs/noid.json", []byte(noID))
+	f := &fixture{st: st}
+	ymd := day.YMD()
+	for s := 0; s < shards; s++ {
+		sh := plan.Shard{Index: s}
+		for _, k := range []string{objs[s], objs[s+1]} {
+			sh.Objects = append(sh.Objects, st.Object(k))
+		}
+		if s < 2 {
+			sh.Objects = append(sh.Objects, st.Object("logs/noid.json"))
+		}
+		key := plan.PartKey(ymd, runID, s)
+		res, err := flatten.Shard(context.Background(), st, sh, st, key, flatten.Options{Day: day, Columns: columns, LocalTimeColumn: "eventtime_kst", RowGroupRows: perObject / 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.parts = append(f.parts, key)
+		f.written += res.Written
+	}
+	// Distinct events: every object once (2 records without id per copy of noid.json).
+	keys := map[string]bool{}
+	for i := 0; i <= shards; i++ {
+		raw, _ := st.Get(objs[i])
+		plain, _ := flattentest.Gunzip(raw)
+		var doc struct{ Records []map[string]any }
+		json.Unmarshal(plain, &doc)
+		for _, r := range doc.Records {
+			et, _ := time.Parse(time.RFC3339, r["eventTime"].(string))
+			if day.Contains(et) {
+				keys[r["eventTime"].(string)+"|"+r["eventID"].(string)] = true
+			}
+		}
+	}
+	f.unique = len(keys) + 4
+	return f
+}
+
+func testPlan(runID, columns string) *plan.Plan {
+	return &plan.Plan{Version: 1, RunID: runID, Date: day.Date, TimeZone: "Asia/Seoul", WindowStart: day.Start, WindowEnd: day.End,
+		Columns: columns, LocalTimeColumn: "eventtime_kst", Deduplicate: true, Compression: "zstd"}
+}
+
+func readDay(t *testing.T, f *fixture, m *merge.Manifest) []record.Values {
+	t.Helper()
+	var rows []record.Values
+	for _, file := range m.Files {
+		b, ok := f.st.Get(file.Key)
+		if !ok {
+			t.Fatalf("manifest lists %s, which is missing", file.Key)
+		}
+		sum := sha256.Sum256(b)
+		if hex.EncodeToString(sum[:]) != file.SHA256 || int64(len(b)) != file.Bytes {
+			t.Errorf("%s: checksum or size does not match the manifest", file.Key)
+		}
+		pf, err := arrowcheck.Read(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(pf.Rows)) != file.Rows || pf.Meta.NumRowGroups() != file.RowGroups {
+			t.Errorf("%s: %d rows in %d row groups, manifest says %d in %d", file.Key, len(pf.Rows), pf.Meta.NumRowGroups(), file.Rows, file.RowGroups)
+		}
+		if len(pf.Rows) > 0 {
+			lo, hi := pf.Rows[0]["eventtime"].(time.Time), pf.Rows[len(pf.Rows)-1]["eventtime"].(time.Time)
+			if !lo.Equal(file.MinEventTime) || !hi.Equal(file.MaxEventTime) {
+				t.Errorf("%s: times [%v, %v], manifest [%v, %v]", file.Key, lo, hi, file.MinEventTime, file.MaxEventTime)
+			}
+		}
+		rows = append(rows, pf.Rows...)
+	}
+	return rows
+}
+
+func TestMergeDay(t *testing.T) {
+	f := newFixture(t, 4, 600, "run1", record.Full)
+	p := testPlan("run1", record.Full)
+	m, err := merge.Day(context.Background(), f.st, p, f.parts, merge.Options{TargetFileBytes: 200 << 10, RowGroupRows: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RowsIn != f.written || m.Rows+m.Duplicates != m.RowsIn {
+		t.Errorf("rows in %d (parts hold %d), out %d, duplicates %d", m.RowsIn, f.written, m.Rows, m.Duplicates)
+	}
+	if int(m.Rows) != f.unique {
+		t.Errorf("published %d rows, want %d distinct events", m.Rows, f.unique)
+	}
+	if m.Duplicates == 0 {
+		t.Error("no duplicates dropped")
+	}
+	if len(m.Files) < 2 {
+		t.Errorf("%d files; want the target size to split the day", len(m.Files))
+	}
+	for i, file := range m.Files {
+		if want := plan.PartitionPrefix(day.YMD()) + merge.FileName("run1", i); file.Key != want {
+			t.Errorf("file %d is %s, want %s", i, file.Key, want)
+		}
+	}
+	rows := readDay(t, f, m)
+	if int64(len(rows)) != m.Rows {
+		t.Fatalf("read %d rows, manifest says %d", len(rows), m.Rows)
+	}
+	noID := 0
+	for i := 1; i < len(rows); i++ {
+		ta, tb := rows[i-1]["eventtime"].(time.Time), rows[i]["eventtime"].(time.Time)
+		ia, _ := rows[i-1]["eventid"].(string)
+		ib, hasID := rows[i]["eventid"].(string)
+		if !hasID {
+			noID++
+		}
+		if tb.Before(ta) || ta.Equal(tb) && hasID && ia >= ib {
+			t.Fatalf("rows %d and %d out of order or duplicate: %v %s, %v %s", i-1, i, ta, ia, tb, ib)
+		}
+		if !day.Contains(tb) {
+			t.Fatalf("row %d at %v is outside the day", i, tb)
+		}
+	}
+	if noID != 4 {
+		t.Errorf("%d rows without eventid; want all 4 kept", noID)
+	}
+	var mf merge.Manifest
+	b, _ := f.st.Get(plan.ManifestKey(day.YMD()))
+	if err := json.Unmarshal(b, &mf); err != nil {
+		t.Fatal(err)
+	}
+	if mf.Rows != m.Rows || len(mf.Files) != len(m.Files) || mf.ColumnNames[9] != "eventtime_kst" {
+		t.Errorf("stored manifest differs: %+v", mf)
+	}
+
+	// A re-run replaces the day: files of run1 go, the manifest is new.
+	m2, err := merge.Day(context.Background(), f.st, testPlan("run2", record.Full), f.parts, merge.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m2.Files) != 1 || m2.Rows != m.Rows {
+		t.Errorf("second run: %d files, %d rows", len(m2.Files), m2.Rows)
+	}
+	got := f.st.Keys(plan.PartitionPrefix(day.YMD()))
+	want := []string{plan.PartitionPrefix(day.YMD()) + "_manifest.json", m2.Files[0].Key}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("partition holds %v, want %v", got, want)
+	}
+	if err := merge.CleanStaging(context.Background(), f.st, day.YMD(), "run1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range f.st.Keys("_parquetrail/") {
+		if strings.Contains(k, "/run1/") {
+			t.Errorf("staging of run1 left: %s", k)
+		}
+	}
+}
+
+func TestMergeSeedNoDedup(t *testing.T) {
+	f := newFixture(t, 3, 300, "r", record.Seed)
+	p := testPlan("r", record.Seed)
+	p.Deduplicate = false
+	m, err := merge.Day(context.Background(), f.st, p, f.parts, merge.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Duplicates != 0 || m.Rows != f.written {
+		t.Errorf("without deduplication: %d rows of %d, %d duplicates", m.Rows, f.written, m.Duplicates)
+	}
+	rows := readDay(t, f, m)
+	for i := 1; i < len(rows); i++ {
+		if rows[i]["eventtime"].(time.Time).Before(rows[i-1]["eventtime"].(time.Time)) {
+			t.Fatalf("row %d out of order", i)
+		}
+	}
+}
+
+func TestMergeRejectsForeignPart(t *testing.T) {
+	f := newFixture(t, 1, 50, "r", record.Seed)
+	_, err := merge.Day(context.Background(), f.st, testPlan("r", record.Full), f.parts, merge.Options{})
+	if err == nil || !strings.Contains(err.Error(), "columns") {
+		t.Errorf("merging seed parts as full: %v", err)
+	}
+}
+

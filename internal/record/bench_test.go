@@ -1,0 +1,78 @@
+package record_test
+
+import (
+	"bytes"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
+	"github.com/parquetrail/parquetrail/internal/record"
+)
+
+func benchDoc(b *testing.B) []byte {
+	root := flattentest.TestData()
+	if root == "" {
+		b.Skip("no shared test data")
+	}
+	g, err := flattentest.NewGen(root, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g.Doc(20000, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour)
+}
+
+// BenchmarkScan measures the scanner alone (no decompression, no encoding).
+func BenchmarkScan(b *testing.B) {
+	doc := benchDoc(b)
+	for _, set := range []string{record.Seed, record.Full} {
+		b.Run(set, func(b *testing.B) {
+			s, _ := record.NewSchema(set, "")
+			b.SetBytes(int64(len(doc)))
+			var r record.Reader
+			var row record.Row
+			for i := 0; i < b.N; i++ {
+				r.Reset(bytes.NewReader(doc), s, record.ReaderOptions{})
+				for {
+					if err := r.Next(&row); err == io.EOF {
+						break
+					} else if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkScanEncode measures scanning plus sorting and encoding row
+// groups (zstd) on one goroutine.
+func BenchmarkScanEncode(b *testing.B) {
+	doc := benchDoc(b)
+	for _, set := range []string{record.Seed, record.Full} {
+		b.Run(set, func(b *testing.B) {
+			s, _ := record.NewSchema(set, "")
+			b.SetBytes(int64(len(doc)))
+			var r record.Reader
+			var row record.Row
+			batch := record.NewBatch(s)
+			for i := 0; i < b.N; i++ {
+				w, _ := record.NewWriter(io.Discard, s, "")
+				r.Reset(bytes.NewReader(doc), s, record.ReaderOptions{})
+				for {
+					if err := r.Next(&row); err == io.EOF {
+						break
+					} else if err != nil {
+						b.Fatal(err)
+					}
+					batch.Append(&row)
+				}
+				if err := batch.WriteRowGroup(w, 1); err != nil {
+					b.Fatal(err)
+				}
+				batch.Reset()
+				w.Close()
+			}
+		})
+	}
+}
