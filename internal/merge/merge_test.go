@@ -227,4 +227,3 @@ func TestMergeRejectsForeignPart(t *testing.T) {
 		t.Errorf("merging seed parts as full: %v", err)
 	}
 }
-
