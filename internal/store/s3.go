@@ -126,6 +126,9 @@ func NewS3(client *s3.Client, bucket, prefix string, opts Options) Store {
 }
 
 func (s *s3Store) URL() string {
+	if s.prefix == "" {
+		return "s3://" + s.bucket
+	}
 	return "s3://" + s.bucket + "/" + strings.TrimSuffix(s.prefix, "/")
 }
 
@@ -276,7 +279,8 @@ func (f *tempFile) Close() error {
 // Create streams what is written through a pipe into the SDK's upload
 // manager: a single PutObject for a small object, a multipart upload
 // otherwise, with at most PartSize*(Concurrency+1) bytes buffered. The
-// object appears only when the upload completes.
+// object appears only when the upload completes. ctx governs the whole
+// upload, not only this call.
 func (s *s3Store) Create(ctx context.Context, key string) (Writer, error) {
 	if err := validS3Key(key); err != nil {
 		return nil, s.fail("create", key, err)
