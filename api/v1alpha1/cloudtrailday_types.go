@@ -300,10 +300,15 @@ type Counts struct {
 	// duplicates is the number of records dropped for a repeated eventID.
 	// +optional
 	Duplicates int64 `json:"duplicates,omitempty"`
-	// malformed is the number of records (and unreadable objects) that could
-	// not be flattened; each is named in the run's error manifest.
+	// malformed is the number of records that could not be flattened; each
+	// is named in the run's error manifest.
 	// +optional
 	Malformed int64 `json:"malformed,omitempty"`
+	// unreadableObjects is the number of selected files that could not be
+	// read (gone, not gzip, not JSON); each is named in the run's error
+	// manifest.
+	// +optional
+	UnreadableObjects int64 `json:"unreadableObjects,omitempty"`
 }
 
 // Shards is the progress of the flatten Job.

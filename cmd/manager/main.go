@@ -1,0 +1,140 @@
+// Command manager runs the parquetrail operator: the CloudTrailDay
+// controller, with its metrics and health endpoints.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/controllers"
+	"github.com/parquetrail/parquetrail/internal/store"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	// flag.CommandLine also carries controller-runtime's --kubeconfig.
+	if err := run(flag.CommandLine, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		os.Exit(1)
+	}
+}
+
+func run(fs *flag.FlagSet, args []string) error {
+	var (
+		metricsAddr   = fs.String("metrics-bind-address", ":8443", "address the metrics endpoint binds to; 0 disables it")
+		metricsSecure = fs.Bool("metrics-secure", true, "serve metrics over HTTPS, to clients the API server authenticates and authorizes")
+		probeAddr     = fs.String("health-probe-bind-address", ":8081", "address the health and readiness probes bind to")
+		leaderElect   = fs.Bool("leader-elect", false, "elect a leader, so that only one replica reconciles")
+		leaderElectNS = fs.String("leader-election-namespace", "", "namespace of the leader election lease (default: the pod's)")
+		concurrency   = fs.Int("max-concurrent-reconciles", 4, "CloudTrailDays reconciled at once (planning lists S3 in the reconcile)")
+		enableHTTP2   = fs.Bool("enable-http2", false, "serve metrics over HTTP/2 too (off: HTTP/2 rapid-reset mitigations)")
+		cfg           = controllers.DefaultConfig()
+		defaultImage  = "ghcr.io/parquetrail/shard-worker:" + imageTag()
+		showVersion   = fs.Bool("version", false, "print the version and exit")
+		zapOpts       = zap.Options{}
+	)
+	fs.StringVar(&cfg.WorkerImage, "worker-image", defaultImage, "worker image for days whose spec names none")
+	fs.DurationVar(&cfg.PlanTimeout, "plan-timeout", cfg.PlanTimeout, "bound on listing and planning one day")
+	fs.IntVar(&cfg.ListConcurrency, "list-concurrency", cfg.ListConcurrency, "S3 listings one plan runs at once")
+	fs.IntVar(&cfg.MaxShards, "max-shards", cfg.MaxShards, "most shards of one day (a larger day gets larger shards)")
+	zapOpts.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Println(version)
+		return nil
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+
+	var tlsOpts []func(*tls.Config)
+	if !*enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{BindAddress: *metricsAddr, SecureServing: *metricsSecure, TLSOpts: tlsOpts}
+	if *metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	// Only the operator's Jobs are cached, not every Job of the cluster.
+	owned, err := labels.NewRequirement(v1alpha1.DayUIDLabel, selection.Exists, nil)
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        *probeAddr,
+		LeaderElection:                *leaderElect,
+		LeaderElectionID:              "manager.parquetrail.io",
+		LeaderElectionNamespace:       *leaderElectNS,
+		LeaderElectionReleaseOnCancel: true,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&batchv1.Job{}: {Label: labels.NewSelector().Add(*owned)},
+		}},
+		Client: client.Options{Cache: &client.CacheOptions{
+			// Secrets are read live, one by name, never listed or watched.
+			DisableFor: []client.Object{&corev1.Secret{}},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+
+	r := &controllers.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("parquetrail"),
+		Clock:     clock.RealClock{},
+		OpenStore: store.Open,
+		Metrics:   controllers.NewMetrics(metrics.Registry),
+		Config:    cfg,
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := r.SetupWithManager(ctx, mgr, *concurrency); err != nil {
+		return fmt.Errorf("setting up the controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	log.Info("Starting the manager", "version", version, "workerImage", cfg.WorkerImage, "planTimeout", cfg.PlanTimeout.String())
+	return mgr.Start(ctx)
+}
+
+// imageTag is the worker image tag that matches this manager's version.
+func imageTag() string {
+	if version == "" || version == "dev" {
+		return "latest"
+	}
+	return version
+}

@@ -1,0 +1,343 @@
+package controllers
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/problem"
+)
+
+const (
+	// workerContainer is the name of the worker pods' only container; the
+	// pod failure policy's exit-code rule names it.
+	workerContainer = "worker"
+	// workerCommand is the worker binary's path in the worker image.
+	workerCommand = "/shard-worker"
+	// scratchDir is the pods' writable directory (the root file system is
+	// read-only); the merge keeps local copies of parts there.
+	scratchDir = "/tmp"
+	// workerUID is the non-root user the worker image runs as.
+	workerUID = 65532
+)
+
+// defaultWorkerResources fits a worker, whose peak memory is bounded
+// whatever the size of its shard, with room for the Go runtime.
+var defaultWorkerResources = corev1.ResourceRequirements{
+	Requests: corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("1"),
+		corev1.ResourceMemory: resource.MustParse("384Mi"),
+	},
+	Limits: corev1.ResourceList{
+		corev1.ResourceMemory: resource.MustParse("768Mi"),
+	},
+}
+
+// jobDefaults are the manager's settings for what a spec leaves out.
+type jobDefaults struct {
+	Image string
+}
+
+// newFlattenJob is the Indexed Job whose completion index i flattens shard
+// i of the attempt's plan.
+func newFlattenJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
+	st := &day.Status
+	w := &day.Spec.Workers
+	total := st.Shards.Total
+	args := []string{"flatten", "--destination", destinationURL(&day.Spec), "--plan", st.Plan.Key}
+	args = append(args, storeArgs(&day.Spec, true)...)
+	job := newJob(day, v1alpha1.StepFlatten, d, args)
+	job.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+	job.Spec.Completions = ptr.To(total)
+	job.Spec.Parallelism = ptr.To(min(ptr.Deref(w.Parallelism, 4), total))
+	job.Spec.BackoffLimitPerIndex = ptr.To(backoffLimit(w))
+	// A day cannot be published with a shard missing: the first shard that
+	// fails for good fails the Job, which stops the others.
+	job.Spec.MaxFailedIndexes = ptr.To[int32](0)
+	job.Spec.PodFailurePolicy = podFailurePolicy(batchv1.PodFailurePolicyActionFailIndex)
+	return job
+}
+
+// newMergeJob is the one-pod Job that merges the attempt's parts into the
+// day's partition and publishes its manifest.
+func newMergeJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
+	args := []string{"merge", "--destination", destinationURL(&day.Spec), "--plan", day.Status.Plan.Key}
+	args = append(args, storeArgs(&day.Spec, false)...)
+	job := newJob(day, v1alpha1.StepMerge, d, args)
+	job.Spec.CompletionMode = ptr.To(batchv1.NonIndexedCompletion)
+	job.Spec.Completions = ptr.To[int32](1)
+	job.Spec.Parallelism = ptr.To[int32](1)
+	job.Spec.BackoffLimit = ptr.To(backoffLimit(&day.Spec.Workers))
+	job.Spec.PodFailurePolicy = podFailurePolicy(batchv1.PodFailurePolicyActionFailJob)
+	return job
+}
+
+// podFailurePolicy does not count evictions and preemptions against the
+// retries, and gives up at once on bad input, which no retry can fix.
+func podFailurePolicy(onBadInput batchv1.PodFailurePolicyAction) *batchv1.PodFailurePolicy {
+	return &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+		{
+			Action: batchv1.PodFailurePolicyActionIgnore,
+			OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{
+				{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue},
+			},
+		},
+		{
+			Action: onBadInput,
+			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+				ContainerName: ptr.To(workerContainer),
+				Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
+				Values:        []int32{problem.ExitBadInput},
+			},
+		},
+	}}
+}
+
+func backoffLimit(w *v1alpha1.Workers) int32 { return ptr.Deref(w.BackoffLimitPerIndex, 3) }
+
+// jobLabels select an attempt's Jobs and pods.
+func jobLabels(day *v1alpha1.CloudTrailDay, step string) map[string]string {
+	return map[string]string{
+		v1alpha1.DayLabel:     labelValue(day.Name),
+		v1alpha1.DayUIDLabel:  string(day.UID),
+		v1alpha1.AttemptLabel: strconv.Itoa(int(day.Status.Attempt)),
+		v1alpha1.StepLabel:    step,
+	}
+}
+
+func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []string) *batchv1.Job {
+	w := &day.Spec.Workers
+	labels := jobLabels(day, step)
+	image := w.Image
+	if image == "" {
+		image = d.Image
+	}
+	resources := defaultWorkerResources
+	if w.Resources != nil {
+		resources = *w.Resources
+	}
+	env := []corev1.EnvVar{{Name: "TMPDIR", Value: scratchDir}}
+	if limit, ok := resources.Limits[corev1.ResourceMemory]; ok && !limit.IsZero() {
+		// Let the Go runtime collect before the kernel kills the pod.
+		env = append(env, corev1.EnvVar{Name: "GOMEMLIMIT", Value: strconv.FormatInt(limit.Value()/10*9, 10)})
+	}
+	if s := day.Spec.Source.CredentialsSecret; s != nil {
+		env = append(env, secretEnv("AWS_ACCESS_KEY_ID", s.Name), secretEnv("AWS_SECRET_ACCESS_KEY", s.Name))
+	}
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            jobName(day.Name, day.Status.Attempt, step),
+			Namespace:       day.Namespace,
+			Labels:          labels,
+			Annotations:     map[string]string{v1alpha1.PlanSHA256Annotation: day.Status.Plan.SHA256},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(day, v1alpha1.GroupVersion.WithKind("CloudTrailDay"))},
+		},
+		Spec: batchv1.JobSpec{
+			TTLSecondsAfterFinished: ptr.To(ptr.Deref(w.TTLSecondsAfterFinished, 86400)),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                corev1.RestartPolicyNever,
+					ServiceAccountName:           w.ServiceAccountName,
+					AutomountServiceAccountToken: ptr.To(false),
+					EnableServiceLinks:           ptr.To(false),
+					NodeSelector:                 w.NodeSelector,
+					Tolerations:                  w.Tolerations,
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr.To(true),
+						RunAsUser:      ptr.To[int64](workerUID),
+						RunAsGroup:     ptr.To[int64](workerUID),
+						FSGroup:        ptr.To[int64](workerUID),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:            workerContainer,
+						Image:           image,
+						ImagePullPolicy: w.ImagePullPolicy,
+						Command:         []string{workerCommand},
+						Args:            args,
+						Env:             env,
+						Resources:       resources,
+						// The worker's last words (the bad object, the failed
+						// request) show in the pod's status.
+						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+						SecurityContext: &corev1.SecurityContext{
+							RunAsNonRoot:             ptr.To(true),
+							ReadOnlyRootFilesystem:   ptr.To(true),
+							AllowPrivilegeEscalation: ptr.To(false),
+							Privileged:               ptr.To(false),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+							SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+						},
+						VolumeMounts: []corev1.VolumeMount{{Name: "scratch", MountPath: scratchDir}},
+					}},
+					Volumes: []corev1.Volume{{
+						Name:         "scratch",
+						VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+					}},
+				},
+			},
+		},
+	}
+}
+
+func secretEnv(key, secret string) corev1.EnvVar {
+	return corev1.EnvVar{Name: key, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: secret},
+		Key:                  key,
+	}}}
+}
+
+// storeArgs are the worker's flags for reaching the stores. The merge reads
+// no source and takes no source flag.
+func storeArgs(spec *v1alpha1.CloudTrailDaySpec, source bool) []string {
+	var args []string
+	if source && spec.Source.Endpoint != "" {
+		args = append(args, "--source-endpoint", spec.Source.Endpoint)
+	}
+	if spec.Destination.Endpoint != "" {
+		args = append(args, "--destination-endpoint", spec.Destination.Endpoint)
+	}
+	if r := region(spec); r != "" {
+		args = append(args, "--region", r)
+	}
+	if ptr.Deref(spec.Destination.PathStyle, false) || ptr.Deref(spec.Source.PathStyle, false) {
+		args = append(args, "--path-style")
+	}
+	return args
+}
+
+// region is the one region the worker is given (CEL makes source and
+// destination agree when both are set).
+func region(spec *v1alpha1.CloudTrailDaySpec) string {
+	if spec.Destination.Region != "" {
+		return spec.Destination.Region
+	}
+	return spec.Source.Region
+}
+
+// storeURL is the store URL of a bucket and prefix.
+func storeURL(s *v1alpha1.ObjectStore) string {
+	u := "s3://" + s.Bucket
+	if p := strings.Trim(s.Prefix, "/"); p != "" {
+		u += "/" + p
+	}
+	return u
+}
+
+func sourceURL(spec *v1alpha1.CloudTrailDaySpec) string { return storeURL(&spec.Source.ObjectStore) }
+
+func destinationURL(spec *v1alpha1.CloudTrailDaySpec) string { return storeURL(&spec.Destination) }
+
+// objectURL is the URL of a key in the destination.
+func objectURL(spec *v1alpha1.CloudTrailDaySpec, key string) string {
+	return destinationURL(spec) + "/" + key
+}
+
+// planKey is the attempt's plan manifest key.
+func planKey(ymd, runID string) string { return plan.PlanKey(ymd, runID) }
+
+// jobProgress is what a Job says about its pods.
+type jobProgress struct {
+	Succeeded, Failed, Active int32
+	// FailedIndexes are the failed completion indexes of an Indexed Job.
+	FailedIndexes []int
+	// Complete and Failed are the Job's final conditions; Reason and
+	// Message come from the one that holds.
+	Complete, JobFailed bool
+	Reason, Message     string
+}
+
+// observeJob reads a Job's status. For an Indexed Job the counts come from
+// completedIndexes and failedIndexes, which stay exact across pod retries,
+// capped at the completions the Job was made with.
+func observeJob(job *batchv1.Job) jobProgress {
+	var p jobProgress
+	total := ptr.Deref(job.Spec.Completions, 1)
+	if ptr.Deref(job.Spec.CompletionMode, batchv1.NonIndexedCompletion) == batchv1.IndexedCompletion {
+		p.Succeeded = int32(len(parseIndexes(job.Status.CompletedIndexes, int(total))))
+		p.FailedIndexes = parseIndexes(ptr.Deref(job.Status.FailedIndexes, ""), int(total))
+		p.Failed = int32(len(p.FailedIndexes))
+	} else {
+		p.Succeeded = min(job.Status.Succeeded, total)
+	}
+	p.Active = max(0, min(job.Status.Active, total-p.Succeeded-p.Failed))
+	for _, c := range job.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			p.Complete = true
+			p.Reason, p.Message = c.Reason, c.Message
+		case batchv1.JobFailed:
+			p.JobFailed = true
+			p.Reason, p.Message = c.Reason, c.Message
+		}
+	}
+	if p.JobFailed && ptr.Deref(job.Spec.CompletionMode, "") != batchv1.IndexedCompletion {
+		p.Failed = 1
+	}
+	return p
+}
+
+// parseIndexes parses a Job's index list ("1,3-5,7") into the sorted
+// distinct indexes below total; what does not parse is skipped.
+func parseIndexes(s string, total int) []int {
+	if s == "" || total <= 0 {
+		return nil
+	}
+	seen := make(map[int]bool)
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			continue
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				continue
+			}
+		}
+		for i := a; i <= b && i < total; i++ {
+			seen[i] = true
+		}
+	}
+	out := make([]int, 0, len(seen))
+	for i := range seen {
+		out = append(out, i)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// formatIndexes writes indexes the way a Job does ("1,3-5,7").
+func formatIndexes(idx []int) string {
+	var b strings.Builder
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if j == i {
+			fmt.Fprintf(&b, "%d", idx[i])
+		} else {
+			fmt.Fprintf(&b, "%d-%d", idx[i], idx[j])
+		}
+		i = j + 1
+	}
+	return b.String()
+}

@@ -1,0 +1,120 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/parquetrail/parquetrail/api/v1alpha1"
+)
+
+// scope is what one reconcile of one day works on. The steps build the new
+// status in day.Status; events and metrics wait until it is written, so a
+// failed write does not announce what did not happen.
+type scope struct {
+	day  *v1alpha1.CloudTrailDay
+	read *v1alpha1.CloudTrailDayStatus // the status as read
+	now  time.Time
+	jobs []batchv1.Job // every Job the day controls, of every attempt
+
+	events  []event
+	metrics []func(*Metrics)
+}
+
+type event struct {
+	related   runtime.Object
+	eventType string
+	reason    string
+	action    string
+	note      string
+}
+
+// Event reasons.
+const (
+	ReasonStarted        = "Started"
+	ReasonRerun          = "Rerun"
+	ReasonPlanned        = "Planned"
+	ReasonPlanFailed     = "PlanFailed"
+	ReasonJobCreated     = "JobCreated"
+	ReasonFlattened      = "Flattened"
+	ReasonSucceeded      = "Succeeded"
+	ReasonFailed         = "Failed"
+	ReasonInvalid        = "Invalid"
+	ReasonStagingRemoved = "StagingRemoved"
+	ReasonStagingKept    = "StagingKept"
+)
+
+func (r *Reconciler) newScope(ctx context.Context, day *v1alpha1.CloudTrailDay) (*scope, error) {
+	if !controllerutil.ContainsFinalizer(day, v1alpha1.Finalizer) {
+		orig := day.DeepCopy()
+		controllerutil.AddFinalizer(day, v1alpha1.Finalizer)
+		if err := r.Client.Patch(ctx, day, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			return nil, fmt.Errorf("adding the finalizer: %w", err)
+		}
+	}
+	jobs, err := r.ownedJobs(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	return &scope{
+		day:  day,
+		read: day.Status.DeepCopy(),
+		now:  r.Clock.Now(),
+		jobs: jobs,
+	}, nil
+}
+
+// ownedJobs lists the Jobs the day controls, through the owner-UID index
+// (a name can be reused by a later object; a UID cannot).
+func (r *Reconciler) ownedJobs(ctx context.Context, day *v1alpha1.CloudTrailDay) ([]batchv1.Job, error) {
+	var list batchv1.JobList
+	if err := r.Client.List(ctx, &list, client.InNamespace(day.Namespace), client.MatchingFields{ownerUIDIndex: string(day.UID)}); err != nil {
+		return nil, fmt.Errorf("listing the day's Jobs: %w", err)
+	}
+	return list.Items, nil
+}
+
+// job returns the current attempt's Job for step, if it exists.
+func (s *scope) job(step string) *batchv1.Job {
+	attempt := strconv.Itoa(int(s.day.Status.Attempt))
+	for i := range s.jobs {
+		j := &s.jobs[i]
+		if j.Labels[v1alpha1.StepLabel] == step && j.Labels[v1alpha1.AttemptLabel] == attempt {
+			return j
+		}
+	}
+	return nil
+}
+
+func (s *scope) normal(related runtime.Object, reason, action, format string, args ...any) {
+	s.events = append(s.events, event{related, corev1.EventTypeNormal, reason, action, fmt.Sprintf(format, args...)})
+}
+
+func (s *scope) warning(related runtime.Object, reason, action, format string, args ...any) {
+	s.events = append(s.events, event{related, corev1.EventTypeWarning, reason, action, fmt.Sprintf(format, args...)})
+}
+
+func (s *scope) record(f func(*Metrics)) { s.metrics = append(s.metrics, f) }
+
+// flush emits the queued events and metrics once the status is written.
+func (s *scope) flush(rec recorder.EventRecorder, m *Metrics) {
+	for _, e := range s.events {
+		if rec != nil {
+			rec.Eventf(s.day, e.related, e.eventType, e.reason, e.action, "%s", truncate(e.note, 1024))
+		}
+	}
+	if m != nil {
+		for _, f := range s.metrics {
+			f(m)
+		}
+	}
+	s.events, s.metrics = nil, nil
+}

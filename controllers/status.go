@@ -1,0 +1,202 @@
+package controllers
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/parquetrail/parquetrail/api/v1alpha1"
+)
+
+// The functions here compute status from what the reconciler observed.
+// They do no I/O, so that table tests cover them.
+
+// maxMessageLength bounds condition messages (the API allows 32768).
+const maxMessageLength = 2048
+
+// stageOf is the stage the status records: the Ready condition's reason.
+func stageOf(st *v1alpha1.CloudTrailDayStatus) v1alpha1.Stage {
+	c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+	if c == nil {
+		return ""
+	}
+	return v1alpha1.Stage(c.Reason)
+}
+
+// finished says whether the current attempt is over.
+func finished(stage v1alpha1.Stage) bool {
+	return stage == v1alpha1.StageSucceeded || stage == v1alpha1.StageFailed
+}
+
+// setReady records stage as the Ready condition; Ready is True only once
+// the day is published.
+func setReady(st *v1alpha1.CloudTrailDayStatus, generation int64, stage v1alpha1.Stage, message string, now time.Time) {
+	status := metav1.ConditionFalse
+	if stage == v1alpha1.StageSucceeded {
+		status = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type:               v1alpha1.ConditionReady,
+		Status:             status,
+		Reason:             string(stage),
+		Message:            truncate(message, maxMessageLength),
+		ObservedGeneration: generation,
+		LastTransitionTime: metav1.NewTime(now),
+	})
+}
+
+// startAttempt begins a new attempt of the day: a new run ID and staging
+// area, and nothing of the previous attempt's outcome. rerun is the token of
+// the rerun annotation the attempt answers.
+func startAttempt(st *v1alpha1.CloudTrailDayStatus, uid types.UID, generation int64, rerun string, now time.Time) {
+	st.Attempt++
+	st.RunID = runID(uid, st.Attempt)
+	st.Rerun = rerun
+	t := metav1.NewTime(now)
+	st.StartTime = &t
+	st.CompletionTime = nil
+	st.Stages = nil
+	st.Plan = nil
+	st.Counts = v1alpha1.Counts{}
+	st.Shards = v1alpha1.Shards{}
+	st.Output = nil
+	beginStage(st, v1alpha1.StagePlanning, now)
+	setReady(st, generation, v1alpha1.StagePlanning, fmt.Sprintf("Attempt %d: listing the day's log files", st.Attempt), now)
+}
+
+// beginStage records the start of a stage of the current attempt.
+func beginStage(st *v1alpha1.CloudTrailDayStatus, name v1alpha1.Stage, now time.Time) {
+	for i := range st.Stages {
+		if st.Stages[i].Name == name {
+			return
+		}
+	}
+	st.Stages = append(st.Stages, v1alpha1.StageTiming{Name: name, StartTime: metav1.NewTime(now)})
+}
+
+// endStage records the end of a stage and returns how long it took; ok is
+// false when the stage was not running.
+func endStage(st *v1alpha1.CloudTrailDayStatus, name v1alpha1.Stage, now time.Time) (d time.Duration, ok bool) {
+	for i := range st.Stages {
+		s := &st.Stages[i]
+		if s.Name != name || s.CompletionTime != nil {
+			continue
+		}
+		t := metav1.NewTime(now)
+		s.CompletionTime = &t
+		d = now.Sub(s.StartTime.Time).Round(time.Millisecond)
+		s.Duration = &metav1.Duration{Duration: d}
+		return d, true
+	}
+	return 0, false
+}
+
+// finish ends the attempt as Succeeded or Failed.
+func finish(st *v1alpha1.CloudTrailDayStatus, generation int64, stage v1alpha1.Stage, message string, now time.Time) {
+	for _, s := range []v1alpha1.Stage{v1alpha1.StagePlanning, v1alpha1.StageFlattening, v1alpha1.StageMerging} {
+		endStage(st, s, now)
+	}
+	t := metav1.NewTime(now)
+	st.CompletionTime = &t
+	setReady(st, generation, stage, message, now)
+}
+
+// applyShards records the flatten Job's progress.
+func applyShards(s *v1alpha1.Shards, p jobProgress) {
+	s.Succeeded = min(p.Succeeded, s.Total)
+	s.Failed = p.Failed
+	s.Active = p.Active
+	s.FailedIndexes = truncate(formatIndexes(p.FailedIndexes), 1024)
+	s.Progress = progress(s.Succeeded, s.Total)
+}
+
+// progress is "succeeded/total", as kubectl get shows it.
+func progress(succeeded, total int32) string { return fmt.Sprintf("%d/%d", succeeded, total) }
+
+// flattenMessage is the Ready message while shards run.
+func flattenMessage(s *v1alpha1.Shards, job string) string {
+	msg := fmt.Sprintf("%d of %d shards flattened, %d running (Job %s)", s.Succeeded, s.Total, s.Active, job)
+	if s.Failed > 0 {
+		msg += fmt.Sprintf(", %d failed", s.Failed)
+	}
+	return msg
+}
+
+// waitingMessage is the Ready message of a day whose window is still open.
+func waitingMessage(w *v1alpha1.Window, now time.Time) string {
+	return fmt.Sprintf("The day's window closes at %s, with the late-arrival margin (in %s)",
+		w.ClosesAt.UTC().Format(time.RFC3339), w.ClosesAt.Sub(now).Round(time.Second))
+}
+
+// failedShard is a shard that failed for good, with the objects it was to
+// read (as many as fit in a message).
+type failedShard struct {
+	Index   int
+	Objects []string
+	More    int // objects not named
+}
+
+// failureMessage names what failed: the Job, its reason, and the failed
+// shards with the objects behind them, so that a user can find the culprit
+// without opening the manifests.
+func failureMessage(step, job string, p jobProgress, total int32, shards []failedShard) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "The %s Job %s failed", step, job)
+	if p.Reason != "" {
+		fmt.Fprintf(&b, " (%s", p.Reason)
+		if p.Message != "" {
+			fmt.Fprintf(&b, ": %s", p.Message)
+		}
+		b.WriteString(")")
+	}
+	if len(p.FailedIndexes) > 0 {
+		fmt.Fprintf(&b, "; failed shards %s of %d", truncate(formatIndexes(p.FailedIndexes), 200), total)
+	}
+	for _, s := range shards {
+		fmt.Fprintf(&b, "; shard %d reads %s", s.Index, strings.Join(s.Objects, ", "))
+		if s.More > 0 {
+			fmt.Fprintf(&b, " and %d more", s.More)
+		}
+	}
+	b.WriteString(". Rerun the day once the cause is fixed (annotation " + v1alpha1.RerunAnnotation + ").")
+	return truncate(b.String(), maxMessageLength)
+}
+
+// successMessage sums up a published day.
+func successMessage(c *v1alpha1.Counts, o *v1alpha1.Output) string {
+	msg := fmt.Sprintf("Wrote %d records in %d files to %s (read %d: %d outside the window, %d duplicates, %d malformed)",
+		c.RecordsWritten, o.Files, o.Location, c.RecordsRead, c.RecordsOutsideWindow, c.Duplicates, c.Malformed)
+	if o.Errors != "" {
+		msg += "; problems are named in " + o.Errors
+	}
+	return msg
+}
+
+// accountingError says whether the counts do not add up; a day whose
+// accounting is off has lost or invented records.
+func accountingError(c *v1alpha1.Counts) error {
+	sum := c.RecordsWritten + c.RecordsOutsideWindow + c.Duplicates + c.Malformed
+	if sum != c.RecordsRead {
+		return fmt.Errorf("the accounting does not add up: read %d, but written %d + outside the window %d + duplicates %d + malformed %d = %d",
+			c.RecordsRead, c.RecordsWritten, c.RecordsOutsideWindow, c.Duplicates, c.Malformed, sum)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "..."
+	cut := n - len(ellipsis)
+	for cut > 0 && !utf8Start(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }

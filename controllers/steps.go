@@ -1,0 +1,394 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/problem"
+	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/store"
+	"github.com/parquetrail/parquetrail/internal/window"
+)
+
+// The steps of a day. Each reads the scope, does at most one kind of side
+// effect, records the outcome in the new status and says whether the
+// reconcile ends there. A step that starts something new (an attempt, a
+// plan, the end of flattening) ends the reconcile, so that the status
+// recording it is written before anything builds on it.
+
+// step runs the step the day's stage calls for.
+func (r *Reconciler) step(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if res, done, err := r.start(ctx, s); done {
+		return res, err
+	}
+	switch stageOf(&s.day.Status) {
+	case v1alpha1.StagePlanning:
+		return ctrl.Result{}, r.plan(ctx, s)
+	case v1alpha1.StageFlattening:
+		return ctrl.Result{}, r.flatten(ctx, s)
+	case v1alpha1.StageMerging:
+		return ctrl.Result{}, r.merge(ctx, s)
+	}
+	return ctrl.Result{}, nil
+}
+
+// start waits for the day's window to close, then starts the first
+// attempt; later, it starts a new attempt when the rerun annotation asks.
+func (r *Reconciler) start(ctx context.Context, s *scope) (ctrl.Result, bool, error) {
+	day, st := s.day, &s.day.Status
+	w, err := window.New(day.Spec.Date, day.Spec.TimeZone)
+	if err != nil {
+		// Only reachable before the day started (the date and zone are
+		// immutable after), so a corrected spec is picked up again.
+		setReady(st, day.Generation, v1alpha1.StageFailed, "Invalid day: "+err.Error(), s.now)
+		return ctrl.Result{}, true, nil
+	}
+	st.Window = windowStatus(w, lateArrival(&day.Spec))
+	rerun := day.Annotations[v1alpha1.RerunAnnotation]
+	switch {
+	case st.Attempt == 0:
+		if s.now.Before(st.Window.ClosesAt.Time) {
+			setReady(st, day.Generation, v1alpha1.StageWaiting, waitingMessage(st.Window, s.now), s.now)
+			return ctrl.Result{RequeueAfter: st.Window.ClosesAt.Sub(s.now) + time.Second}, true, nil
+		}
+		if err := validate(&day.Spec); err != nil {
+			setReady(st, day.Generation, v1alpha1.StageFailed, "Invalid day: "+err.Error(), s.now)
+			return ctrl.Result{}, true, nil
+		}
+		startAttempt(st, day.UID, day.Generation, rerunToken(rerun), s.now)
+		s.normal(nil, ReasonStarted, "Start", "Started attempt %d of %s (%s)", st.Attempt, day.Spec.Date, w)
+		return ctrl.Result{}, true, nil
+	case rerun != "" && rerunToken(rerun) != st.Rerun:
+		if err := validate(&day.Spec); err != nil {
+			setReady(st, day.Generation, v1alpha1.StageFailed, "Invalid rerun: "+err.Error(), s.now)
+			return ctrl.Result{}, true, nil
+		}
+		if !finished(stageOf(st)) {
+			// The running attempt gives way; its Jobs must not publish.
+			if err := r.deleteJobs(ctx, s, st.Attempt); err != nil {
+				return ctrl.Result{}, true, err
+			}
+		}
+		startAttempt(st, day.UID, day.Generation, rerunToken(rerun), s.now)
+		s.normal(nil, ReasonRerun, "Start", "Started attempt %d of %s for rerun %q; it replaces the day's output", st.Attempt, day.Spec.Date, rerun)
+		return ctrl.Result{}, true, nil
+	}
+	return ctrl.Result{}, false, nil
+}
+
+// plan lists the day and writes its plan into the attempt's staging area.
+// A plan that an earlier reconcile wrote (whose status write was lost) is
+// kept: listing again could give other shards than a Job may already run.
+func (r *Reconciler) plan(ctx context.Context, s *scope) error {
+	day, st := s.day, &s.day.Status
+	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
+	src, dst, err := r.stores(ctx, day)
+	if err != nil {
+		setReady(st, day.Generation, v1alpha1.StagePlanning, "Cannot reach the stores, retrying: "+err.Error(), s.now)
+		return err
+	}
+	key := plan.PlanKey(w.YMD(), st.RunID)
+	p, sum, err := plan.Read(ctx, dst, key)
+	if store.IsNotExist(err) {
+		r.removeStaging(ctx, dst, w.YMD(), day, st.RunID)
+		p, sum, err = r.makePlan(ctx, s, w, src, dst)
+	}
+	if err != nil {
+		if errors.Is(err, problem.ErrBadInput) {
+			s.warning(nil, ReasonPlanFailed, "Plan", "Planning failed: %v", err)
+			r.fail(s, "Planning failed: "+err.Error())
+			return nil
+		}
+		setReady(st, day.Generation, v1alpha1.StagePlanning, "Planning failed, retrying: "+err.Error(), s.now)
+		return err
+	}
+	st.Plan = &v1alpha1.PlanRef{Key: key, SHA256: sum}
+	st.Counts.Objects = p.Counts.Selected
+	st.Counts.Bytes = p.Counts.SelectedBytes
+	st.Shards = v1alpha1.Shards{Total: int32(len(p.Shards)), Progress: progress(0, int32(len(p.Shards)))}
+	if d, ok := endStage(st, v1alpha1.StagePlanning, s.now); ok {
+		s.record(func(m *Metrics) { m.stage(v1alpha1.StagePlanning, d) })
+	}
+	s.normal(nil, ReasonPlanned, "Plan", "Planned %d objects (%d bytes) in %d shards from %d date folders", p.Counts.Selected, p.Counts.SelectedBytes, len(p.Shards), p.Counts.Prefixes)
+	if len(p.Shards) == 0 {
+		beginStage(st, v1alpha1.StageMerging, s.now)
+		setReady(st, day.Generation, v1alpha1.StageMerging, "No log files for the day: publishing an empty day", s.now)
+		return nil
+	}
+	beginStage(st, v1alpha1.StageFlattening, s.now)
+	setReady(st, day.Generation, v1alpha1.StageFlattening, fmt.Sprintf("Planned %d objects in %d shards", p.Counts.Selected, len(p.Shards)), s.now)
+	return nil
+}
+
+func (r *Reconciler) makePlan(ctx context.Context, s *scope, w window.Day, src, dst store.Store) (*plan.Plan, string, error) {
+	spec := &s.day.Spec
+	if r.Config.PlanTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Config.PlanTimeout)
+		defer cancel()
+	}
+	p, err := plan.Make(ctx, plan.Options{
+		Source:           src,
+		Day:              w,
+		LateArrival:      lateArrival(spec),
+		OrgID:            spec.Source.OrganizationID,
+		Accounts:         spec.Source.Accounts,
+		Regions:          spec.Source.Regions,
+		TargetShardBytes: targetShardBytes(spec),
+		MaxShards:        r.Config.MaxShards,
+		ListConcurrency:  r.Config.ListConcurrency,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	p.RunID = s.day.Status.RunID
+	p.Destination = destinationURL(spec)
+	p.Columns = columns(spec)
+	p.LocalTimeColumn = localTimeColumn(spec)
+	p.OnMalformed = onMalformed(spec)
+	p.Deduplicate = ptr.Deref(spec.Deduplicate, true)
+	p.Compression = compression(spec)
+	sum, err := plan.Write(ctx, dst, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("writing the plan: %w", err)
+	}
+	return p, sum, nil
+}
+
+// flatten runs the Indexed Job and follows it; when every shard is done it
+// sums the shards' results into the status and moves on to the merge.
+func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
+	day, st := s.day, &s.day.Status
+	job := s.job(v1alpha1.StepFlatten)
+	if job == nil {
+		created, err := r.createJob(ctx, s, newFlattenJob(day, r.jobDefaults()))
+		if err != nil || created == nil {
+			return err
+		}
+		st.Shards.Progress = progress(0, st.Shards.Total)
+		setReady(st, day.Generation, v1alpha1.StageFlattening, flattenMessage(&st.Shards, created.Name), s.now)
+		s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to flatten %d shards, %d at a time", created.Name, st.Shards.Total, ptr.Deref(created.Spec.Parallelism, 0))
+		return nil
+	}
+	p := observeJob(job)
+	applyShards(&st.Shards, p)
+	switch {
+	case p.JobFailed:
+		shards := r.failedShards(ctx, s, p.FailedIndexes)
+		msg := failureMessage(v1alpha1.StepFlatten, job.Name, p, st.Shards.Total, shards)
+		s.warning(job, ReasonFailed, "Flatten", "%s", msg)
+		r.fail(s, msg)
+	case p.Complete:
+		if err := r.addResults(ctx, s); err != nil {
+			setReady(st, day.Generation, v1alpha1.StageFlattening, "Reading the shards' results, retrying: "+err.Error(), s.now)
+			return err
+		}
+		if d, ok := endStage(st, v1alpha1.StageFlattening, s.now); ok {
+			s.record(func(m *Metrics) { m.stage(v1alpha1.StageFlattening, d) })
+		}
+		bytes := st.Counts.Bytes
+		s.record(func(m *Metrics) { m.BytesRead.Add(float64(bytes)) })
+		beginStage(st, v1alpha1.StageMerging, s.now)
+		setReady(st, day.Generation, v1alpha1.StageMerging, fmt.Sprintf("All %d shards flattened: %d records read", st.Shards.Total, st.Counts.RecordsRead), s.now)
+		s.normal(job, ReasonFlattened, "Flatten", "Flattened %d shards: %d records read, %d outside the window, %d malformed", st.Shards.Total, st.Counts.RecordsRead, st.Counts.RecordsOutsideWindow, st.Counts.Malformed)
+	default:
+		setReady(st, day.Generation, v1alpha1.StageFlattening, flattenMessage(&st.Shards, job.Name), s.now)
+	}
+	return nil
+}
+
+// merge runs the merge Job and, once it has published the day, reads the
+// day's manifest into the status.
+func (r *Reconciler) merge(ctx context.Context, s *scope) error {
+	day, st := s.day, &s.day.Status
+	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
+	job := s.job(v1alpha1.StepMerge)
+	if job == nil {
+		created, err := r.createJob(ctx, s, newMergeJob(day, r.jobDefaults()))
+		if err != nil || created == nil {
+			return err
+		}
+		setReady(st, day.Generation, v1alpha1.StageMerging, fmt.Sprintf("Merging %d parts into %s (Job %s)", st.Shards.Total, plan.PartitionPrefix(w.YMD()), created.Name), s.now)
+		s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to merge %d parts", created.Name, st.Shards.Total)
+		return nil
+	}
+	p := observeJob(job)
+	switch {
+	case p.JobFailed:
+		msg := failureMessage(v1alpha1.StepMerge, job.Name, p, 1, nil)
+		s.warning(job, ReasonFailed, "Merge", "%s", msg)
+		r.fail(s, msg)
+	case p.Complete:
+		_, dst, err := r.stores(ctx, day)
+		if err == nil {
+			err = r.readManifest(ctx, s, dst, w.YMD())
+		}
+		if err != nil {
+			setReady(st, day.Generation, v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error(), s.now)
+			return err
+		}
+		if err := accountingError(&st.Counts); err != nil {
+			s.warning(job, ReasonFailed, "Merge", "%v", err)
+			r.fail(s, err.Error())
+			return nil
+		}
+		r.succeed(s)
+	default:
+		setReady(st, day.Generation, v1alpha1.StageMerging, fmt.Sprintf("Merging %d parts into %s (Job %s)", st.Shards.Total, plan.PartitionPrefix(w.YMD()), job.Name), s.now)
+	}
+	return nil
+}
+
+func (r *Reconciler) succeed(s *scope) {
+	st := &s.day.Status
+	msg := successMessage(&st.Counts, st.Output)
+	r.endAttempt(s, v1alpha1.StageSucceeded, msg)
+	s.normal(nil, ReasonSucceeded, "Publish", "%s", msg)
+}
+
+func (r *Reconciler) fail(s *scope, msg string) { r.endAttempt(s, v1alpha1.StageFailed, msg) }
+
+// endAttempt finishes the current attempt and records its metrics.
+func (r *Reconciler) endAttempt(s *scope, stage v1alpha1.Stage, msg string) {
+	st := &s.day.Status
+	for _, name := range []v1alpha1.Stage{v1alpha1.StagePlanning, v1alpha1.StageFlattening, v1alpha1.StageMerging} {
+		if d, ok := endStage(st, name, s.now); ok {
+			s.record(func(m *Metrics) { m.stage(name, d) })
+		}
+	}
+	finish(st, s.day.Generation, stage, msg, s.now)
+	written := st.Counts.RecordsWritten
+	s.record(func(m *Metrics) {
+		m.Days.WithLabelValues(outcomeLabel(stage)).Inc()
+		m.RecordsWritten.Add(float64(written))
+	})
+}
+
+// createJob creates an attempt's Job. A Job of that name that already
+// exists is this day's (a previous reconcile created it, and the cache has
+// not caught up) or a stranger's, which fails the day. It returns nil, nil
+// when the day failed.
+func (r *Reconciler) createJob(ctx context.Context, s *scope, job *batchv1.Job) (*batchv1.Job, error) {
+	err := r.Client.Create(ctx, job)
+	if err == nil {
+		log.FromContext(ctx).Info("Created Job", "job", job.Name, "step", job.Labels[v1alpha1.StepLabel], "attempt", s.day.Status.Attempt)
+		return job, nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("creating Job %s: %w", job.Name, err)
+	}
+	existing := &batchv1.Job{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(job), existing); err != nil {
+		return nil, fmt.Errorf("reading Job %s: %w", job.Name, err)
+	}
+	if !metav1.IsControlledBy(existing, s.day) {
+		msg := fmt.Sprintf("Job %s exists and does not belong to this day; delete or rename it, then rerun", job.Name)
+		s.warning(existing, ReasonFailed, "CreateJob", "%s", msg)
+		r.fail(s, msg)
+		return nil, nil
+	}
+	return existing, nil
+}
+
+// deleteJobs deletes the day's Jobs of one attempt, or of every attempt
+// when attempt is 0. The garbage collector removes their pods.
+func (r *Reconciler) deleteJobs(ctx context.Context, s *scope, attempt int32) error {
+	for i := range s.jobs {
+		j := &s.jobs[i]
+		if attempt != 0 && j.Labels[v1alpha1.AttemptLabel] != fmt.Sprint(attempt) {
+			continue
+		}
+		if !j.DeletionTimestamp.IsZero() {
+			continue
+		}
+		err := r.Client.Delete(ctx, j, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting Job %s: %w", j.Name, err)
+		}
+		log.FromContext(ctx).Info("Deleted Job", "job", j.Name)
+	}
+	return nil
+}
+
+func (r *Reconciler) jobDefaults() jobDefaults { return jobDefaults{Image: r.Config.WorkerImage} }
+
+// validate checks what CEL cannot: the zone's existence in tzdata (done by
+// window.New) and the local-time column against the chosen column set.
+func validate(spec *v1alpha1.CloudTrailDaySpec) error {
+	if _, err := record.NewSchema(columns(spec), localTimeColumn(spec)); err != nil {
+		return err
+	}
+	return nil
+}
+
+func windowStatus(w window.Day, late time.Duration) *v1alpha1.Window {
+	return &v1alpha1.Window{
+		Start:    metav1.NewTime(w.Start),
+		End:      metav1.NewTime(w.End),
+		ClosesAt: metav1.NewTime(w.ReadyAt(late)),
+	}
+}
+
+func lateArrival(spec *v1alpha1.CloudTrailDaySpec) time.Duration {
+	if spec.LateArrival == nil {
+		return time.Hour
+	}
+	return spec.LateArrival.Duration
+}
+
+func targetShardBytes(spec *v1alpha1.CloudTrailDaySpec) int64 {
+	if q := spec.Workers.TargetShardSize; q != nil {
+		return q.Value()
+	}
+	return 256 << 20
+}
+
+// The functions below give the spec's values, with the CRD's defaults for
+// objects that did not pass through the API server's defaulting.
+
+func columns(spec *v1alpha1.CloudTrailDaySpec) string {
+	if spec.Columns == "" {
+		return string(v1alpha1.ColumnsFull)
+	}
+	return string(spec.Columns)
+}
+
+func localTimeColumn(spec *v1alpha1.CloudTrailDaySpec) string {
+	if spec.LocalTimeColumn == "" {
+		return record.DefaultLocalTimeColumn
+	}
+	return spec.LocalTimeColumn
+}
+
+func compression(spec *v1alpha1.CloudTrailDaySpec) string {
+	if spec.Compression == "" {
+		return string(v1alpha1.CompressionZstd)
+	}
+	return string(spec.Compression)
+}
+
+func onMalformed(spec *v1alpha1.CloudTrailDaySpec) string {
+	if spec.OnMalformed == v1alpha1.MalformedReport {
+		return "report"
+	}
+	return "fail"
+}
+
+func outcomeLabel(stage v1alpha1.Stage) string {
+	if stage == v1alpha1.StageSucceeded {
+		return "succeeded"
+	}
+	return "failed"
+}

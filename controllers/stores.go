@@ -1,0 +1,203 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/store"
+	"github.com/parquetrail/parquetrail/internal/window"
+)
+
+// Keys of the credentials Secret.
+const (
+	secretAccessKeyID     = "AWS_ACCESS_KEY_ID"
+	secretSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
+	secretSessionToken    = "AWS_SESSION_TOKEN"
+)
+
+// stores opens the day's source and destination. Without a credentials
+// Secret the manager uses its own identity (the SDK's default chain).
+func (r *Reconciler) stores(ctx context.Context, day *v1alpha1.CloudTrailDay) (src, dst store.Store, err error) {
+	open := r.OpenStore
+	if open == nil {
+		open = store.Open
+	}
+	so, err := r.storeOptions(ctx, day.Namespace, &day.Spec.Source.ObjectStore)
+	if err != nil {
+		return nil, nil, err
+	}
+	do, err := r.storeOptions(ctx, day.Namespace, &day.Spec.Destination)
+	if err != nil {
+		return nil, nil, err
+	}
+	if src, err = open(ctx, sourceURL(&day.Spec), so); err != nil {
+		return nil, nil, err
+	}
+	if dst, err = open(ctx, destinationURL(&day.Spec), do); err != nil {
+		return nil, nil, err
+	}
+	return src, dst, nil
+}
+
+func (r *Reconciler) storeOptions(ctx context.Context, namespace string, s *v1alpha1.ObjectStore) (store.Options, error) {
+	o := store.Options{Endpoint: s.Endpoint, Region: s.Region, PathStyle: ptr.Deref(s.PathStyle, false)}
+	if s.CredentialsSecret == nil {
+		return o, nil
+	}
+	secret := &corev1.Secret{}
+	key := client.ObjectKey{Namespace: namespace, Name: s.CredentialsSecret.Name}
+	if err := r.APIReader.Get(ctx, key, secret); err != nil {
+		return o, fmt.Errorf("reading the credentials Secret %s: %w", s.CredentialsSecret.Name, err)
+	}
+	o.AccessKeyID = string(secret.Data[secretAccessKeyID])
+	o.SecretAccessKey = string(secret.Data[secretSecretAccessKey])
+	o.SessionToken = string(secret.Data[secretSessionToken])
+	if o.AccessKeyID == "" || o.SecretAccessKey == "" {
+		return o, fmt.Errorf("the credentials Secret %s needs the keys %s and %s", s.CredentialsSecret.Name, secretAccessKeyID, secretSecretAccessKey)
+	}
+	return o, nil
+}
+
+// removeStaging removes the staging areas of the day's earlier attempts
+// (every attempt when keep is ""), never another day's. Failures are only
+// logged: staging is not output, and deletion retries.
+func (r *Reconciler) removeStaging(ctx context.Context, dst store.Store, ymd string, day *v1alpha1.CloudTrailDay, keep string) (removed int, err error) {
+	prefix := plan.DayStagingPrefix(ymd) + runIDPrefix(day.UID)
+	var keys []string
+	err = dst.List(ctx, prefix, func(o store.Object) error {
+		if keep == "" || !strings.HasPrefix(o.Key, plan.StagingPrefix(ymd, keep)) {
+			keys = append(keys, o.Key)
+		}
+		return nil
+	})
+	for len(keys) > 0 && err == nil {
+		n := min(len(keys), 1000)
+		err = dst.Delete(ctx, keys[:n]...)
+		removed += n
+		keys = keys[n:]
+	}
+	if err != nil {
+		log.FromContext(ctx).Error(err, "Removing staging data", "prefix", prefix)
+	}
+	return removed, err
+}
+
+// failedShards names the objects behind failed shards, from the plan. It is
+// best effort: the message is still useful without the objects.
+func (r *Reconciler) failedShards(ctx context.Context, s *scope, indexes []int) []failedShard {
+	const maxShards, maxObjects = 5, 3
+	if len(indexes) == 0 || s.day.Status.Plan == nil {
+		return nil
+	}
+	_, dst, err := r.stores(ctx, s.day)
+	if err != nil {
+		return nil
+	}
+	p, _, err := plan.Read(ctx, dst, s.day.Status.Plan.Key)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "Reading the plan to name failed shards")
+		return nil
+	}
+	var out []failedShard
+	for _, i := range indexes[:min(len(indexes), maxShards)] {
+		if i >= len(p.Shards) {
+			continue
+		}
+		fs := failedShard{Index: i}
+		objs := p.Shards[i].Objects
+		for _, o := range objs[:min(len(objs), maxObjects)] {
+			fs.Objects = append(fs.Objects, sourceURL(&s.day.Spec)+"/"+o.Key)
+		}
+		fs.More = len(objs) - len(fs.Objects)
+		out = append(out, fs)
+	}
+	return out
+}
+
+// addResults sums the result files of the attempt's shards into the
+// counts. They are read before the merge runs, which removes staging.
+func (r *Reconciler) addResults(ctx context.Context, s *scope) error {
+	st := &s.day.Status
+	w, err := window.New(s.day.Spec.Date, s.day.Spec.TimeZone)
+	if err != nil {
+		return err
+	}
+	_, dst, err := r.stores(ctx, s.day)
+	if err != nil {
+		return err
+	}
+	results := make([]shardResult, st.Shards.Total)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, r.Config.ReadConcurrency))
+	for i := range results {
+		g.Go(func() error {
+			return readJSON(gctx, dst, plan.ResultKey(w.YMD(), st.RunID, i), &results[i])
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	c := &st.Counts
+	c.RecordsRead, c.RecordsOutsideWindow, c.Malformed, c.UnreadableObjects = 0, 0, 0, 0
+	for _, res := range results {
+		c.RecordsRead += res.Read
+		c.RecordsOutsideWindow += res.Outside
+		c.Malformed += res.Malformed
+		c.UnreadableObjects += res.Unreadable
+	}
+	return nil
+}
+
+// readManifest reads the day's published manifest into the status.
+func (r *Reconciler) readManifest(ctx context.Context, s *scope, dst store.Store, ymd string) error {
+	st := &s.day.Status
+	var m dayManifest
+	if err := readJSON(ctx, dst, plan.ManifestKey(ymd), &m); err != nil {
+		return err
+	}
+	if m.RunID != "" && m.RunID != st.RunID {
+		return fmt.Errorf("the day's manifest is of run %s, not of this attempt's run %s", m.RunID, st.RunID)
+	}
+	st.Counts.RecordsWritten = m.Rows
+	st.Counts.Duplicates = m.Duplicates
+	out := &v1alpha1.Output{
+		Location: objectURL(&s.day.Spec, plan.PartitionPrefix(ymd)),
+		Manifest: objectURL(&s.day.Spec, plan.ManifestKey(ymd)),
+		Files:    int32(len(m.Files)),
+	}
+	for _, f := range m.Files {
+		out.Bytes += f.Bytes
+	}
+	if st.Counts.Malformed > 0 || st.Counts.UnreadableObjects > 0 {
+		out.Errors = objectURL(&s.day.Spec, plan.ErrorsKey(ymd, st.RunID))
+	}
+	st.Output = out
+	return nil
+}
+
+func readJSON(ctx context.Context, st store.Store, key string, v any) error {
+	rc, err := st.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", key, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decoding %s: %w", key, err)
+	}
+	return nil
+}
