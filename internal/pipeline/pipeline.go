@@ -17,7 +17,6 @@ import (
 	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/plan"
-	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/window"
@@ -139,8 +138,10 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 		return nil, "", "", err
 	}
 	p.RunID = runID
-	p.Source = c.Source
-	p.Destination = c.Destination
+	// Store URLs, not what the user typed: a relative folder must mean the
+	// same to a worker started elsewhere.
+	p.Source = src.URL()
+	p.Destination = dst.URL()
 	p.Columns = c.Columns
 	p.LocalTimeColumn = c.LocalTimeColumn
 	p.OnMalformed = c.OnMalformed
@@ -201,8 +202,10 @@ func MergeDay(ctx context.Context, p *plan.Plan, dst store.Store) (*Summary, err
 	}
 	s := newSummary(p, day)
 	s.addShards(results)
-	if err := writeProblems(ctx, dst, plan.ErrorsKey(ymd, p.RunID), results); err != nil {
+	if wrote, err := writeProblems(ctx, dst, plan.ErrorsKey(ymd, p.RunID), results); err != nil {
 		return nil, fmt.Errorf("writing the error manifest: %w", err)
+	} else if wrote {
+		s.Errors = joinURL(p.Destination, plan.ErrorsKey(ymd, p.RunID))
 	}
 	start := time.Now()
 	m, err := merge.Day(ctx, dst, p, parts, merge.Options{})
@@ -211,13 +214,25 @@ func MergeDay(ctx context.Context, p *plan.Plan, dst store.Store) (*Summary, err
 	}
 	s.Stages.Merge = Duration(time.Since(start))
 	s.addMerge(m)
-	if err := merge.CleanStaging(ctx, dst, ymd, p.RunID); err != nil {
-		return nil, fmt.Errorf("removing staging: %w", err)
-	}
 	if err := s.Check(); err != nil {
 		return s, err
 	}
+	if err := writeJSON(ctx, dst, plan.ReportKey(ymd, p.RunID), s); err != nil {
+		return s, fmt.Errorf("writing the run's report: %w", err)
+	}
+	if err := merge.CleanStaging(ctx, dst, ymd, p.RunID); err != nil {
+		return s, fmt.Errorf("removing staging: %w", err)
+	}
 	return s, nil
+}
+
+// ReadReport reads the summary MergeDay kept for an attempt.
+func ReadReport(ctx context.Context, dst store.Store, ymd, runID string) (*Summary, error) {
+	var s Summary
+	if err := readJSON(ctx, dst, plan.ReportKey(ymd, runID), &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 // Run converts one day in this process: plan, flatten c.Workers shards at
@@ -349,28 +364,27 @@ func readJSON(ctx context.Context, st store.Store, key string, v any) error {
 
 // writeProblems writes every named problem of the run as JSON lines; no
 // file is written for a clean run.
-func writeProblems(ctx context.Context, st store.Store, key string, results []*flatten.Result) error {
+func writeProblems(ctx context.Context, st store.Store, key string, results []*flatten.Result) (bool, error) {
 	n := 0
 	for _, r := range results {
 		n += len(r.Problems)
 	}
 	if n == 0 {
-		return nil
+		return false, nil
 	}
 	w, err := st.Create(ctx, key)
 	if err != nil {
-		return err
+		return false, err
 	}
 	enc := json.NewEncoder(w)
 	for _, r := range results {
 		for _, pr := range r.Problems {
 			if err := enc.Encode(pr); err != nil {
 				_ = w.Abort()
-				return err
+				return false, err
 			}
 		}
 	}
-	return w.Close()
+	return true, w.Close()
 }
 
-var _ = problem.ErrBadInput

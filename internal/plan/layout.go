@@ -38,3 +38,10 @@ func ResultKey(ymd, runID string, shard int) string {
 func ErrorsKey(ymd, runID string) string {
 	return "_parquetrail/errors/proc_ymd=" + ymd + "/" + runID + ".jsonl"
 }
+
+// ReportKey is an attempt's report: the pipeline's summary of the day
+// (counts, accounting, timings) as JSON, kept after staging is removed so
+// that the operator can read it into the resource's status.
+func ReportKey(ymd, runID string) string {
+	return "_parquetrail/reports/proc_ymd=" + ymd + "/" + runID + ".json"
+}

@@ -52,6 +52,7 @@ type Kubelet struct {
 }
 
 type run struct {
+	ctx    context.Context // ends when the pod is deleted or the kubelet stops
 	cancel context.CancelFunc
 	killed bool
 }
@@ -86,7 +87,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 				_, seen := k.running[pod.UID]
 				if !seen {
 					rctx, cancel := context.WithCancel(ctx)
-					k.running[pod.UID] = &run{cancel: cancel}
+					k.running[pod.UID] = &run{ctx: rctx, cancel: cancel}
 					k.started = append(k.started, pod.Namespace+"/"+pod.Name)
 				}
 				r := k.running[pod.UID]
@@ -97,7 +98,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					k.runPod(ctx, r, &pod)
+					k.runPod(r.ctx, r, &pod)
 				}()
 			}
 			k.reapDeleted(ctx)

@@ -1,0 +1,372 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/parquetrail/parquetrail/internal/merge"
+	"github.com/parquetrail/parquetrail/internal/pipeline"
+	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/problem"
+	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
+	"github.com/parquetrail/parquetrail/internal/sample"
+	"github.com/parquetrail/parquetrail/internal/store"
+	"github.com/parquetrail/parquetrail/internal/store/s3test"
+)
+
+// smallDay is the demo day, smaller: every kind of edge case, duplicates,
+// late files, real records, in a zone whose day spans two UTC dates.
+func smallDay() sample.Options {
+	o := sample.Demo()
+	o.Records = 4000
+	o.Files = 60
+	return o
+}
+
+func generate(t *testing.T, o sample.Options) (string, sample.Stats) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sample.Generate(context.Background(), o, sample.Dir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, st
+}
+
+// margin reaches the last late delivery, so that the run reads every file
+// that holds events of the day.
+func margin(st sample.Stats) time.Duration {
+	return st.LastDelivery.Sub(st.WindowEnd) + time.Minute
+}
+
+func config(src, dst string, o sample.Options, st sample.Stats) pipeline.Config {
+	return pipeline.Config{
+		Source: src, Destination: dst, Date: o.Date, TimeZone: o.TimeZone,
+		Columns: record.Full, Deduplicate: true, OnMalformed: "report",
+		LateArrival: margin(st), TargetShardBytes: 256 << 10, Workers: 2,
+	}
+}
+
+// readDay reads the day's published files, in manifest order, with the
+// Arrow reader, and checks the manifest against the folder.
+func readDay(t *testing.T, dst store.Store, ymd string) (*merge.Manifest, []record.Values) {
+	t.Helper()
+	ctx := context.Background()
+	var m merge.Manifest
+	readJSON(t, dst, plan.ManifestKey(ymd), &m)
+	var listed []string
+	if err := dst.List(ctx, plan.PartitionPrefix(ymd), func(o store.Object) error {
+		listed = append(listed, strings.TrimPrefix(o.Key, plan.PartitionPrefix(ymd)))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"_manifest.json"}
+	for _, f := range m.Files {
+		want = append(want, path.Base(f.Key))
+	}
+	sort.Strings(want)
+	if diff := cmp.Diff(want, listed); diff != "" {
+		t.Fatalf("partition holds other files than the manifest lists (-manifest +listed):\n%s", diff)
+	}
+	var rows []record.Values
+	for _, f := range m.Files {
+		r, err := dst.Open(ctx, f.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r)
+		r.Close()
+		pf, err := arrowcheck.Read(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f.Key, err)
+		}
+		if int64(len(pf.Rows)) != f.Rows {
+			t.Errorf("%s: manifest says %d rows, file has %d", f.Key, f.Rows, len(pf.Rows))
+		}
+		rows = append(rows, pf.Rows...)
+	}
+	return &m, rows
+}
+
+func readJSON(t *testing.T, st store.Store, key string, v any) {
+	t.Helper()
+	r, err := st.Open(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := jsonDecode(r, v); err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+}
+
+func TestRunAccountsForEveryRecord(t *testing.T) {
+	o := smallDay()
+	src, st := generate(t, o)
+	out := t.TempDir()
+	s, err := pipeline.Run(context.Background(), config(src, out, o, st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Files delivered before the window starts are skipped unread, so only
+	// part of the generated out-of-window records are read; everything in
+	// the window is.
+	r := s.Records
+	if r.Written != st.Rows || r.Duplicates != st.InWindowDuplicates || r.Malformed != st.Malformed {
+		t.Errorf("written %d, duplicates %d, malformed %d; generated %d rows, %d duplicates, %d malformed",
+			r.Written, r.Duplicates, r.Malformed, st.Rows, st.InWindowDuplicates, st.Malformed)
+	}
+	if r.Outside == 0 || r.Outside > st.OutOfWindow || s.Objects.SkippedEarly == 0 {
+		t.Errorf("outside %d (generated %d), skipped early %d", r.Outside, st.OutOfWindow, s.Objects.SkippedEarly)
+	}
+	if r.Read != r.Written+r.Outside+r.Duplicates+r.Malformed {
+		t.Errorf("accounting does not add up: %+v", r)
+	}
+	if s.Objects.Unreadable == 0 {
+		t.Errorf("the day's unreadable objects were not counted")
+	}
+
+	dst, _ := store.Open(context.Background(), out, store.Options{})
+	m, rows := readDay(t, dst, "20261124")
+	if int64(len(rows)) != st.Rows || m.Rows != st.Rows {
+		t.Fatalf("published %d rows (manifest %d), want %d", len(rows), m.Rows, st.Rows)
+	}
+	seen := map[string]bool{}
+	var prev time.Time
+	for i, r := range rows {
+		et := r["eventtime"].(time.Time)
+		if et.Before(st.WindowStart) || !et.Before(st.WindowEnd) {
+			t.Fatalf("row %d: eventtime %s outside the day", i, et)
+		}
+		if et.Before(prev) {
+			t.Fatalf("row %d: eventtime %s before the previous row's %s", i, et, prev)
+		}
+		prev = et
+		if id, ok := r["eventid"].(string); ok {
+			if seen[id] {
+				t.Fatalf("row %d: eventid %s written twice", i, id)
+			}
+			seen[id] = true
+		}
+	}
+
+	// Every documented bad input is named, by object, in the error manifest.
+	var named []string
+	errs, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(plan.ErrorsKey("20261124", s.RunID))))
+	if err != nil {
+		t.Fatalf("no error manifest: %v", err)
+	}
+	for _, p := range st.Problems {
+		if !strings.Contains(string(errs), p.Object) {
+			named = append(named, p.Object)
+		}
+	}
+	if len(named) > 0 {
+		t.Errorf("error manifest does not name %v", named)
+	}
+	if s.Errors == "" {
+		t.Errorf("summary does not point at the error manifest")
+	}
+	// Staging is gone once the day is published.
+	if _, err := os.Stat(filepath.Join(out, "_parquetrail", "staging")); err == nil {
+		entries, _ := filepath.Glob(filepath.Join(out, "_parquetrail", "staging", "*", "*"))
+		if len(entries) > 0 {
+			t.Errorf("staging left behind: %v", entries)
+		}
+	}
+}
+
+func TestLateFilesNeedTheMargin(t *testing.T) {
+	o := smallDay()
+	o.EdgeCases = false
+	o.LateRate = 0.2
+	src, st := generate(t, o)
+	if st.InWindowDeliveredLate == 0 {
+		t.Fatal("the generated day has no late deliveries; the test would prove nothing")
+	}
+	c := config(src, t.TempDir(), o, st)
+	full, err := pipeline.Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Records.Written != st.Rows {
+		t.Errorf("with a margin reaching the last delivery: written %d, want %d", full.Records.Written, st.Rows)
+	}
+	c.Destination = t.TempDir()
+	c.LateArrival = time.Minute
+	short, err := pipeline.Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if short.Records.Written >= full.Records.Written || short.Objects.SkippedLate == 0 {
+		t.Errorf("a 1-minute margin should miss late files: written %d vs %d, skipped late %d",
+			short.Records.Written, full.Records.Written, short.Objects.SkippedLate)
+	}
+}
+
+func TestS3AndFolderGiveTheSameRows(t *testing.T) {
+	o := smallDay()
+	o.Prefix = "trails/org"
+	src, st := generate(t, o)
+	ctx := context.Background()
+
+	endpoint, client := s3test.Start(t)
+	s3test.CreateBucket(t, client, "logs")
+	s3test.CreateBucket(t, client, "lake")
+	objs := map[string][]byte{}
+	if err := filepath.Walk(src, func(path string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(src, path)
+		objs[filepath.ToSlash(rel)] = b
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s3test.PutAll(t, client, "logs", objs)
+	opts := store.Options{Endpoint: endpoint, Region: s3test.Region, PathStyle: true,
+		AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey}
+
+	local := config(filepath.Join(src, "trails", "org"), t.TempDir(), o, st)
+	ls, err := pipeline.Run(ctx, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := config("s3://logs/trails/org", "s3://lake/cloudtrail", o, st)
+	remote.Stores = pipeline.Stores{Source: opts, Destination: opts}
+	rs, err := pipeline.Run(ctx, remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(ls.Records, rs.Records); diff != "" {
+		t.Errorf("counts differ (-folder +s3):\n%s", diff)
+	}
+	lst, _ := store.Open(ctx, local.Destination, store.Options{})
+	rst, _ := store.Open(ctx, "s3://lake/cloudtrail", opts)
+	_, lrows := readDay(t, lst, "20261124")
+	_, rrows := readDay(t, rst, "20261124")
+	if len(lrows) == 0 {
+		t.Fatal("no rows")
+	}
+	if diff := cmp.Diff(lrows, rrows); diff != "" {
+		t.Errorf("rows differ (-folder +s3):\n%s", diff)
+	}
+}
+
+func TestRerunReplacesTheDay(t *testing.T) {
+	o := smallDay()
+	src, st := generate(t, o)
+	out := t.TempDir()
+	c := config(src, out, o, st)
+	// A first run with a different shard size leaves files of other names.
+	c.TargetShardBytes = 64 << 10
+	first, err := pipeline.Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.TargetShardBytes = 1 << 20
+	c.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	second, err := pipeline.Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.RunID == second.RunID {
+		t.Fatal("both runs have one run ID")
+	}
+	dst, _ := store.Open(context.Background(), out, store.Options{})
+	m, rows := readDay(t, dst, "20261124")
+	for _, f := range m.Files {
+		if !strings.Contains(f.Key, second.RunID) {
+			t.Errorf("file %s is not of the second run %s", f.Key, second.RunID)
+		}
+	}
+	if int64(len(rows)) != st.Rows {
+		t.Errorf("after the re-run: %d rows, want %d", len(rows), st.Rows)
+	}
+}
+
+func TestFailPolicyNamesTheObject(t *testing.T) {
+	o := smallDay()
+	src, st := generate(t, o)
+	out := t.TempDir()
+	c := config(src, out, o, st)
+	c.OnMalformed = "fail"
+	_, err := pipeline.Run(context.Background(), c)
+	if !errors.Is(err, problem.ErrBadInput) {
+		t.Fatalf("error %v does not wrap ErrBadInput", err)
+	}
+	found := false
+	for _, p := range st.Problems {
+		if strings.Contains(err.Error(), p.Object) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("error %q names none of the bad objects", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "proc_ymd=20261124")); err == nil {
+		t.Errorf("a failed day published a partition")
+	}
+}
+
+// The operator runs the stages in separate processes: plan in the
+// controller, each shard in a pod, merge in another. Their composition must
+// publish what Run publishes.
+func TestStagesComposeToRun(t *testing.T) {
+	o := smallDay()
+	src, st := generate(t, o)
+	ctx := context.Background()
+	c := config(src, t.TempDir(), o, st)
+	c.Defaults()
+	if _, err := pipeline.Run(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+
+	staged := c
+	staged.Destination = t.TempDir()
+	srcStore, _ := store.Open(ctx, staged.Source, store.Options{})
+	dstStore, _ := store.Open(ctx, staged.Destination, store.Options{})
+	_, key, sum, err := pipeline.PlanDay(ctx, staged, srcStore, dstStore, plan.NewRunID(time.Now()), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, sum2, err := plan.Read(ctx, dstStore, key)
+	if err != nil || sum != sum2 {
+		t.Fatalf("plan read back: %v, checksum %s vs %s", err, sum, sum2)
+	}
+	if len(p.Shards) < 2 {
+		t.Fatalf("want several shards, got %d", len(p.Shards))
+	}
+	for i := len(p.Shards) - 1; i >= 0; i-- { // any order
+		if _, err := pipeline.FlattenShard(ctx, p, i, srcStore, dstStore); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A retried shard (a pod killed after writing) overwrites its own part.
+	if _, err := pipeline.FlattenShard(ctx, p, 0, srcStore, dstStore); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.MergeDay(ctx, p, dstStore); err != nil {
+		t.Fatal(err)
+	}
+	runStore, _ := store.Open(ctx, c.Destination, store.Options{})
+	_, want := readDay(t, runStore, "20261124")
+	_, got := readDay(t, dstStore, "20261124")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("staged output differs from Run's (-run +staged):\n%s", diff)
+	}
+}
