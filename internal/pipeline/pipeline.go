@@ -387,4 +387,3 @@ func writeProblems(ctx context.Context, st store.Store, key string, results []*f
 	}
 	return true, w.Close()
 }
-
