@@ -17,8 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
+	"github.com/parquetrail/parquetrail/internal/athena"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/problem"
@@ -33,6 +35,8 @@ Usage:
   shard-worker plan     --source SRC --destination DST --date YYYY-MM-DD [flags]
   shard-worker flatten  --destination DST --plan KEY [--index N]
   shard-worker merge    --destination DST --plan KEY
+  shard-worker columns  [--columns full|seed] [--local-time-column NAME]
+  shard-worker athena   --location s3://bucket/prefix [--columns full|seed] [--table NAME]
   shard-worker version
 
 SRC and DST are a local folder or s3://bucket[/prefix].
@@ -64,6 +68,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdFlatten(ctx, args[1:], stdout)
 	case "merge":
 		err = cmdMerge(ctx, args[1:], stdout)
+	case "columns":
+		err = cmdColumns(args[1:], stdout)
+	case "athena":
+		err = cmdAthena(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "shard-worker", version)
 		return 0
@@ -342,4 +350,55 @@ func progressPrinter(w io.Writer) func(pipeline.Progress) {
 		fmt.Fprintf(w, "\r\033[K%s: %d/%d shards, %d records, %.0f%% of input, %s",
 			p.Stage, p.ShardsDone, p.ShardsTotal, p.RecordsRead, pct, p.Elapsed.Round(time.Second))
 	}
+}
+
+func schemaFlags(fs *flag.FlagSet) (set, local *string) {
+	set = fs.String("columns", record.Full, "column set: full or seed")
+	local = fs.String("local-time-column", record.DefaultLocalTimeColumn, "name of the local-time column")
+	return set, local
+}
+
+func cmdColumns(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("columns", flag.ContinueOnError)
+	set, local := schemaFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := record.NewSchema(*set, *local)
+	if err != nil {
+		return usageError{err}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "COLUMN\tTYPE\tFROM")
+	for _, c := range s.Columns {
+		from := strings.Join(c.Path, ".")
+		if from == "" {
+			from = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.Kind, from)
+	}
+	return tw.Flush()
+}
+
+func cmdAthena(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("athena", flag.ContinueOnError)
+	set, local := schemaFlags(fs)
+	var o athena.Options
+	fs.StringVar(&o.Location, "location", "", "the destination root, s3://bucket[/prefix]")
+	fs.StringVar(&o.Database, "database", "default", "Glue database")
+	fs.StringVar(&o.Table, "table", "cloudtrail", "table name")
+	fs.StringVar(&o.FirstDay, "first-day", "20130101", "first proc_ymd of partition projection, YYYYMMDD")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := record.NewSchema(*set, *local)
+	if err != nil {
+		return usageError{err}
+	}
+	ddl, err := athena.DDL(s, o)
+	if err != nil {
+		return usageError{err}
+	}
+	_, err = io.WriteString(stdout, ddl)
+	return err
 }
