@@ -118,6 +118,7 @@ func (g *generator) finish(ctx context.Context, w Sink) error {
 		st.InWindow += res.inWindow
 		st.OutOfWindow += res.outWindow
 		st.InWindowDuplicates += res.inWindowDups
+		st.InWindowDeliveredLate += res.lateInWindow
 		st.JSONBytes += res.jsonBytes
 		st.GzipBytes += res.gzipBytes
 		st.Verbatim += int64(len(f.verbatim))

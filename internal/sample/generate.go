@@ -89,6 +89,7 @@ type fileResult struct {
 	records              int64
 	inWindow, outWindow  int64
 	inWindowDups         int64
+	lateInWindow         int64
 	duplicates           int64
 	hash                 [sha256.Size]byte
 	oldest, newest       time.Time
@@ -532,6 +533,9 @@ func (g *generator) buildFile(wk *worker, k int, w Sink) error {
 		res.records++
 		if g.day.Contains(t) {
 			res.inWindow++
+			if f.delivered.After(g.day.End) {
+				res.lateInWindow++
+			}
 		} else {
 			res.outWindow++
 		}

@@ -40,7 +40,7 @@ import (
 // Version names the generator's output format. It changes whenever the same
 // Options would produce different objects, so that caches keyed by it (see
 // hack/gen) are rebuilt.
-const Version = "1"
+const Version = "2"
 
 // Options describe the day to generate. The zero value of a field means its
 // default.
@@ -185,6 +185,10 @@ type Stats struct {
 	InWindowDuplicates     int64 `json:"inWindowDuplicates"`
 	InWindowWithoutEventID int64 `json:"inWindowWithoutEventID"`
 	Rows                   int64 `json:"rows"`
+	// InWindowDeliveredLate counts the InWindow records (copies included)
+	// in files delivered after the window's end. A run reads them only if
+	// its late-arrival margin reaches LastDelivery - WindowEnd.
+	InWindowDeliveredLate int64 `json:"inWindowDeliveredLate"`
 
 	// JSONBytes and GzipBytes measure the readable log files, uncompressed
 	// and as stored.

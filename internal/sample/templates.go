@@ -251,6 +251,9 @@ func (l *library) add(src string, raw []byte) error {
 	if region == "" || account == "" || ((source == "" || name == "") && !insight) {
 		return nil
 	}
+	if !wellTyped(raw) {
+		return nil // e.g. a sample whose sessionIssuer is a Python dict's text
+	}
 	switch eventType {
 	case "", "AwsApiCall", "AwsServiceEvent", "AwsConsoleSignIn", "AwsConsoleAction",
 		"AwsVpceEvent", "AwsCloudTrailInsight":
@@ -302,6 +305,93 @@ func (l *library) add(src string, raw []byte) error {
 		l.regional = append(l.regional, idx)
 	}
 	return nil
+}
+
+// wellTyped reports whether a record has the types CloudTrail's record
+// schema gives its members (strings are strings, structures are objects,
+// either may be null). Some published samples do not; they stay out of the
+// shapes, so that a generated day is valid CloudTrail.
+func wellTyped(raw []byte) bool {
+	var rec map[string]any
+	if json.Unmarshal(raw, &rec) != nil {
+		return false
+	}
+	strs := func(m map[string]any, keys ...string) bool {
+		for _, k := range keys {
+			switch m[k].(type) {
+			case nil, string:
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	obj := func(m map[string]any, key string) (map[string]any, bool) {
+		switch v := m[key].(type) {
+		case nil:
+			return nil, true
+		case map[string]any:
+			return v, true
+		}
+		return nil, false
+	}
+	if !strs(rec, "eventVersion", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
+		"userAgent", "errorCode", "errorMessage", "requestID", "eventID", "eventType", "apiVersion",
+		"recipientAccountId", "sharedEventID", "vpcEndpointId", "eventCategory", "sessionCredentialFromConsole") {
+		return false
+	}
+	for _, k := range []string{"readOnly", "managementEvent"} {
+		switch v := rec[k].(type) {
+		case nil, bool:
+		case string:
+			if v != "true" && v != "false" {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	switch res := rec["resources"].(type) {
+	case nil:
+	case []any:
+		for _, r := range res {
+			m, ok := r.(map[string]any)
+			if !ok || !strs(m, "ARN", "accountId", "type") {
+				return false
+			}
+		}
+	default:
+		return false
+	}
+	ui, ok := obj(rec, "userIdentity")
+	if !ok {
+		return false
+	}
+	if ui == nil {
+		return true
+	}
+	if !strs(ui, "type", "principalId", "arn", "accountId", "accessKeyId", "userName", "invokedBy", "identityProvider") {
+		return false
+	}
+	if wf, ok := obj(ui, "webIdFederationData"); !ok || (wf != nil && !strs(wf, "federatedProvider")) {
+		return false
+	}
+	sc, ok := obj(ui, "sessionContext")
+	if !ok {
+		return false
+	}
+	if sc == nil {
+		return true
+	}
+	if wf, ok := obj(sc, "webIdFederationData"); !ok || (wf != nil && !strs(wf, "federatedProvider")) {
+		return false
+	}
+	at, ok := obj(sc, "attributes")
+	if !ok || (at != nil && !strs(at, "creationDate", "mfaAuthenticated")) {
+		return false
+	}
+	si, ok := obj(sc, "sessionIssuer")
+	return ok && (si == nil || strs(si, "type", "principalId", "arn", "accountId", "userName"))
 }
 
 // shapeWeight is how often a shape is drawn relative to the others. The

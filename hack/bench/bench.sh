@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# The benchmark (make bench): the reference day, converted by parquetrail and
+# by DuckDB on this machine, side by side.
+#
+#  1. generates the reference day (go run ./hack/gen --preset reference) into
+#     ${PARQUETRAIL_CACHE:-$HOME/.cache/parquetrail}/bench/reference-<seed>,
+#     or reuses it when its stamp matches;
+#  2. installs DuckDB's Node client (@duckdb/node-api, pinned in
+#     package-lock.json) into hack/bench/node_modules with npm ci;
+#  3. runs `shard-worker run` on the day (seed columns, eventtime_kst,
+#     Asia/Seoul), timed by GNU time -v (wall time, CPU time, peak RSS);
+#  4. runs hack/bench/duckdb.mjs, the same job in DuckDB (same files, same
+#     columns and types, same window, duplicates dropped, ordered by
+#     eventtime, zstd Parquet), timed the same way;
+#  5. counts the rows each wrote with DuckDB (query.mjs), prints the table and
+#     ratios, and writes them to hack/bench/results/latest.json.
+#
+# GNU time: /usr/bin/time -v measures each tool's process (peak RSS is the
+# largest resident set of the process; shard-worker run and node are each
+# one process). It is installed with apt-get when missing; without it (and
+# without root) the runs are not measured and the script stops.
+#
+# Both tools use the same late-arrival margin: enough hours after the day's
+# end to reach the generator's last late file (from its stamp), unless
+# BENCH_LATE_ARRIVAL_HOURS says otherwise.
+#
+# Environment:
+#   PARQUETRAIL_CACHE         cache root (default ~/.cache/parquetrail)
+#   BENCH_SEED                generator seed (default 1)
+#   BENCH_RECORDS             records of the day (default: the preset's 1,000,000)
+#   BENCH_OUT                 where the tools write (default $PARQUETRAIL_CACHE/bench/out)
+#   BENCH_LATE_ARRIVAL_HOURS  late-arrival margin for both tools
+#   BENCH_SKIP_PARQUETRAIL=1, BENCH_SKIP_DUCKDB=1   run one side only
+#   BENCH_DUCKDB_NODEDUP=1    also run DuckDB without dropping duplicates
+#   BENCH_STRICT=1            exit non-zero when row counts disagree
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+cache=${PARQUETRAIL_CACHE:-$HOME/.cache/parquetrail}
+seed=${BENCH_SEED:-1}
+records=${BENCH_RECORDS:-}
+day_dir=$cache/bench/reference-$seed${records:+-$records}
+out=${BENCH_OUT:-$cache/bench/out}
+results=$here/results/latest.json
+
+say() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+command -v go >/dev/null || die "go is not on PATH"
+command -v node >/dev/null || die "node is not on PATH (DuckDB runs in Node)"
+command -v npm >/dev/null || die "npm is not on PATH"
+
+# GNU time.
+gnu_time=/usr/bin/time
+if ! "$gnu_time" --version 2>&1 | grep -q GNU; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		say "installing GNU time (apt-get install time)"
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+	fi
+	"$gnu_time" --version 2>&1 | grep -q GNU || die "GNU time (/usr/bin/time) is needed: apt-get install time"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/parquetrail-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# 1. The day.
+say "reference day -> $day_dir"
+go build -o "$work/gen" ./hack/gen
+"$work/gen" --out "$day_dir" --preset reference --seed "$seed" ${records:+--records "$records"}
+stamp=$day_dir/parquetrail-sample.json
+read -r date zone margin_h < <(node -e '
+	const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+	const late = (Date.parse(s.stats.lastDelivery) - Date.parse(s.stats.windowEnd)) / 3600e3;
+	console.log(s.options.date, s.options.timeZone || "UTC", Math.max(1, Math.ceil(late)));
+' "$stamp")
+margin_h=${BENCH_LATE_ARRIVAL_HOURS:-$margin_h}
+ymd=${date//-/}
+
+# 2. DuckDB's Node client.
+if [ ! -f "$here/node_modules/.package-lock.json" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
+	say "npm ci (hack/bench)"
+	(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+duckdb_version=$(node "$here/query.mjs" "SELECT version() AS v" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[0].v))')
+
+# Both tools read the day from a warm page cache.
+find "$day_dir/AWSLogs" -name '*.json.gz' -exec cat {} + >/dev/null
+
+rm -rf "$out"
+mkdir -p "$out"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+runs=()
+count_rows() { # folder of proc_ymd=YYYYMMDD → rows in its Parquet files, or ""
+	node "$here/query.mjs" "SELECT count(*) AS n FROM read_parquet('$1/proc_ymd=$ymd/*.parquet')" 2>/dev/null |
+		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s)[0].n)}catch{console.log("")}})'
+}
+
+# 3. parquetrail.
+if [ "${BENCH_SKIP_PARQUETRAIL:-}" != 1 ]; then
+	say "shard-worker run ($date $zone, seed columns, late arrival ${margin_h}h)"
+	if CGO_ENABLED=0 go build -trimpath -o "$work/shard-worker" ./shard-worker; then
+		set +e
+		"$gnu_time" -v -o "$out/parquetrail.time" "$work/shard-worker" run \
+			--source "$day_dir" --destination "$out/parquetrail" \
+			--date "$date" --time-zone "$zone" --columns seed --local-time-column eventtime_kst \
+			--late-arrival "${margin_h}h" --json >"$out/parquetrail.json" 2>"$out/parquetrail.stderr"
+		rc=$?
+		set -e
+		[ $rc = 0 ] || { echo "shard-worker run failed (exit $rc):" >&2; tail -20 "$out/parquetrail.stderr" >&2; }
+		rows=""
+		[ $rc = 0 ] && rows=$(count_rows "$out/parquetrail")
+		runs+=(--run "parquetrail|$out/parquetrail.time|$out/parquetrail/proc_ymd=$ymd|$rows|$out/parquetrail.json")
+	else
+		echo "shard-worker does not build; parquetrail side skipped" >&2
+	fi
+fi
+
+# 4. DuckDB.
+duck() { # name, extra flags...
+	local name=$1
+	shift
+	say "DuckDB $duckdb_version: $name"
+	set +e
+	"$gnu_time" -v -o "$out/$name.time" node "$here/duckdb.mjs" \
+		--source "$day_dir" --out "$out/$name" --date "$date" --time-zone "$zone" \
+		--local-time-column eventtime_kst --late-arrival-hours "$margin_h" \
+		--temp-directory "$work/duckdb-tmp" "$@" >"$out/$name.json" 2>"$out/$name.stderr"
+	local rc=$?
+	set -e
+	[ $rc = 0 ] || { echo "duckdb.mjs failed (exit $rc):" >&2; tail -20 "$out/$name.stderr" >&2; }
+	local rows=""
+	[ $rc = 0 ] && rows=$(count_rows "$out/$name")
+	runs+=(--run "$name|$out/$name.time|$out/$name/proc_ymd=$ymd|$rows|$out/$name.json")
+}
+if [ "${BENCH_SKIP_DUCKDB:-}" != 1 ]; then
+	duck duckdb
+	[ "${BENCH_DUCKDB_NODEDUP:-}" = 1 ] && duck duckdb-nodedup --no-dedup
+fi
+
+# 5. The table.
+set +e
+node "$here/report.mjs" --stamp "$stamp" --out "$results" --load "$load_before" \
+	--load-after "$(cut -d' ' -f1-3 /proc/loadavg)" --duckdb-version "$duckdb_version" "${runs[@]}"
+rc=$?
+set -e
+if [ $rc = 3 ] && [ "${BENCH_STRICT:-}" != 1 ]; then
+	rc=0
+fi
+exit $rc

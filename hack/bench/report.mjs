@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// Prints the benchmark's side-by-side table and writes it as JSON. Called by
+// bench.sh with the generator's stamp and, for each tool run, its name, GNU
+// time -v output file, output folder and row count:
+//
+//   node report.mjs --stamp S --out results/latest.json --load "0.12 0.30 0.25" \
+//     --run 'parquetrail|time-file|output-dir|rows|summary-file' --run 'duckdb|...'
+//
+// A run whose tool failed has rows "" and is shown as failed.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+
+const { values: args } = parseArgs({
+  options: {
+    stamp: { type: 'string' },
+    out: { type: 'string' },
+    load: { type: 'string', default: '' },
+    'load-after': { type: 'string', default: '' },
+    'duckdb-version': { type: 'string', default: '' },
+    run: { type: 'string', multiple: true, default: [] },
+  },
+});
+
+const stamp = JSON.parse(fs.readFileSync(args.stamp, 'utf8'));
+const day = stamp.stats;
+
+// GNU time -v output → seconds, CPU seconds, peak RSS, exit status.
+function readTime(file) {
+  const t = {};
+  let text = '';
+  try { text = fs.readFileSync(file, 'utf8'); } catch { return null; }
+  for (const line of text.split('\n')) {
+    const [k, ...rest] = line.trim().split(': ');
+    const v = rest.join(': ');
+    if (k === 'User time (seconds)') t.user = Number(v);
+    else if (k === 'System time (seconds)') t.sys = Number(v);
+    else if (k === 'Maximum resident set size (kbytes)') t.rssKiB = Number(v);
+    else if (k === 'Exit status') t.exit = Number(v);
+    else if (k.startsWith('Elapsed (wall clock) time')) {
+      const parts = v.split(':').map(Number); // h:mm:ss or m:ss(.cc)
+      t.wall = parts.reduce((acc, p) => acc * 60 + p, 0);
+    }
+  }
+  return t;
+}
+
+function parquetBytes(dir) {
+  let n = 0;
+  let files = 0;
+  const walk = (d) => {
+    let entries = [];
+    try { entries = fs.readdirSync(d, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.parquet')) { n += fs.statSync(p).size; files++; }
+    }
+  };
+  walk(dir);
+  return { bytes: n, files };
+}
+
+const runs = args.run.map((spec) => {
+  const [tool, timeFile, outDir, rows, summaryFile] = spec.split('|');
+  const t = readTime(timeFile);
+  const out = parquetBytes(outDir);
+  let summary = null;
+  try { summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8').trim().split('\n').pop()); } catch { /* none */ }
+  const ok = t !== null && t.exit === 0 && rows !== '';
+  const r = {
+    tool,
+    ok,
+    wallSeconds: t?.wall ?? null,
+    cpuSeconds: t ? +(t.user + t.sys).toFixed(2) : null,
+    peakRSSMiB: t ? +(t.rssKiB / 1024).toFixed(1) : null,
+    rows: rows === '' ? null : Number(rows),
+    outputBytes: out.bytes,
+    outputFiles: out.files,
+    summary,
+  };
+  if (ok && r.wallSeconds > 0) {
+    r.recordsPerSecond = Math.round(day.records / r.wallSeconds);
+    r.jsonMBPerSecond = +(day.jsonBytes / 1e6 / r.wallSeconds).toFixed(1);
+  }
+  return r;
+});
+
+const by = Object.fromEntries(runs.map((r) => [r.tool, r]));
+const pt = by.parquetrail;
+const dk = by.duckdb;
+const ratios = {};
+if (pt?.ok && dk?.ok) {
+  ratios.duckdbWallOverParquetrail = +(dk.wallSeconds / pt.wallSeconds).toFixed(2);
+  ratios.duckdbCPUOverParquetrail = +(dk.cpuSeconds / pt.cpuSeconds).toFixed(2);
+  ratios.parquetrailOutputOverDuckdb = +(pt.outputBytes / dk.outputBytes).toFixed(3);
+  ratios.duckdbRSSOverParquetrail = +(dk.peakRSSMiB / pt.peakRSSMiB).toFixed(2);
+}
+
+const result = {
+  when: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), loadBefore: args.load, loadAfter: args['load-after'] },
+  day: {
+    dir: path.dirname(args.stamp),
+    preset: stamp.preset,
+    seed: stamp.options.seed,
+    date: stamp.options.date,
+    timeZone: stamp.options.timeZone,
+    files: day.logFiles,
+    records: day.records,
+    jsonBytes: day.jsonBytes,
+    gzipBytes: day.gzipBytes,
+    expectedRows: day.rows,
+    generatorVersion: stamp.version,
+  },
+  duckdbVersion: args['duckdb-version'],
+  runs,
+  ratios,
+};
+fs.mkdirSync(path.dirname(args.out), { recursive: true });
+fs.writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n');
+
+// The table.
+const cols = runs.map((r) => r.tool);
+const fmt = (v, d = 1) => (v === null || v === undefined ? '-' : typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : String(v));
+const lines = [
+  ['wall s', (r) => fmt(r.wallSeconds, 2)],
+  ['cpu s (user+sys)', (r) => fmt(r.cpuSeconds, 2)],
+  ['records/s', (r) => fmt(r.recordsPerSecond, 0)],
+  ['JSON MB/s', (r) => fmt(r.jsonMBPerSecond, 1)],
+  ['peak RSS MiB', (r) => fmt(r.peakRSSMiB, 0)],
+  ['output bytes', (r) => fmt(r.outputBytes, 0)],
+  ['output files', (r) => fmt(r.outputFiles, 0)],
+  ['rows written', (r) => fmt(r.rows, 0)],
+  ['status', (r) => (r.ok ? 'ok' : 'FAILED')],
+];
+const w0 = Math.max(...lines.map(([l]) => l.length));
+const widths = runs.map((r) => Math.max(r.tool.length, ...lines.map(([, f]) => f(r).length)));
+const row = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padStart(widths[i - 1]))).join('   ');
+console.log();
+console.log(`Reference day ${stamp.options.date} ${stamp.options.timeZone} (seed ${stamp.options.seed}): ` +
+  `${day.logFiles} files, ${day.records.toLocaleString('en-US')} records, ` +
+  `${(day.jsonBytes / 1e6).toFixed(0)} MB JSON, ${(day.gzipBytes / 1e6).toFixed(0)} MB json.gz; ` +
+  `${day.rows.toLocaleString('en-US')} rows expected`);
+console.log(`Machine: ${result.machine.cpus} CPUs, ${result.machine.memGiB} GiB; load average before ${args.load || '?'}, after ${args['load-after'] || '?'}` +
+  (args['duckdb-version'] ? `; DuckDB ${args['duckdb-version']}` : ''));
+console.log('(records/s and MB/s: the whole day\'s records and JSON bytes over wall time)');
+console.log();
+console.log(row(['', ...cols]));
+for (const [label, f] of lines) console.log(row([label, ...runs.map(f)]));
+console.log();
+if (ratios.duckdbWallOverParquetrail !== undefined) {
+  console.log(`DuckDB wall / parquetrail wall:     ${ratios.duckdbWallOverParquetrail}x   (target: at least 3x)`);
+  console.log(`DuckDB cpu / parquetrail cpu:       ${ratios.duckdbCPUOverParquetrail}x`);
+  console.log(`parquetrail output / DuckDB output: ${ratios.parquetrailOutputOverDuckdb}   (target: at most 1)`);
+  console.log(`DuckDB RSS / parquetrail RSS:       ${ratios.duckdbRSSOverParquetrail}x   (target: parquetrail under 256 MiB)`);
+}
+let bad = false;
+for (const r of runs) {
+  if (r.ok && r.rows !== day.rows) {
+    bad = true;
+    console.log(`\n!!! ${r.tool} wrote ${r.rows} rows; the generator says the window holds ${day.rows} distinct events !!!`);
+  }
+}
+const okRuns = runs.filter((r) => r.ok);
+if (okRuns.length > 1 && new Set(okRuns.map((r) => r.rows)).size > 1) {
+  bad = true;
+  console.log(`\n!!! ROW COUNTS DIFFER: ${okRuns.map((r) => `${r.tool} ${r.rows}`).join(', ')} !!!`);
+}
+const load1 = Number((args.load || '0').split(' ')[0]);
+if (load1 > 1) {
+  console.log(`\nNote: the load average was ${load1} before the runs; other work on this machine inflates wall times (compare cpu s).`);
+}
+console.log(`\nWritten: ${args.out}`);
+process.exit(bad ? 3 : 0);
