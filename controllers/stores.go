@@ -159,18 +159,20 @@ func (r *Reconciler) addResults(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// readManifest reads the day's published manifest into the status.
+// readManifest reads the day's published manifest, and the run's report
+// when the merge kept one, into the status.
 func (r *Reconciler) readManifest(ctx context.Context, s *scope, dst store.Store, ymd string) error {
 	st := &s.day.Status
 	var m dayManifest
 	if err := readJSON(ctx, dst, plan.ManifestKey(ymd), &m); err != nil {
 		return err
 	}
-	if m.RunID != "" && m.RunID != st.RunID {
-		return fmt.Errorf("the day's manifest is of run %s, not of this attempt's run %s", m.RunID, st.RunID)
+	if m.RunID != st.RunID {
+		return fmt.Errorf("the day's manifest is of run %q, not of this attempt's run %s", m.RunID, st.RunID)
 	}
-	st.Counts.RecordsWritten = m.Rows
-	st.Counts.Duplicates = m.Duplicates
+	c := &st.Counts
+	c.RecordsWritten = m.Rows
+	c.Duplicates = m.Duplicates
 	out := &v1alpha1.Output{
 		Location: objectURL(&s.day.Spec, plan.PartitionPrefix(ymd)),
 		Manifest: objectURL(&s.day.Spec, plan.ManifestKey(ymd)),
@@ -179,8 +181,19 @@ func (r *Reconciler) readManifest(ctx context.Context, s *scope, dst store.Store
 	for _, f := range m.Files {
 		out.Bytes += f.Bytes
 	}
-	if st.Counts.Malformed > 0 || st.Counts.UnreadableObjects > 0 {
-		out.Errors = objectURL(&s.day.Spec, plan.ErrorsKey(ymd, st.RunID))
+	var rep runReport
+	switch err := readJSON(ctx, dst, plan.ReportKey(ymd, st.RunID), &rep); {
+	case err == nil && rep.RunID == st.RunID:
+		c.RecordsRead, c.RecordsWritten = rep.Records.Read, rep.Records.Written
+		c.RecordsOutsideWindow, c.Duplicates, c.Malformed = rep.Records.Outside, rep.Records.Duplicates, rep.Records.Malformed
+		c.UnreadableObjects = rep.Objects.Unreadable
+		out.Errors = rep.Errors
+	case err != nil && !store.IsNotExist(err):
+		return err
+	default:
+		if c.Malformed > 0 || c.UnreadableObjects > 0 {
+			out.Errors = objectURL(&s.day.Spec, plan.ErrorsKey(ymd, st.RunID))
+		}
 	}
 	st.Output = out
 	return nil

@@ -1,0 +1,283 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
+
+	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/controllertest"
+	"github.com/parquetrail/parquetrail/internal/problem"
+)
+
+func TestJobName(t *testing.T) {
+	long := strings.Repeat("a", 240)
+	cases := []struct {
+		day     string
+		attempt int32
+		step    string
+		want    string
+	}{
+		{"2026-11-24", 1, "flatten", "2026-11-24-1-flatten"},
+		{"2026-11-24", 12, "merge", "2026-11-24-12-merge"},
+		{"seoul.2026-11-24", 1, "flatten", "seoul-2026-11-24-" + shortHash("seoul.2026-11-24", 8) + "-1-flatten"},
+		{long, 3, "flatten", strings.Repeat("a", 52-len("-3-flatten")-9) + "-" + shortHash(long, 8) + "-3-flatten"},
+	}
+	for _, c := range cases {
+		got := jobName(c.day, c.attempt, c.step)
+		if got != c.want {
+			t.Errorf("jobName(%q, %d, %q) = %q, want %q", c.day, c.attempt, c.step, got, c.want)
+		}
+		if len(got) > maxJobNameLength {
+			t.Errorf("jobName(%q) has %d characters", c.day, len(got))
+		}
+		// The pod host name of the largest index must be a DNS label.
+		if errs := validation.IsDNS1123Label(got + "-99999"); len(errs) > 0 {
+			t.Errorf("jobName(%q) = %q: host name invalid: %v", c.day, got, errs)
+		}
+	}
+	// Names that differ only where truncation cuts stay apart.
+	a, b := jobName(long+"x", 1, "merge"), jobName(long+"y", 1, "merge")
+	if a == b {
+		t.Errorf("two long names map to the same Job name %q", a)
+	}
+}
+
+func TestRunIDAndRerunToken(t *testing.T) {
+	uid := "3f9a1c2e-7b4d-4e21-9a8b-0c1d2e3f4a5b"
+	if got, want := runID("3f9a1c2e-7b4d-4e21-9a8b-0c1d2e3f4a5b", 2), "3f9a1c2e7b4d-2"; got != want {
+		t.Errorf("runID = %q, want %q", got, want)
+	}
+	if !strings.HasPrefix(runID(types.UID(uid), 10), runIDPrefix(types.UID(uid))) {
+		t.Error("runID does not start with runIDPrefix")
+	}
+	if got := rerunToken("now"); got != "now" {
+		t.Errorf("rerunToken(short) = %q", got)
+	}
+	long := strings.Repeat("z", 100)
+	if got := rerunToken(long); len(got) > 80 || got == rerunToken(long+"1") {
+		t.Errorf("rerunToken(long) = %q", got)
+	}
+}
+
+func TestParseAndFormatIndexes(t *testing.T) {
+	cases := []struct {
+		in    string
+		total int
+		want  []int
+		out   string
+	}{
+		{"", 10, nil, ""},
+		{"0", 10, []int{0}, "0"},
+		{"1,3-5,7", 10, []int{1, 3, 4, 5, 7}, "1,3-5,7"},
+		{"0-9", 5, []int{0, 1, 2, 3, 4}, "0-4"},            // capped at completions
+		{"3-5,4-6", 10, []int{3, 4, 5, 6}, "3-6"},           // a union
+		{"x,2,5-3,-1,4", 10, []int{2, 4}, "2,4"},            // junk is skipped
+		{" 1 , 2 ", 10, []int{1, 2}, "1-2"},                 // spaces
+		{"0-99999", 100000, nil, ""},                        // checked below by length
+		{"7", 0, nil, ""},                                   // no completions
+	}
+	for _, c := range cases {
+		got := parseIndexes(c.in, c.total)
+		if c.in == "0-99999" {
+			if len(got) != 100000 {
+				t.Errorf("parseIndexes(%q) has %d indexes", c.in, len(got))
+			}
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("parseIndexes(%q, %d) (-want +got):\n%s", c.in, c.total, diff)
+		}
+		if out := formatIndexes(got); out != c.out {
+			t.Errorf("formatIndexes(%v) = %q, want %q", got, out, c.out)
+		}
+	}
+}
+
+func TestObserveJob(t *testing.T) {
+	day := flattening(controllertest.MakeDay("d", "ns").UID("uid-1").Obj(), 10)
+	flatten := newFlattenJob(day, jobDefaults{Image: "img"})
+	merge := newMergeJob(day, jobDefaults{Image: "img"})
+	now := fixedNow
+	cases := []struct {
+		name  string
+		job   *batchv1.Job
+		apply func(*batchv1.Job)
+		want  jobProgress
+	}{
+		{"new", flatten, func(*batchv1.Job) {}, jobProgress{}},
+		{"running", flatten, func(j *batchv1.Job) { controllertest.Running(j, now, 4, "0-2,5", "") },
+			jobProgress{Succeeded: 4, Active: 4}},
+		{"active capped by what is left", flatten, func(j *batchv1.Job) { controllertest.Running(j, now, 9, "0-7", "") },
+			jobProgress{Succeeded: 8, Active: 2}},
+		{"a failed index", flatten, func(j *batchv1.Job) { controllertest.Running(j, now, 2, "0-2", "7") },
+			jobProgress{Succeeded: 3, Failed: 1, FailedIndexes: []int{7}, Active: 2}},
+		{"success criteria met is not the end", flatten, func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, now) },
+			jobProgress{Succeeded: 10}},
+		{"complete", flatten, func(j *batchv1.Job) {
+			controllertest.SuccessCriteriaMet(j, now)
+			controllertest.Complete(j, now)
+		}, jobProgress{Succeeded: 10, Complete: true, Reason: batchv1.JobReasonCompletionsReached, Message: "Reached expected number of succeeded pods"}},
+		{"failure target is not the end", flatten, func(j *batchv1.Job) {
+			controllertest.FailureTarget(j, now, batchv1.JobReasonMaxFailedIndexesExceeded, "Job has exceeded maxFailedIndexes", "3")
+		}, jobProgress{Failed: 1, FailedIndexes: []int{3}}},
+		{"failed", flatten, func(j *batchv1.Job) {
+			controllertest.Running(j, now, 3, "0-1", "")
+			controllertest.FailureTarget(j, now, batchv1.JobReasonMaxFailedIndexesExceeded, "Job has exceeded maxFailedIndexes", "3")
+			controllertest.Failed(j, now, batchv1.JobReasonMaxFailedIndexesExceeded, "Job has exceeded maxFailedIndexes")
+		}, jobProgress{Succeeded: 2, Failed: 1, FailedIndexes: []int{3}, JobFailed: true,
+			Reason: batchv1.JobReasonMaxFailedIndexesExceeded, Message: "Job has exceeded maxFailedIndexes"}},
+		{"merge complete", merge, func(j *batchv1.Job) {
+			controllertest.SuccessCriteriaMet(j, now)
+			controllertest.Complete(j, now)
+		}, jobProgress{Succeeded: 1, Complete: true, Reason: batchv1.JobReasonCompletionsReached, Message: "Reached expected number of succeeded pods"}},
+		{"merge failed", merge, func(j *batchv1.Job) {
+			controllertest.FailureTarget(j, now, batchv1.JobReasonPodFailurePolicy, "Container worker exited with 3", "")
+			controllertest.Failed(j, now, batchv1.JobReasonPodFailurePolicy, "Container worker exited with 3")
+		}, jobProgress{Failed: 1, JobFailed: true, Reason: batchv1.JobReasonPodFailurePolicy, Message: "Container worker exited with 3"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			j := c.job.DeepCopy()
+			c.apply(j)
+			if diff := cmp.Diff(c.want, observeJob(j)); diff != "" {
+				t.Errorf("observeJob (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNewFlattenJob(t *testing.T) {
+	day := flattening(controllertest.MakeDay("2026-11-24", "ns").UID("uid-1").Parallelism(8).Obj(), 3)
+	job := newFlattenJob(day, jobDefaults{Image: "example/shard-worker:v1"})
+
+	if got, want := job.Name, "2026-11-24-1-flatten"; got != want {
+		t.Errorf("name = %q, want %q", got, want)
+	}
+	ref := job.OwnerReferences
+	if len(ref) != 1 || !ptr.Deref(ref[0].Controller, false) || ref[0].UID != "uid-1" || ref[0].Kind != "CloudTrailDay" {
+		t.Errorf("owner references = %+v", ref)
+	}
+	spec := job.Spec
+	if *spec.CompletionMode != batchv1.IndexedCompletion || *spec.Completions != 3 || *spec.Parallelism != 3 {
+		t.Errorf("mode %v, completions %d, parallelism %d; want Indexed, 3, 3 (capped at the shards)", *spec.CompletionMode, *spec.Completions, *spec.Parallelism)
+	}
+	if *spec.BackoffLimitPerIndex != 3 || *spec.MaxFailedIndexes != 0 || *spec.TTLSecondsAfterFinished != 86400 {
+		t.Errorf("backoffLimitPerIndex %d, maxFailedIndexes %d, ttl %d", *spec.BackoffLimitPerIndex, *spec.MaxFailedIndexes, *spec.TTLSecondsAfterFinished)
+	}
+	wantPolicy := &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+		{Action: batchv1.PodFailurePolicyActionIgnore, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}},
+		{Action: batchv1.PodFailurePolicyActionFailIndex, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+			ContainerName: ptr.To("worker"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{problem.ExitBadInput}}},
+	}}
+	if diff := cmp.Diff(wantPolicy, spec.PodFailurePolicy); diff != "" {
+		t.Errorf("podFailurePolicy (-want +got):\n%s", diff)
+	}
+	pod := spec.Template.Spec
+	if pod.RestartPolicy != corev1.RestartPolicyNever || ptr.Deref(pod.AutomountServiceAccountToken, true) {
+		t.Errorf("restartPolicy %q, automount %v", pod.RestartPolicy, pod.AutomountServiceAccountToken)
+	}
+	c := pod.Containers[0]
+	wantArgs := []string{"flatten", "--destination", "s3://lake/cloudtrail", "--plan", day.Status.Plan.Key}
+	if diff := cmp.Diff(wantArgs, c.Args); diff != "" {
+		t.Errorf("args (-want +got):\n%s", diff)
+	}
+	if c.Image != "example/shard-worker:v1" || c.Command[0] != "/shard-worker" {
+		t.Errorf("image %q, command %v", c.Image, c.Command)
+	}
+	sc := c.SecurityContext
+	if !*sc.RunAsNonRoot || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation || *sc.Privileged ||
+		len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("container security context is not restricted: %+v", sc)
+	}
+	if psc := pod.SecurityContext; !*psc.RunAsNonRoot || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod security context is not restricted: %+v", psc)
+	}
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/tmp" || pod.Volumes[0].EmptyDir == nil {
+		t.Errorf("no writable emptyDir at /tmp: %+v %+v", c.VolumeMounts, pod.Volumes)
+	}
+	wantLabels := map[string]string{
+		v1alpha1.DayLabel: "2026-11-24", v1alpha1.DayUIDLabel: "uid-1", v1alpha1.AttemptLabel: "1", v1alpha1.StepLabel: "flatten",
+	}
+	if diff := cmp.Diff(wantLabels, job.Labels); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantLabels, spec.Template.Labels); diff != "" {
+		t.Errorf("pod labels (-want +got):\n%s", diff)
+	}
+	if job.Annotations[v1alpha1.PlanSHA256Annotation] != day.Status.Plan.SHA256 {
+		t.Errorf("annotations = %v", job.Annotations)
+	}
+}
+
+func TestWorkerStoreSettings(t *testing.T) {
+	day := flattening(controllertest.MakeDay("d", "ns").UID("u").
+		Endpoint("http://127.0.0.1:9000", "us-east-1").CredentialsSecret("s3-creds").Obj(), 2)
+	flatten := newFlattenJob(day, jobDefaults{Image: "img"})
+	merge := newMergeJob(day, jobDefaults{Image: "img"})
+
+	stores := []string{"--destination-endpoint", "http://127.0.0.1:9000", "--region", "us-east-1", "--path-style"}
+	wantFlatten := append([]string{"flatten", "--destination", "s3://lake/cloudtrail", "--plan", day.Status.Plan.Key,
+		"--source-endpoint", "http://127.0.0.1:9000"}, stores...)
+	if diff := cmp.Diff(wantFlatten, flatten.Spec.Template.Spec.Containers[0].Args); diff != "" {
+		t.Errorf("flatten args (-want +got):\n%s", diff)
+	}
+	wantMerge := append([]string{"merge", "--destination", "s3://lake/cloudtrail", "--plan", day.Status.Plan.Key}, stores...)
+	if diff := cmp.Diff(wantMerge, merge.Spec.Template.Spec.Containers[0].Args); diff != "" {
+		t.Errorf("merge args (-want +got):\n%s", diff)
+	}
+	env := map[string]corev1.EnvVar{}
+	for _, e := range flatten.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		e, ok := env[k]
+		if !ok || e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef.Name != "s3-creds" || e.ValueFrom.SecretKeyRef.Key != k {
+			t.Errorf("env %s = %+v, want a reference to Secret s3-creds", k, e)
+		}
+	}
+	if got := env["GOMEMLIMIT"].Value; got != "724775724" { // 90% of the default 768Mi limit
+		t.Errorf("GOMEMLIMIT = %q", got)
+	}
+}
+
+func TestNewMergeJob(t *testing.T) {
+	day := flattening(controllertest.MakeDay("d", "ns").UID("u").Resources(corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")},
+	}).Obj(), 5)
+	job := newMergeJob(day, jobDefaults{Image: "img"})
+	spec := job.Spec
+	if job.Name != "d-1-merge" || *spec.CompletionMode != batchv1.NonIndexedCompletion || *spec.Completions != 1 || *spec.BackoffLimit != 3 {
+		t.Errorf("merge Job %s: mode %v, completions %d, backoffLimit %d", job.Name, *spec.CompletionMode, *spec.Completions, *spec.BackoffLimit)
+	}
+	if spec.BackoffLimitPerIndex != nil || spec.MaxFailedIndexes != nil {
+		t.Error("a non-indexed Job has per-index limits")
+	}
+	if got := spec.PodFailurePolicy.Rules[1].Action; got != batchv1.PodFailurePolicyActionFailJob {
+		t.Errorf("bad-input action = %q, want FailJob", got)
+	}
+	c := spec.Template.Spec.Containers[0]
+	if _, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+		t.Error("the spec's resources were not taken as they are")
+	}
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			t.Error("GOMEMLIMIT set without a memory limit")
+		}
+	}
+}
+
+// flattening gives day the status of an attempt that planned shards.
+func flattening(day *v1alpha1.CloudTrailDay, shards int32) *v1alpha1.CloudTrailDay {
+	startAttempt(&day.Status, day.UID, 1, "", fixedNow)
+	day.Status.Plan = &v1alpha1.PlanRef{Key: planKey("20261124", day.Status.RunID), SHA256: strings.Repeat("ab", 32)}
+	day.Status.Shards.Total = shards
+	return day
+}

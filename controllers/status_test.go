@@ -1,0 +1,176 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/parquetrail/parquetrail/api/v1alpha1"
+)
+
+var fixedNow = time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)
+
+func TestSetReady(t *testing.T) {
+	cases := []struct {
+		stage  v1alpha1.Stage
+		status metav1.ConditionStatus
+	}{
+		{v1alpha1.StageWaiting, metav1.ConditionFalse},
+		{v1alpha1.StagePlanning, metav1.ConditionFalse},
+		{v1alpha1.StageFlattening, metav1.ConditionFalse},
+		{v1alpha1.StageMerging, metav1.ConditionFalse},
+		{v1alpha1.StageSucceeded, metav1.ConditionTrue},
+		{v1alpha1.StageFailed, metav1.ConditionFalse},
+	}
+	for _, c := range cases {
+		var st v1alpha1.CloudTrailDayStatus
+		setReady(&st, 7, c.stage, "msg", fixedNow)
+		want := []metav1.Condition{{
+			Type: "Ready", Status: c.status, Reason: string(c.stage), Message: "msg",
+			ObservedGeneration: 7, LastTransitionTime: metav1.NewTime(fixedNow),
+		}}
+		if diff := cmp.Diff(want, st.Conditions); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", c.stage, diff)
+		}
+		if stageOf(&st) != c.stage {
+			t.Errorf("stageOf = %q, want %q", stageOf(&st), c.stage)
+		}
+	}
+	// The transition time moves only when the status does.
+	var st v1alpha1.CloudTrailDayStatus
+	setReady(&st, 1, v1alpha1.StagePlanning, "", fixedNow)
+	setReady(&st, 1, v1alpha1.StageFlattening, "", fixedNow.Add(time.Minute))
+	if got := st.Conditions[0].LastTransitionTime.Time; !got.Equal(fixedNow) {
+		t.Errorf("transition time moved on a reason change: %v", got)
+	}
+	setReady(&st, 1, v1alpha1.StageSucceeded, "", fixedNow.Add(time.Hour))
+	if got := st.Conditions[0].LastTransitionTime.Time; !got.Equal(fixedNow.Add(time.Hour)) {
+		t.Errorf("transition time did not move on True: %v", got)
+	}
+	setReady(&st, 1, v1alpha1.StageFailed, strings.Repeat("x", 5000), fixedNow)
+	if n := len(st.Conditions[0].Message); n > maxMessageLength {
+		t.Errorf("message of %d bytes", n)
+	}
+}
+
+func TestStartAttempt(t *testing.T) {
+	st := v1alpha1.CloudTrailDayStatus{
+		Attempt: 1, RunID: "abc-1", Rerun: "", ObservedGeneration: 3,
+		Window:         &v1alpha1.Window{Start: metav1.NewTime(fixedNow)},
+		CompletionTime: &metav1.Time{Time: fixedNow},
+		Plan:           &v1alpha1.PlanRef{Key: "k"},
+		Counts:         v1alpha1.Counts{Objects: 3, RecordsWritten: 10},
+		Shards:         v1alpha1.Shards{Total: 3, Succeeded: 3, Progress: "3/3"},
+		Output:         &v1alpha1.Output{Files: 1},
+		Stages:         []v1alpha1.StageTiming{{Name: v1alpha1.StageMerging}},
+	}
+	setReady(&st, 3, v1alpha1.StageSucceeded, "done", fixedNow)
+	later := fixedNow.Add(time.Hour)
+	startAttempt(&st, "0a1b2c3d-4e5f-6789-abcd-ef0123456789", 4, "again", later)
+	want := v1alpha1.CloudTrailDayStatus{
+		Attempt: 2, RunID: "0a1b2c3d4e5f-2", Rerun: "again", ObservedGeneration: 3,
+		Window:    &v1alpha1.Window{Start: metav1.NewTime(fixedNow)},
+		StartTime: &metav1.Time{Time: later},
+		Stages:    []v1alpha1.StageTiming{{Name: v1alpha1.StagePlanning, StartTime: metav1.NewTime(later)}},
+		Conditions: []metav1.Condition{{
+			Type: "Ready", Status: metav1.ConditionFalse, Reason: "Planning", Message: "Attempt 2: listing the day's log files",
+			ObservedGeneration: 4, LastTransitionTime: metav1.NewTime(later),
+		}},
+	}
+	if diff := cmp.Diff(want, st); diff != "" {
+		t.Errorf("status (-want +got):\n%s", diff)
+	}
+}
+
+func TestStages(t *testing.T) {
+	var st v1alpha1.CloudTrailDayStatus
+	beginStage(&st, v1alpha1.StagePlanning, fixedNow)
+	beginStage(&st, v1alpha1.StagePlanning, fixedNow.Add(time.Hour)) // already begun
+	if d, ok := endStage(&st, v1alpha1.StagePlanning, fixedNow.Add(1500*time.Millisecond)); !ok || d != 1500*time.Millisecond {
+		t.Errorf("endStage = %v, %v", d, ok)
+	}
+	if _, ok := endStage(&st, v1alpha1.StagePlanning, fixedNow.Add(time.Hour)); ok {
+		t.Error("a stage ended twice")
+	}
+	beginStage(&st, v1alpha1.StageFlattening, fixedNow.Add(2*time.Second))
+	finish(&st, 1, v1alpha1.StageFailed, "boom", fixedNow.Add(time.Minute))
+	want := []v1alpha1.StageTiming{
+		{Name: "Planning", StartTime: metav1.NewTime(fixedNow), CompletionTime: &metav1.Time{Time: fixedNow.Add(1500 * time.Millisecond)},
+			Duration: &metav1.Duration{Duration: 1500 * time.Millisecond}},
+		{Name: "Flattening", StartTime: metav1.NewTime(fixedNow.Add(2 * time.Second)), CompletionTime: &metav1.Time{Time: fixedNow.Add(time.Minute)},
+			Duration: &metav1.Duration{Duration: 58 * time.Second}},
+	}
+	if diff := cmp.Diff(want, st.Stages); diff != "" {
+		t.Errorf("stages (-want +got):\n%s", diff)
+	}
+	if st.CompletionTime == nil || stageOf(&st) != v1alpha1.StageFailed {
+		t.Errorf("finish left completion %v, stage %q", st.CompletionTime, stageOf(&st))
+	}
+}
+
+func TestApplyShards(t *testing.T) {
+	cases := []struct {
+		name string
+		p    jobProgress
+		want v1alpha1.Shards
+	}{
+		{"none yet", jobProgress{}, v1alpha1.Shards{Total: 40, Progress: "0/40"}},
+		{"running", jobProgress{Succeeded: 17, Active: 4}, v1alpha1.Shards{Total: 40, Succeeded: 17, Active: 4, Progress: "17/40"}},
+		{"failed", jobProgress{Succeeded: 17, Failed: 3, FailedIndexes: []int{3, 4, 9}},
+			v1alpha1.Shards{Total: 40, Succeeded: 17, Failed: 3, FailedIndexes: "3-4,9", Progress: "17/40"}},
+		{"done", jobProgress{Succeeded: 40, Complete: true}, v1alpha1.Shards{Total: 40, Succeeded: 40, Progress: "40/40"}},
+	}
+	for _, c := range cases {
+		s := v1alpha1.Shards{Total: 40}
+		applyShards(&s, c.p)
+		if diff := cmp.Diff(c.want, s); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", c.name, diff)
+		}
+	}
+}
+
+func TestFailureMessage(t *testing.T) {
+	p := jobProgress{JobFailed: true, Reason: "MaxFailedIndexesExceeded", Message: "Job has exceeded maxFailedIndexes", FailedIndexes: []int{3, 7}}
+	shards := []failedShard{
+		{Index: 3, Objects: []string{"s3://trail/a.json.gz", "s3://trail/b.json.gz"}},
+		{Index: 7, Objects: []string{"s3://trail/c.json.gz"}, More: 4},
+	}
+	got := failureMessage("flatten", "d-1-flatten", p, 40, shards)
+	want := "The flatten Job d-1-flatten failed (MaxFailedIndexesExceeded: Job has exceeded maxFailedIndexes); failed shards 3,7 of 40; " +
+		"shard 3 reads s3://trail/a.json.gz, s3://trail/b.json.gz; shard 7 reads s3://trail/c.json.gz and 4 more. " +
+		"Rerun the day once the cause is fixed (annotation parquetrail.io/rerun)."
+	if got != want {
+		t.Errorf("failureMessage =\n%s\nwant\n%s", got, want)
+	}
+	many := make([]failedShard, 200)
+	for i := range many {
+		many[i] = failedShard{Index: i, Objects: []string{strings.Repeat("o", 100)}}
+	}
+	if n := len(failureMessage("flatten", "j", p, 400, many)); n > maxMessageLength {
+		t.Errorf("message of %d bytes", n)
+	}
+}
+
+func TestAccounting(t *testing.T) {
+	ok := v1alpha1.Counts{RecordsRead: 10, RecordsWritten: 6, RecordsOutsideWindow: 2, Duplicates: 1, Malformed: 1}
+	if err := accountingError(&ok); err != nil {
+		t.Errorf("accountingError(%+v) = %v", ok, err)
+	}
+	bad := ok
+	bad.RecordsWritten = 5
+	if err := accountingError(&bad); err == nil {
+		t.Errorf("accountingError(%+v) = nil", bad)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	if got := truncate("héllo wörld", 8); got != "héll..." {
+		t.Errorf("truncate = %q", got)
+	}
+	if got := truncate("short", 8); got != "short" {
+		t.Errorf("truncate = %q", got)
+	}
+}
