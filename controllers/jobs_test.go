@@ -77,12 +77,12 @@ func TestParseAndFormatIndexes(t *testing.T) {
 		{"", 10, nil, ""},
 		{"0", 10, []int{0}, "0"},
 		{"1,3-5,7", 10, []int{1, 3, 4, 5, 7}, "1,3-5,7"},
-		{"0-9", 5, []int{0, 1, 2, 3, 4}, "0-4"},            // capped at completions
-		{"3-5,4-6", 10, []int{3, 4, 5, 6}, "3-6"},           // a union
-		{"x,2,5-3,-1,4", 10, []int{2, 4}, "2,4"},            // junk is skipped
-		{" 1 , 2 ", 10, []int{1, 2}, "1-2"},                 // spaces
-		{"0-99999", 100000, nil, ""},                        // checked below by length
-		{"7", 0, nil, ""},                                   // no completions
+		{"0-9", 5, []int{0, 1, 2, 3, 4}, "0-4"},   // capped at completions
+		{"3-5,4-6", 10, []int{3, 4, 5, 6}, "3-6"}, // a union
+		{"x,2,5-3,-1,4", 10, []int{2, 4}, "2,4"},  // junk is skipped
+		{" 1 , 2 ", 10, []int{1, 2}, "1-2"},       // spaces
+		{"0-99999", 100000, nil, ""},              // checked below by length
+		{"7", 0, nil, ""},                         // no completions
 	}
 	for _, c := range cases {
 		got := parseIndexes(c.in, c.total)
