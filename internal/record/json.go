@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -36,6 +37,7 @@ type lexer struct {
 	eof   bool   // b ends where the input ends
 	base  int64  // offset of b[0] in the decompressed object
 	arena []byte // unescaped strings and compacted JSON of the current step
+	stack []byte // open containers of skip
 }
 
 func (l *lexer) errAt(i int, format string, args ...any) error {
@@ -106,46 +108,83 @@ var strClass = func() (t [256]uint8) {
 // str scans a string starting at its opening quote, returning the bounds of
 // its raw contents. l.i ends after the closing quote.
 func (l *lexer) str() (start, end int, fl strFlags, err error) {
-	b := l.b
-	i := l.i + 1
-	start = i
+	start = l.i + 1
+	end, fl, bad := scanString(l.b, start)
+	switch {
+	case bad == badNone:
+		l.i = end + 1
+		return start, end, fl, nil
+	case bad == badShort:
+		return 0, 0, 0, l.end()
+	case bad == badControl:
+		return 0, 0, 0, l.errAt(end, "control character in string")
+	default:
+		return 0, 0, 0, l.errAt(end, "invalid escape")
+	}
+}
+
+// Outcomes of scanString.
+const (
+	badNone = iota
+	badShort
+	badControl
+	badEscape
+)
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// scanString finds the closing quote of a string whose contents start at
+// i, eight bytes at a time while no byte needs a look (a quote, a
+// backslash, a control character or a non-ASCII byte). It returns the
+// quote's position, or where the problem is.
+func scanString(b []byte, i int) (end int, fl strFlags, bad int) {
 	for {
-		// The common case: plain ASCII runs.
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q := x ^ (ones * '"')
+			s := x ^ (ones * '\\')
+			if ((q-ones)&^q|(s-ones)&^s|(x-ones*0x20)&^x|x)&highs != 0 {
+				break
+			}
+			i += 8
+		}
 		for i < len(b) && strClass[b[i]] == 0 {
 			i++
 		}
 		if i >= len(b) {
-			return 0, 0, 0, l.end()
+			return i, fl, badShort
 		}
 		switch strClass[b[i]] {
 		case 1:
-			return 0, 0, 0, l.errAt(i, "control character in string")
+			return i, fl, badControl
 		case 2:
-			l.i = i + 1
-			return start, i, fl, nil
+			return i, fl, badNone
 		case 4:
 			fl |= strHigh
 			i++
 		case 3:
 			fl |= strEscaped
 			if i+1 >= len(b) {
-				return 0, 0, 0, l.end()
+				return i, fl, badShort
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(b) {
-					return 0, 0, 0, l.end()
+					return i, fl, badShort
 				}
 				for _, h := range b[i+2 : i+6] {
 					if unhex(h) < 0 {
-						return 0, 0, 0, l.errAt(i, "invalid \\u escape")
+						return i, fl, badEscape
 					}
 				}
 				i += 6
 			default:
-				return 0, 0, 0, l.errAt(i, "invalid escape")
+				return i, fl, badEscape
 			}
 		}
 	}
@@ -236,107 +275,170 @@ func hex4(s []byte) rune {
 }
 
 // skip validates and skips one value, reporting whether it contains
-// whitespace outside strings (so that the caller can compact it).
+// whitespace outside strings (so that the caller can compact it). It is one
+// loop over an explicit stack of open containers: blobs are most of the
+// bytes of a record, and this is where the scanner spends its time.
 func (l *lexer) skip(depth int) (ws bool, err error) {
-	if l.i >= len(l.b) {
-		return false, l.end()
-	}
-	switch c := l.b[l.i]; c {
-	case '"':
-		_, _, _, err = l.str()
-		return false, err
-	case '{':
-		if depth >= maxDepth {
-			return false, l.errAt(l.i, "nesting too deep")
+	b := l.b
+	i := l.i
+	stack := l.stack[:0]
+	defer func() { l.stack = stack[:0] }()
+	for {
+		// A value at i.
+		for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+			i++
+			ws = true
 		}
-		l.i++
-		for n := 0; ; n++ {
-			ws = l.wsFlag() || ws
-			if l.i >= len(l.b) {
-				return ws, l.end()
-			}
-			if l.b[l.i] == '}' && n == 0 {
-				l.i++
-				return ws, nil
-			}
-			if l.b[l.i] != '"' {
-				return ws, l.errAt(l.i, "expected object key")
-			}
-			if _, _, _, err = l.str(); err != nil {
-				return ws, err
-			}
-			ws = l.wsFlag() || ws
-			if l.i >= len(l.b) {
-				return ws, l.end()
-			}
-			if l.b[l.i] != ':' {
-				return ws, l.errAt(l.i, "expected ':' after object key")
-			}
-			l.i++
-			ws = l.wsFlag() || ws
-			w, err := l.skip(depth + 1)
-			if err != nil {
-				return ws, err
-			}
-			ws = l.wsFlag() || ws || w
-			if l.i >= len(l.b) {
-				return ws, l.end()
-			}
-			switch l.b[l.i] {
-			case ',':
-				l.i++
-			case '}':
-				l.i++
-				return ws, nil
-			default:
-				return ws, l.errAt(l.i, "expected ',' or '}' in object")
-			}
-		}
-	case '[':
-		if depth >= maxDepth {
-			return false, l.errAt(l.i, "nesting too deep")
-		}
-		l.i++
-		ws = l.wsFlag()
-		if l.i >= len(l.b) {
+		if i >= len(b) {
+			l.i = i
 			return ws, l.end()
 		}
-		if l.b[l.i] == ']' {
-			l.i++
-			return ws, nil
-		}
-		for {
-			w, err := l.skip(depth + 1)
-			if err != nil {
+		switch c := b[i]; c {
+		case '"':
+			end, _, bad := scanString(b, i+1)
+			if bad != badNone {
+				l.i = i
+				_, _, _, err := l.str()
 				return ws, err
 			}
-			ws = l.wsFlag() || ws || w
-			if l.i >= len(l.b) {
+			i = end + 1
+		case '{', '[':
+			if depth+len(stack) >= maxDepth {
+				return ws, l.errAt(i, "nesting too deep")
+			}
+			stack = append(stack, c)
+			i++
+			for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+				i++
+				ws = true
+			}
+			if i >= len(b) {
+				l.i = i
 				return ws, l.end()
 			}
-			switch l.b[l.i] {
-			case ',':
-				l.i++
-				ws = l.wsFlag() || ws
-			case ']':
-				l.i++
-				return ws, nil
-			default:
-				return ws, l.errAt(l.i, "expected ',' or ']' in array")
+			if c == '[' {
+				if b[i] == ']' {
+					i++
+					stack = stack[:len(stack)-1]
+					break
+				}
+				continue // the first element
 			}
+			if b[i] == '}' {
+				i++
+				stack = stack[:len(stack)-1]
+				break
+			}
+			var w bool
+			if i, w, err = l.key(i); err != nil {
+				return ws, err
+			}
+			ws = ws || w
+			continue // the member's value
+		case 't':
+			l.i = i
+			if err := l.lit("true"); err != nil {
+				return ws, err
+			}
+			i = l.i
+		case 'f':
+			l.i = i
+			if err := l.lit("false"); err != nil {
+				return ws, err
+			}
+			i = l.i
+		case 'n':
+			l.i = i
+			if err := l.lit("null"); err != nil {
+				return ws, err
+			}
+			i = l.i
+		default:
+			if c != '-' && (c < '0' || c > '9') {
+				return ws, l.errAt(i, "invalid character %q looking for a value", c)
+			}
+			l.i = i
+			if err := l.number(); err != nil {
+				return ws, err
+			}
+			i = l.i
 		}
-	case 't':
-		return false, l.lit("true")
-	case 'f':
-		return false, l.lit("false")
-	case 'n':
-		return false, l.lit("null")
-	default:
-		if c == '-' || c >= '0' && c <= '9' {
-			return false, l.number()
+		// After a value: close containers, or go on to the next element.
+		for {
+			if len(stack) == 0 {
+				l.i = i
+				return ws, nil
+			}
+			for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+				i++
+				ws = true
+			}
+			if i >= len(b) {
+				l.i = i
+				return ws, l.end()
+			}
+			top := stack[len(stack)-1]
+			c := b[i]
+			if c == ',' {
+				i++
+				if top == '{' {
+					for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+						i++
+						ws = true
+					}
+					var w bool
+					if i, w, err = l.key(i); err != nil {
+						return ws, err
+					}
+					ws = ws || w
+				}
+				break
+			}
+			if top == '{' && c == '}' || top == '[' && c == ']' {
+				i++
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			if top == '{' {
+				return ws, l.errAt(i, "expected ',' or '}' in object")
+			}
+			return ws, l.errAt(i, "expected ',' or ']' in array")
 		}
-		return false, l.errAt(l.i, "invalid character %q looking for a value", c)
 	}
+}
+
+// key scans an object key and its colon at i, returning the position of
+// the value (whitespace before it not yet skipped) and whether whitespace
+// was seen.
+func (l *lexer) key(i int) (int, bool, error) {
+	b := l.b
+	if i >= len(b) {
+		l.i = i
+		return i, false, l.end()
+	}
+	if b[i] != '"' {
+		return i, false, l.errAt(i, "expected object key")
+	}
+	end, _, bad := scanString(b, i+1)
+	if bad != badNone {
+		l.i = i
+		_, _, _, err := l.str()
+		return i, false, err
+	}
+	i = end + 1
+	ws := false
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+		ws = true
+	}
+	if i >= len(b) {
+		l.i = i
+		return i, ws, l.end()
+	}
+	if b[i] != ':' {
+		return i, ws, l.errAt(i, "expected ':' after object key")
+	}
+	return i + 1, ws, nil
 }
 
 func (l *lexer) wsFlag() bool {
