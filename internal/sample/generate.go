@@ -260,6 +260,13 @@ func (g *generator) plan() error {
 	// Verbatim real records, spread over the files.
 	if o.Verbatim && len(g.files) > 0 {
 		seen := map[string]bool{}
+		// Records that share an eventID are one event delivered more than
+		// once: they keep one eventTime, as CloudTrail's duplicates do.
+		type firstCopy struct {
+			file int
+			t    time.Time
+		}
+		firsts := map[string]firstCopy{}
 		for v, rec := range g.lib.verbatim {
 			if rec.insight {
 				at := g.day.Start.Add(g.day.Length() / 2).Add(-time.Duration(r.Int64N(int64(time.Hour)))).Truncate(time.Second)
@@ -268,6 +275,13 @@ func (g *generator) plan() error {
 			}
 			k := r.IntN(len(g.files))
 			t := g.eventTime(r, g.files[k].nominal)
+			if rec.eventID != "" {
+				if first, ok := firsts[rec.eventID]; ok {
+					k, t = first.file, first.t
+				} else {
+					firsts[rec.eventID] = firstCopy{k, t}
+				}
+			}
 			g.files[k].verbatim = append(g.files[k].verbatim, placed{v: v, t: t})
 			switch {
 			case !g.day.Contains(t):
@@ -599,7 +613,7 @@ func (g *generator) fill(wk *worker, t *template, s *stream, ev time.Time) []byt
 			b = append(b, s.region...)
 			continue
 		case hTime:
-			nt := ev.Add(parseAnyTime(hl.orig).Sub(t.eventTime))
+			nt := ev.Add(hl.at.Sub(t.eventTime))
 			b = appendRFC3339(b, nt, hl.frac)
 			continue
 		}

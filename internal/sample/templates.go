@@ -59,9 +59,10 @@ const (
 
 type hole struct {
 	kind  holeKind
-	orig  string // original text (the key of per-record mappings)
-	frac  int    // hTime: digits of the fraction of a second
-	upper bool   // hUUID: upper-case hex
+	orig  string    // original text (the key of per-record mappings)
+	frac  int       // hTime: digits of the fraction of a second
+	at    time.Time // hTime: the original time
+	upper bool      // hUUID: upper-case hex
 }
 
 // template is one real record cut into literal text and holes.
@@ -565,7 +566,7 @@ func classify(s, topKey string, timed bool) (hole, bool) {
 	}
 	if timed {
 		if n, ok := rfc3339Frac(s); ok {
-			return hole{kind: hTime, orig: s, frac: n}, true
+			return hole{kind: hTime, orig: s, frac: n, at: parseAnyTime(s)}, true
 		}
 	}
 	return hole{}, false
