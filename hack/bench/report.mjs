@@ -68,7 +68,10 @@ const runs = args.run.map((spec) => {
   const t = readTime(timeFile);
   const out = parquetBytes(outDir);
   let summary = null;
-  try { summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8').trim().split('\n').pop()); } catch { /* none */ }
+  try {
+    const text = fs.readFileSync(summaryFile, 'utf8').trim();
+    try { summary = JSON.parse(text); } catch { summary = JSON.parse(text.split('\n').pop()); }
+  } catch { /* none */ }
   const ok = t !== null && t.exit === 0 && rows !== '';
   const r = {
     tool,
