@@ -70,7 +70,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=parquetrail.io,resources=cloudtraildays,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=parquetrail.io,resources=cloudtraildays/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=parquetrail.io,resources=cloudtraildays/finalizers,verbs=update
-// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

@@ -58,13 +58,18 @@ func newFlattenJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
 	job := newJob(day, v1alpha1.StepFlatten, d, args)
 	job.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
 	job.Spec.Completions = ptr.To(total)
-	job.Spec.Parallelism = ptr.To(min(ptr.Deref(w.Parallelism, 4), total))
+	job.Spec.Parallelism = ptr.To(flattenParallelism(day))
 	job.Spec.BackoffLimitPerIndex = ptr.To(backoffLimit(w))
 	// A day cannot be published with a shard missing: the first shard that
 	// fails for good fails the Job, which stops the others.
 	job.Spec.MaxFailedIndexes = ptr.To[int32](0)
 	job.Spec.PodFailurePolicy = podFailurePolicy(batchv1.PodFailurePolicyActionFailIndex)
 	return job
+}
+
+// flattenParallelism is the spec's parallelism, never more than the shards.
+func flattenParallelism(day *v1alpha1.CloudTrailDay) int32 {
+	return min(ptr.Deref(day.Spec.Workers.Parallelism, 4), day.Status.Shards.Total)
 }
 
 // newMergeJob is the one-pod Job that merges the attempt's parts into the
@@ -131,7 +136,9 @@ func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []stri
 		env = append(env, corev1.EnvVar{Name: "GOMEMLIMIT", Value: strconv.FormatInt(limit.Value()/10*9, 10)})
 	}
 	if s := day.Spec.Source.CredentialsSecret; s != nil {
-		env = append(env, secretEnv("AWS_ACCESS_KEY_ID", s.Name), secretEnv("AWS_SECRET_ACCESS_KEY", s.Name))
+		token := secretEnv(secretSessionToken, s.Name)
+		token.ValueFrom.SecretKeyRef.Optional = ptr.To(true)
+		env = append(env, secretEnv(secretAccessKeyID, s.Name), secretEnv(secretSecretAccessKey, s.Name), token)
 	}
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{

@@ -243,6 +243,9 @@ func TestWorkerStoreSettings(t *testing.T) {
 			t.Errorf("env %s = %+v, want a reference to Secret s3-creds", k, e)
 		}
 	}
+	if e := env["AWS_SESSION_TOKEN"]; e.ValueFrom == nil || !*e.ValueFrom.SecretKeyRef.Optional {
+		t.Errorf("env AWS_SESSION_TOKEN = %+v, want an optional reference", e)
+	}
 	if got := env["GOMEMLIMIT"].Value; got != "724775724" { // 90% of the default 768Mi limit
 		t.Errorf("GOMEMLIMIT = %q", got)
 	}

@@ -20,6 +20,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -201,6 +202,9 @@ func (e *env) toFlattening() *batchv1.Job {
 
 func TestReconcileDay(t *testing.T) {
 	e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns").Parallelism(3).TargetShardSize("1Mi"), nil)
+	// Three files large enough for shards of their own.
+	s3test.PutAll(t, e.s3, "trail", controllertest.LargeTrailFiles(700<<10, "", []string{"777788889999"}, []string{"us-east-1"},
+		time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 4, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)))
 
 	// Before the window has closed (plus the late-arrival margin), the day waits.
 	res := e.reconcile()
@@ -238,8 +242,9 @@ func TestReconcileDay(t *testing.T) {
 	d = e.day()
 	wantStage(t, d, v1alpha1.StageFlattening, "Planned")
 	// 2 accounts x 2 regions x files delivered from 00:05 to 00:05 next day
-	// (before the window's end plus one hour), one an hour: 25 each.
-	if d.Status.Counts.Objects != 4*25 || d.Status.Shards.Total < 1 || d.Status.Shards.Progress != "0/"+itoa(d.Status.Shards.Total) {
+	// (before the window's end plus one hour), one an hour: 25 each; and
+	// the three large files.
+	if d.Status.Counts.Objects != 4*25+3 || d.Status.Shards.Total < 3 || d.Status.Shards.Progress != "0/"+itoa(d.Status.Shards.Total) {
 		t.Errorf("planned counts %+v shards %+v", d.Status.Counts, d.Status.Shards)
 	}
 	p, sum, err := plan.Read(e.ctx, e.dst(), d.Status.Plan.Key)
@@ -319,7 +324,7 @@ func TestReconcileDay(t *testing.T) {
 		t.Errorf("Ready = %s", c.Status)
 	}
 	wantCounts := v1alpha1.Counts{
-		Objects: 4 * 25, Bytes: d.Status.Counts.Bytes, RecordsRead: 100 * n, RecordsWritten: 88 * n,
+		Objects: 4*25 + 3, Bytes: d.Status.Counts.Bytes, RecordsRead: 100 * n, RecordsWritten: 88 * n,
 		RecordsOutsideWindow: 9 * n, Duplicates: 2 * n, Malformed: n,
 	}
 	if diff := cmp.Diff(wantCounts, d.Status.Counts); diff != "" {
@@ -659,3 +664,81 @@ func names(jobs []batchv1.Job) []string {
 }
 
 func itoa(n int32) string { return strings.TrimSpace(strings.Replace(progress(n, 0), "/0", "", 1)) }
+
+func TestReconcileMergeJobRemovedByTTL(t *testing.T) {
+	// The merge Job finished and its TTL removed it before the manager saw
+	// it: the day is published, and must not be merged again.
+	e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns"), nil)
+	job := e.toFlattening()
+	d := e.day()
+	if _, err := controllertest.Flatten(e.ctx, e.dst(), d.Status.Plan.Key, func(int) controllertest.Shard { return controllertest.Shard{Read: 3, Written: 3} }); err != nil {
+		t.Fatal(err)
+	}
+	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, e.clock.Now()) })
+	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
+	e.reconcile()
+	e.reconcile()
+	merge := e.job("2026-11-24-1-merge")
+	n := int64(d.Status.Shards.Total)
+	if err := controllertest.Merge(e.ctx, e.dst(), d.Status.Plan.Key, 0, 3*n); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.client.Delete(e.ctx, merge); err != nil {
+		t.Fatal(err)
+	}
+	e.reconcile()
+	wantStage(t, e.day(), v1alpha1.StageSucceeded, "Wrote")
+	if got := names(e.jobs()); slices.Contains(got, merge.Name) {
+		t.Errorf("the merge Job was created again: %v", got)
+	}
+}
+
+func TestReconcileMergeOfAnEarlierRun(t *testing.T) {
+	// A rerun's merge must run even though the day has a manifest (the
+	// first attempt's).
+	e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns"), nil)
+	e.toFlattening()
+	d := e.day()
+	if _, err := controllertest.Flatten(e.ctx, e.dst(), d.Status.Plan.Key, func(int) controllertest.Shard { return controllertest.Shard{} }); err != nil {
+		t.Fatal(err)
+	}
+	if err := controllertest.Merge(e.ctx, e.dst(), d.Status.Plan.Key, 0); err != nil {
+		t.Fatal(err)
+	}
+	d.Annotations = map[string]string{v1alpha1.RerunAnnotation: "again"}
+	if err := e.client.Update(e.ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	e.reconcile() // attempt 2
+	e.reconcile() // plan
+	e.reconcile() // flatten Job
+	job := e.job("2026-11-24-2-flatten")
+	d = e.day()
+	if _, err := controllertest.Flatten(e.ctx, e.dst(), d.Status.Plan.Key, func(int) controllertest.Shard { return controllertest.Shard{} }); err != nil {
+		t.Fatal(err)
+	}
+	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, e.clock.Now()) })
+	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
+	e.reconcile()
+	e.reconcile()
+	wantStage(t, e.day(), v1alpha1.StageMerging, "2026-11-24-2-merge")
+}
+
+func TestReconcileParallelismChange(t *testing.T) {
+	e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns").TargetShardSize("1Mi").Parallelism(1), nil)
+	s3test.PutAll(t, e.s3, "trail", controllertest.LargeTrailFiles(700<<10, "", []string{"777788889999"}, []string{"us-east-1"},
+		time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 4, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)))
+	job := e.toFlattening()
+	d := e.day()
+	if *job.Spec.Parallelism != 1 || d.Status.Shards.Total < 3 {
+		t.Fatalf("parallelism = %d, shards %d", *job.Spec.Parallelism, d.Status.Shards.Total)
+	}
+	d.Spec.Workers.Parallelism = ptr.To[int32](50)
+	if err := e.client.Update(e.ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	e.reconcile()
+	if got := *e.job(job.Name).Spec.Parallelism; got != d.Status.Shards.Total {
+		t.Errorf("parallelism = %d, want %d (the shards)", got, d.Status.Shards.Total)
+	}
+}

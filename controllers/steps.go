@@ -184,6 +184,11 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 	}
 	p := observeJob(job)
 	applyShards(&st.Shards, p)
+	if !p.Complete && !p.JobFailed {
+		if err := r.syncParallelism(ctx, s, job); err != nil {
+			return err
+		}
+	}
 	switch {
 	case p.JobFailed:
 		shards := r.failedShards(ctx, s, p.FailedIndexes)
@@ -216,6 +221,11 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
 	job := s.job(v1alpha1.StepMerge)
 	if job == nil {
+		// A merge Job that finished and was removed (its TTL passed while
+		// the manager was away) must not run again: its staging is gone.
+		if done, err := r.published(ctx, s, w.YMD()); err != nil || done {
+			return err
+		}
 		created, err := r.createJob(ctx, s, newMergeJob(day, r.jobDefaults()))
 		if err != nil || created == nil {
 			return err
@@ -231,23 +241,55 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 		s.warning(job, ReasonFailed, "Merge", "%s", msg)
 		r.fail(s, msg)
 	case p.Complete:
-		_, dst, err := r.stores(ctx, day)
-		if err == nil {
-			err = r.readManifest(ctx, s, dst, w.YMD())
-		}
-		if err != nil {
-			setReady(st, day.Generation, v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error(), s.now)
+		if done, err := r.published(ctx, s, w.YMD()); err != nil || done {
 			return err
 		}
-		if err := accountingError(&st.Counts); err != nil {
-			s.warning(job, ReasonFailed, "Merge", "%v", err)
-			r.fail(s, err.Error())
-			return nil
-		}
-		r.succeed(s)
+		err := fmt.Errorf("the merge Job %s completed, but the day's manifest is not of run %s", job.Name, st.RunID)
+		setReady(st, day.Generation, v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error(), s.now)
+		return err
 	default:
 		setReady(st, day.Generation, v1alpha1.StageMerging, fmt.Sprintf("Merging %d parts into %s (Job %s)", st.Shards.Total, plan.PartitionPrefix(w.YMD()), job.Name), s.now)
 	}
+	return nil
+}
+
+// published reads the day's manifest and, if this attempt published it,
+// finishes the attempt: Succeeded, or Failed when the counts do not add up.
+func (r *Reconciler) published(ctx context.Context, s *scope, ymd string) (bool, error) {
+	day, st := s.day, &s.day.Status
+	_, dst, err := r.stores(ctx, day)
+	if err == nil {
+		err = r.readManifest(ctx, s, dst, ymd)
+	}
+	switch {
+	case store.IsNotExist(err) || errors.Is(err, errOtherRun):
+		return false, nil
+	case err != nil:
+		setReady(st, day.Generation, v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error(), s.now)
+		return false, err
+	}
+	if err := accountingError(&st.Counts); err != nil {
+		s.warning(nil, ReasonFailed, "Merge", "%v", err)
+		r.fail(s, err.Error())
+		return true, nil
+	}
+	r.succeed(s)
+	return true, nil
+}
+
+// syncParallelism applies a changed spec parallelism to the running
+// flatten Job.
+func (r *Reconciler) syncParallelism(ctx context.Context, s *scope, job *batchv1.Job) error {
+	want := flattenParallelism(s.day)
+	if ptr.Deref(job.Spec.Parallelism, want) == want {
+		return nil
+	}
+	patch := client.MergeFrom(job.DeepCopy())
+	job.Spec.Parallelism = ptr.To(want)
+	if err := r.Client.Patch(ctx, job, patch); err != nil {
+		return fmt.Errorf("setting the parallelism of Job %s: %w", job.Name, err)
+	}
+	log.FromContext(ctx).Info("Changed the parallelism", "job", job.Name, "parallelism", want)
 	return nil
 }
 

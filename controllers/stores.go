@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -159,6 +160,9 @@ func (r *Reconciler) addResults(ctx context.Context, s *scope) error {
 	return nil
 }
 
+// errOtherRun says the day's manifest was published by another run.
+var errOtherRun = errors.New("published by another run")
+
 // readManifest reads the day's published manifest, and the run's report
 // when the merge kept one, into the status.
 func (r *Reconciler) readManifest(ctx context.Context, s *scope, dst store.Store, ymd string) error {
@@ -168,7 +172,7 @@ func (r *Reconciler) readManifest(ctx context.Context, s *scope, dst store.Store
 		return err
 	}
 	if m.RunID != st.RunID {
-		return fmt.Errorf("the day's manifest is of run %q, not of this attempt's run %s", m.RunID, st.RunID)
+		return fmt.Errorf("%w: the day's manifest is of run %q, not of this attempt's run %s", errOtherRun, m.RunID, st.RunID)
 	}
 	c := &st.Counts
 	c.RecordsWritten = m.Rows

@@ -21,7 +21,16 @@ import (
 // trail keys them under root. Their records are empty: the operator's
 // tests look at listing and planning, not at records.
 func TrailFiles(root string, accounts, regions []string, hours ...time.Time) map[string][]byte {
-	body := gzipped(`{"Records":[]}`)
+	return trailFiles(gzipped(`{"Records":[]}`), root, accounts, regions, hours...)
+}
+
+// LargeTrailFiles is TrailFiles with files of size bytes (not gzip), so
+// that a day packs into several shards.
+func LargeTrailFiles(size int, root string, accounts, regions []string, hours ...time.Time) map[string][]byte {
+	return trailFiles(bytes.Repeat([]byte{'x'}, size), root, accounts, regions, hours...)
+}
+
+func trailFiles(body []byte, root string, accounts, regions []string, hours ...time.Time) map[string][]byte {
 	files := make(map[string][]byte)
 	for _, a := range accounts {
 		for _, r := range regions {

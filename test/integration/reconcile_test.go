@@ -188,12 +188,16 @@ func TestReconcile(t *testing.T) {
 		t.Fatalf("waiting day = %+v", o)
 	}
 
+	// Three files large enough for shards of their own.
+	s3test.PutAll(t, d.s3, "trail", controllertest.LargeTrailFiles(700<<10, "", []string{"777788889999"}, []string{"us-east-1"},
+		time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 4, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)))
+
 	// It closes: plan, then the flatten Job.
 	clock.SetTime(time.Date(2026, 11, 25, 1, 30, 0, 0, time.UTC))
 	d.poke()
 	o = d.waitStage(v1alpha1.StageFlattening, "shards flattened")
 	st := o.Status
-	if st.Attempt != 1 || st.RunID == "" || st.StartTime == nil || st.Plan == nil || st.Counts.Objects != 100 || st.Shards.Total < 1 {
+	if st.Attempt != 1 || st.RunID == "" || st.StartTime == nil || st.Plan == nil || st.Counts.Objects != 103 || st.Shards.Total < 3 {
 		t.Fatalf("status after planning = %+v", st)
 	}
 	if _, sum, err := plan.Read(d.ctx, d.dst, st.Plan.Key); err != nil || sum != st.Plan.SHA256 {
@@ -241,7 +245,7 @@ func TestReconcile(t *testing.T) {
 	if c := meta.FindStatusCondition(o.Status.Conditions, v1alpha1.ConditionReady); c.Status != metav1.ConditionTrue {
 		t.Errorf("Ready = %s", c.Status)
 	}
-	want := v1alpha1.Counts{Objects: 100, Bytes: st.Counts.Bytes, RecordsRead: 50 * n, RecordsWritten: 47 * n, RecordsOutsideWindow: 2 * n, Duplicates: n}
+	want := v1alpha1.Counts{Objects: 103, Bytes: st.Counts.Bytes, RecordsRead: 50 * n, RecordsWritten: 47 * n, RecordsOutsideWindow: 2 * n, Duplicates: n}
 	if o.Status.Counts != want {
 		t.Errorf("counts = %+v, want %+v", o.Status.Counts, want)
 	}
