@@ -1,5 +1,6 @@
 // Command manager runs the parquetrail operator: the CloudTrailDay
-// controller, with its metrics and health endpoints.
+// controller, with its metrics and health endpoints. "manager create-day"
+// makes the CloudTrailDay of yesterday from a template, for a daily CronJob.
 package main
 
 import (
@@ -7,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +36,13 @@ import (
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "create-day" {
+		if err := createDay(ctrl.SetupSignalHandler(), os.Args[2:], time.Now()); err != nil {
+			fmt.Fprintln(os.Stderr, "manager create-day:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	// flag.CommandLine also carries controller-runtime's --kubeconfig.
 	if err := run(flag.CommandLine, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
