@@ -159,19 +159,22 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		return res, err
 	}
 	cw := &countingWriter{w: out}
-	pw, err := record.NewWriter(cw, schema, opts.Compression)
+	pw, err := record.NewFileWriter(cw, schema, opts.Compression, map[string]string{
+		"parquetrail.columns":         schema.Set,
+		"parquetrail.sorted_by":       "eventtime,eventid",
+		"parquetrail.local_time_zone": opts.Day.ZoneName(),
+	})
 	if err != nil {
 		_ = out.Abort()
 		return res, err
 	}
-	pw.SetKeyValueMetadata("parquetrail.local_time_zone", opts.Day.ZoneName())
 
 	g, gctx := errgroup.WithContext(ctx)
 	chunks := make(chan chunk, 32)
 	full := make(chan *record.Batch, 1)
 	free := make(chan *record.Batch, 2)
-	free <- record.NewBatch(schema)
-	free <- record.NewBatch(schema)
+	free <- record.NewBatch(schema, opts.RowGroupBytes)
+	free <- record.NewBatch(schema, opts.RowGroupBytes)
 
 	// Stage 1: fetch and decompress, one object ahead of the scanner.
 	g.Go(func() error {
@@ -195,7 +198,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 			if lo, hi, ok := b.MinMax(); ok {
 				res.addTimes(lo, hi)
 			}
-			err := b.WriteRowGroup(pw, opts.Workers)
+			err := pw.WriteBatch(b, false, opts.Workers)
 			busy += time.Since(t)
 			if err != nil {
 				return err

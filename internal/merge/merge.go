@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ import (
 const (
 	DefaultTargetFileBytes = 256 << 20
 	DefaultRowGroupRows    = 128 << 10
+	DefaultRowGroupBytes   = 48 << 20
 	readAhead              = 128 // rows buffered per run
 )
 
@@ -48,8 +50,12 @@ type Options struct {
 	// TargetFileBytes starts a new output file once a file reaches it (at a
 	// row-group boundary).
 	TargetFileBytes int64
-	// RowGroupRows bounds the rows of an output row group.
-	RowGroupRows int
+	// RowGroupRows and RowGroupBytes bound an output row group (the rows
+	// buffered before encoding).
+	RowGroupRows  int
+	RowGroupBytes int
+	// Workers encode columns in parallel (default GOMAXPROCS).
+	Workers int
 }
 
 // File is one published Parquet file of a day.
@@ -100,6 +106,12 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	}
 	if opts.RowGroupRows <= 0 {
 		opts.RowGroupRows = DefaultRowGroupRows
+	}
+	if opts.RowGroupBytes <= 0 {
+		opts.RowGroupBytes = DefaultRowGroupBytes
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 	day, err := window.New(p.Date, p.TimeZone)
 	if err != nil {
@@ -162,19 +174,16 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	}()
 	heap.Init(&h)
 
-	out := &output{ctx: ctx, dst: dst, schema: schema, compression: p.Compression, prefix: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts, timeCol: timeCol}
+	out := &output{ctx: ctx, dst: dst, schema: schema, compression: p.Compression, prefix: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts,
+		kv: map[string]string{
+			"parquetrail.columns":         schema.Set,
+			"parquetrail.sorted_by":       "eventtime,eventid",
+			"parquetrail.local_time_zone": day.ZoneName(),
+			"parquetrail.run":             p.RunID,
+		}}
 	defer out.abort()
 	var lastID []byte
 	lastTime, haveLast := int64(0), false
-	batch := make([]parquet.Row, 0, 256)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := out.write(batch)
-		batch = batch[:0]
-		return err
-	}
 	for n := 0; len(h) > 0; n++ {
 		if n&4095 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -185,18 +194,13 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 		if p.Deduplicate && r.id != nil && haveLast && r.time == lastTime && bytes.Equal(r.id, lastID) {
 			m.Duplicates++
 		} else {
-			batch = append(batch, row)
+			if err := out.add(row); err != nil {
+				return nil, err
+			}
 			lastTime, haveLast = r.time, true
 			lastID = append(lastID[:0], r.id...)
 			if r.id == nil {
 				lastID = nil
-			}
-		}
-		// The batch holds rows of runs' read-ahead buffers: write it before
-		// any run refills its buffer.
-		if r.pos+1 >= r.n {
-			if err := flush(); err != nil {
-				return nil, err
 			}
 		}
 		ok, err := r.advance()
@@ -209,14 +213,6 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 			r.rows.Close()
 			heap.Pop(&h)
 		}
-		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return nil, err
 	}
 	if err := out.finish(); err != nil {
 		return nil, err
@@ -317,7 +313,8 @@ func (h *runHeap) Pop() any {
 	return r
 }
 
-// output writes the day's files one after the other.
+// output writes the day's files one after the other, a row group per
+// batch of merged rows.
 type output struct {
 	ctx         context.Context
 	dst         store.Store
@@ -325,15 +322,15 @@ type output struct {
 	compression string
 	prefix      string
 	runID       string
+	kv          map[string]string
 	opts        Options
-	timeCol     int
 
 	files []File
 	cur   *File
 	w     store.Writer
-	pw    *parquet.GenericWriter[any]
+	fw    *record.FileWriter
 	cw    *countingWriter
-	rgRow int
+	batch *record.Batch
 }
 
 func (o *output) open() error {
@@ -343,56 +340,51 @@ func (o *output) open() error {
 		return err
 	}
 	o.cw = &countingWriter{w: w, h: sha256.New()}
-	pw, err := record.NewWriter(o.cw, o.schema, o.compression)
+	fw, err := record.NewFileWriter(o.cw, o.schema, o.compression, o.kv)
 	if err != nil {
 		_ = w.Abort()
 		return err
 	}
-	o.w, o.pw = w, pw
+	o.w, o.fw = w, fw
 	o.cur = &File{Key: key}
-	o.rgRow = 0
 	return nil
 }
 
-func (o *output) write(rows []parquet.Row) error {
-	for len(rows) > 0 {
-		if o.cur == nil {
-			if err := o.open(); err != nil {
-				return err
-			}
-		}
-		n := min(len(rows), o.opts.RowGroupRows-o.rgRow)
-		if _, err := o.pw.WriteRows(rows[:n]); err != nil {
-			return err
-		}
-		// Rows come in order: the first and last bound the file's times.
-		first := time.UnixMilli(rows[0][o.timeCol].Int64()).UTC()
-		last := time.UnixMilli(rows[n-1][o.timeCol].Int64()).UTC()
-		if o.cur.Rows == 0 {
-			o.cur.MinEventTime = first
-		}
-		o.cur.MaxEventTime = last
-		o.cur.Rows += int64(n)
-		o.rgRow += n
-		rows = rows[n:]
-		if o.rgRow >= o.opts.RowGroupRows {
-			if err := o.endRowGroup(); err != nil {
-				return err
-			}
-		}
+// add appends one merged row; rows come in order.
+func (o *output) add(row parquet.Row) error {
+	if o.batch == nil {
+		o.batch = record.NewBatch(o.schema, o.opts.RowGroupBytes)
+	}
+	if err := o.batch.AppendParquetRow(row); err != nil {
+		return err
+	}
+	if o.batch.Len() >= o.opts.RowGroupRows || o.batch.Size() >= o.opts.RowGroupBytes {
+		return o.endRowGroup()
 	}
 	return nil
 }
 
 func (o *output) endRowGroup() error {
-	if o.rgRow == 0 {
+	b := o.batch
+	if b == nil || b.Len() == 0 {
 		return nil
 	}
-	if err := o.pw.Flush(); err != nil {
+	if o.cur == nil {
+		if err := o.open(); err != nil {
+			return err
+		}
+	}
+	lo, hi, _ := b.MinMax()
+	if o.cur.Rows == 0 {
+		o.cur.MinEventTime = time.UnixMilli(lo).UTC()
+	}
+	o.cur.MaxEventTime = time.UnixMilli(hi).UTC()
+	if err := o.fw.WriteBatch(b, true, o.opts.Workers); err != nil {
 		return err
 	}
+	o.cur.Rows += int64(b.Len())
 	o.cur.RowGroups++
-	o.rgRow = 0
+	b.Reset()
 	if o.cw.n >= o.opts.TargetFileBytes {
 		return o.closeFile()
 	}
@@ -403,10 +395,7 @@ func (o *output) closeFile() error {
 	if o.cur == nil {
 		return nil
 	}
-	if o.rgRow > 0 {
-		o.cur.RowGroups++
-	}
-	if err := o.pw.Close(); err != nil {
+	if err := o.fw.Close(); err != nil {
 		return err
 	}
 	if err := o.w.Close(); err != nil {
@@ -415,11 +404,16 @@ func (o *output) closeFile() error {
 	o.cur.Bytes = o.cw.n
 	o.cur.SHA256 = hex.EncodeToString(o.cw.h.Sum(nil))
 	o.files = append(o.files, *o.cur)
-	o.cur, o.w, o.pw = nil, nil, nil
+	o.cur, o.w, o.fw = nil, nil, nil
 	return nil
 }
 
-func (o *output) finish() error { return o.closeFile() }
+func (o *output) finish() error {
+	if err := o.endRowGroup(); err != nil {
+		return err
+	}
+	return o.closeFile()
+}
 
 func (o *output) abort() {
 	if o.w != nil {

@@ -32,7 +32,7 @@ type fixture struct {
 	unique  int   // distinct (eventtime, eventid) among written rows, plus rows without id
 }
 
-func newFixture(t *testing.T, shards, perObject int, runID string, columns string) *fixture {
+func newFixture(t testing.TB, shards, perObject int, runID string, columns string) *fixture {
 	t.Helper()
 	root := flattentest.TestData()
 	if root == "" {
@@ -92,7 +92,7 @@ func testPlan(runID, columns string) *plan.Plan {
 		Columns: columns, LocalTimeColumn: "eventtime_kst", Deduplicate: true, Compression: "zstd"}
 }
 
-func readDay(t *testing.T, f *fixture, m *merge.Manifest) []record.Values {
+func readDay(t testing.TB, f *fixture, m *merge.Manifest) []record.Values {
 	t.Helper()
 	var rows []record.Values
 	for _, file := range m.Files {

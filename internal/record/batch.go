@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
-	"io"
 	"slices"
-	"sync"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
@@ -41,74 +39,6 @@ func Codec(name string) (compress.Codec, error) {
 	return nil, fmt.Errorf("unknown compression %q (want zstd, snappy, gzip or none)", name)
 }
 
-// Parquet returns the Parquet schema of s, columns in the schema's order.
-func (s *Schema) Parquet() *parquet.Schema {
-	g := parquet.Group{}
-	order := make([]string, len(s.Columns))
-	for i, c := range s.Columns {
-		order[i] = c.Name
-		var n parquet.Node
-		str := func() parquet.Node {
-			n := parquet.Optional(parquet.String())
-			if c.Dict {
-				n = parquet.Encoded(n, &parquet.RLEDictionary)
-			}
-			return n
-		}
-		switch c.Kind {
-		case String, JSON:
-			n = str()
-		case Bool:
-			n = parquet.Optional(parquet.Leaf(parquet.BooleanType))
-		case TimeUTC:
-			n = parquet.Required(parquet.TimestampAdjusted(parquet.Millisecond, true))
-		case TimeLocal:
-			n = parquet.Required(parquet.TimestampAdjusted(parquet.Millisecond, false))
-		case StringList:
-			n = parquet.Optional(parquet.List(str()))
-		}
-		g[c.Name] = n
-	}
-	return parquet.NewSchema("cloudtrail", orderedGroup{Group: g, order: order})
-}
-
-// orderedGroup keeps the schema's column order (parquet.Group sorts by name).
-type orderedGroup struct {
-	parquet.Group
-	order []string
-}
-
-func (g orderedGroup) Fields() []parquet.Field {
-	fields := g.Group.Fields()
-	byName := make(map[string]parquet.Field, len(fields))
-	for _, f := range fields {
-		byName[f.Name()] = f
-	}
-	out := make([]parquet.Field, len(g.order))
-	for i, name := range g.order {
-		out[i] = byName[name]
-	}
-	return out
-}
-
-// WriterOptions are the Parquet writer settings shared by shard parts and
-// the day's files.
-func WriterOptions(s *Schema, compression string) ([]parquet.WriterOption, error) {
-	codec, err := Codec(compression)
-	if err != nil {
-		return nil, err
-	}
-	return []parquet.WriterOption{
-		s.Parquet(),
-		parquet.Compression(codec),
-		parquet.PageBufferSize(256 << 10),
-		parquet.DictionaryMaxBytes(1 << 20),
-		parquet.CreatedBy("parquetrail", "", ""),
-		parquet.KeyValueMetadata("parquetrail.columns", s.Set),
-		parquet.KeyValueMetadata("parquetrail.sorted_by", "eventtime,eventid"),
-	}, nil
-}
-
 // Batch holds flattened rows column by column until they are sorted and
 // written as one row group. Its memory is about Size() bytes.
 type Batch struct {
@@ -120,33 +50,46 @@ type Batch struct {
 	lists [3]listBuf
 	size  int
 	perm  []int32
+	arena []byte // the bytes of every string cell
 }
 
+// colBuf is one column's cells: spans of the batch's shared arena, so
+// that the batch's string bytes live in one allocation that is reused from
+// row group to row group instead of growing per column.
 type colBuf struct {
-	data  []byte
-	end   []uint32
-	valid []bool
+	arena *[]byte
+	spans []span
+	bytes int // total length of the column's values
 }
 
-func (c *colBuf) add(v []byte) {
-	c.data = append(c.data, v...)
-	c.end = append(c.end, uint32(len(c.data)))
-	c.valid = append(c.valid, v != nil)
+type span struct {
+	off uint32
+	n   int32 // -1 for null
+}
+
+func (c *colBuf) add(v []byte, valid bool) {
+	if !valid {
+		c.spans = append(c.spans, span{n: -1})
+		return
+	}
+	a := *c.arena
+	c.spans = append(c.spans, span{off: uint32(len(a)), n: int32(len(v))})
+	*c.arena = append(a, v...)
+	c.bytes += len(v)
 }
 
 func (c *colBuf) get(i int32) ([]byte, bool) {
-	if !c.valid[i] {
+	sp := c.spans[i]
+	if sp.n < 0 {
 		return nil, false
 	}
-	start := uint32(0)
-	if i > 0 {
-		start = c.end[i-1]
-	}
-	return c.data[start:c.end[i]:c.end[i]], true
+	end := sp.off + uint32(sp.n)
+	return (*c.arena)[sp.off:end:end], true
 }
 
 func (c *colBuf) reset() {
-	c.data, c.end, c.valid = c.data[:0], c.end[:0], c.valid[:0]
+	c.spans = c.spans[:0]
+	c.bytes = 0
 }
 
 type listBuf struct {
@@ -155,9 +98,18 @@ type listBuf struct {
 	elems colBuf
 }
 
-// NewBatch returns an empty batch for schema s.
-func NewBatch(s *Schema) *Batch {
-	return &Batch{s: s, cols: make([]colBuf, len(s.Columns))}
+// NewBatch returns an empty batch for schema s, with room for about
+// reserve bytes of values (it grows past them when it must).
+func NewBatch(s *Schema, reserve int) *Batch {
+	b := &Batch{s: s, cols: make([]colBuf, len(s.Columns))}
+	b.arena = make([]byte, 0, max(reserve, 1<<16))
+	for i := range b.cols {
+		b.cols[i].arena = &b.arena
+	}
+	for i := range b.lists {
+		b.lists[i].elems.arena = &b.arena
+	}
+	return b
 }
 
 // Len is the number of rows.
@@ -169,6 +121,7 @@ func (b *Batch) Size() int { return b.size }
 // Reset empties the batch, keeping its memory.
 func (b *Batch) Reset() {
 	b.n, b.size = 0, 0
+	b.arena = b.arena[:0]
 	b.time, b.local = b.time[:0], b.local[:0]
 	for i := range b.cols {
 		b.cols[i].reset()
@@ -192,23 +145,23 @@ func (b *Batch) Append(r *Row) {
 		case StringList:
 			k := c.field - fResourcesARN
 			l := &b.lists[k]
-			l.first = append(l.first, int32(len(l.elems.end)))
+			l.first = append(l.first, int32(len(l.elems.spans)))
 			if r.resN < 0 {
 				l.count = append(l.count, -1)
 				break
 			}
 			l.count = append(l.count, int32(r.resN))
 			for _, e := range r.res[k] {
-				l.elems.add(e)
-				size += len(e) + 5
+				l.elems.add(e, e != nil)
+				size += len(e) + 8
 			}
 		default:
 			v := r.val[c.field]
 			if c.field == fUnmapped {
 				v = r.unmapped
 			}
-			b.cols[ci].add(v)
-			size += len(v) + 5
+			b.cols[ci].add(v, v != nil)
+			size += len(v) + 8
 		}
 	}
 	b.size += size
@@ -246,118 +199,84 @@ func (b *Batch) MinMax() (lo, hi int64, ok bool) {
 	return lo, hi, true
 }
 
-// WriteRowGroup sorts the batch and writes it to w as one row group,
-// encoding columns on up to workers goroutines.
-func (b *Batch) WriteRowGroup(w *parquet.GenericWriter[any], workers int) error {
-	if b.n == 0 {
-		return nil
+// identity makes the row order the insertion order.
+func (b *Batch) identity() {
+	b.perm = b.perm[:0]
+	for i := 0; i < b.n; i++ {
+		b.perm = append(b.perm, int32(i))
 	}
-	b.Sort()
-	rg := w.BeginRowGroup()
-	cws := rg.ColumnWriters()
-	if len(cws) != len(b.s.Columns) {
-		return fmt.Errorf("writer has %d columns, schema %d", len(cws), len(b.s.Columns))
-	}
-	workers = max(1, min(workers, len(cws)))
-	next := make(chan int, len(cws))
-	// Big columns first, so that the workers finish together.
-	order := make([]int, len(cws))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(x, y int) int { return len(b.cols[y].data) - len(b.cols[x].data) })
-	for _, ci := range order {
-		next <- ci
-	}
-	close(next)
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for k := 0; k < workers; k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			vals := make([]parquet.Value, 0, 1024)
-			for ci := range next {
-				if err := b.writeColumn(cws[ci], ci, vals); err != nil && errs[k] == nil {
-					errs[k] = fmt.Errorf("column %s: %w", b.s.Columns[ci].Name, err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	_, err := rg.Commit()
-	return err
 }
 
-// writeColumn writes column ci of the sorted rows, a chunk of values at a
-// time (a row never spans pages).
-func (b *Batch) writeColumn(cw *parquet.ColumnWriter, ci int, vals []parquet.Value) error {
-	c := &b.s.Columns[ci]
-	flush := func(force bool) error {
-		if len(vals) == 0 || !force && len(vals) < cap(vals)-64 {
-			return nil
+
+// AppendParquetRow appends a row read from a Parquet file of the same
+// schema (its values in column order, as parquet-go reads them).
+func (b *Batch) AppendParquetRow(row parquet.Row) error {
+	size := 16
+	var t, lt int64
+	vi := 0
+	for ci := range b.s.Columns {
+		c := &b.s.Columns[ci]
+		if vi >= len(row) || row[vi].Column() != ci {
+			return fmt.Errorf("row has no value for column %s", c.Name)
 		}
-		_, err := cw.WriteRowValues(vals)
-		vals = vals[:0]
-		return err
-	}
-	for _, i := range b.perm {
 		switch c.Kind {
 		case TimeUTC:
-			vals = append(vals, parquet.Int64Value(b.time[i]).Level(0, 0, ci))
+			t = row[vi].Int64()
+			vi++
 		case TimeLocal:
-			vals = append(vals, parquet.Int64Value(b.local[i]).Level(0, 0, ci))
-		case Bool:
-			if v, ok := b.cols[ci].get(i); ok {
-				vals = append(vals, parquet.BooleanValue(v[0] == 't').Level(0, 1, ci))
-			} else {
-				vals = append(vals, parquet.NullValue().Level(0, 0, ci))
-			}
+			lt = row[vi].Int64()
+			vi++
 		case StringList:
 			l := &b.lists[c.field-fResourcesARN]
-			n := l.count[i]
-			switch {
-			case n < 0:
-				vals = append(vals, parquet.NullValue().Level(0, 0, ci))
-			case n == 0:
-				vals = append(vals, parquet.NullValue().Level(0, 1, ci))
+			l.first = append(l.first, int32(len(l.elems.spans)))
+			switch def := row[vi].DefinitionLevel(); def {
+			case 0:
+				l.count = append(l.count, -1)
+				vi++
+			case 1:
+				l.count = append(l.count, 0)
+				vi++
 			default:
-				for k := int32(0); k < n; k++ {
-					rep := 1
-					if k == 0 {
-						rep = 0
-					}
-					if v, ok := l.elems.get(l.first[i] + k); ok {
-						vals = append(vals, parquet.ByteArrayValue(v).Level(rep, 3, ci))
+				n := int32(0)
+				for ; vi < len(row) && row[vi].Column() == ci; vi++ {
+					if row[vi].DefinitionLevel() == 3 {
+						v := row[vi].ByteArray()
+						l.elems.add(v, true)
+						size += len(v) + 8
 					} else {
-						vals = append(vals, parquet.NullValue().Level(rep, 2, ci))
+						l.elems.add(nil, false)
 					}
+					n++
 				}
+				l.count = append(l.count, n)
 			}
+		case Bool:
+			v := row[vi]
+			vi++
+			switch {
+			case v.IsNull():
+				b.cols[ci].add(nil, false)
+			case v.Boolean():
+				b.cols[ci].add(litTrue, true)
+			default:
+				b.cols[ci].add(litFalse, true)
+			}
+			size += 8
 		default:
-			if v, ok := b.cols[ci].get(i); ok {
-				vals = append(vals, parquet.ByteArrayValue(v).Level(0, 1, ci))
+			v := row[vi]
+			vi++
+			if v.IsNull() {
+				b.cols[ci].add(nil, false)
 			} else {
-				vals = append(vals, parquet.NullValue().Level(0, 0, ci))
+				bs := v.ByteArray()
+				b.cols[ci].add(bs, true)
+				size += len(bs) + 8
 			}
 		}
-		if err := flush(false); err != nil {
-			return err
-		}
 	}
-	return flush(true)
-}
-
-// NewWriter starts a Parquet file of schema s on out.
-func NewWriter(out io.Writer, s *Schema, compression string) (*parquet.GenericWriter[any], error) {
-	opts, err := WriterOptions(s, compression)
-	if err != nil {
-		return nil, err
-	}
-	return parquet.NewGenericWriter[any](out, opts...), nil
+	b.time = append(b.time, t)
+	b.local = append(b.local, lt)
+	b.size += size
+	b.n++
+	return nil
 }

@@ -54,7 +54,7 @@ func TestParquetRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	seoul, _ := time.LoadLocation("Asia/Seoul")
-	b := record.NewBatch(s)
+	b := record.NewBatch(s, 32<<20)
 	want := map[string]int{}
 	for _, f := range corpus(t) {
 		fh, err := os.Open(f)
@@ -84,12 +84,12 @@ func TestParquetRoundTrip(t *testing.T) {
 		fh.Close()
 	}
 	var buf bytes.Buffer
-	w, err := record.NewWriter(&buf, s, "")
+	w, err := record.NewFileWriter(&buf, s, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := b.Len()
-	if err := b.WriteRowGroup(w, 2); err != nil {
+	if err := w.WriteBatch(b, false, 2); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {

@@ -1,0 +1,593 @@
+package record
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"slices"
+	"sync"
+	"unsafe"
+
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// FileWriter writes Parquet files of a Schema straight from Batches, one
+// row group per batch. It knows the schema's few shapes (optional strings,
+// optional booleans, required millisecond timestamps, optional lists of
+// optional strings), so it encodes column by column over plain slices:
+// definition and repetition levels as RLE/bit-packed hybrids, repetitive
+// columns with a dictionary, the rest PLAIN, pages compressed with the
+// chosen codec (Parquet format v1 data pages, readable by every engine).
+type FileWriter struct {
+	w       io.Writer
+	off     int64
+	s       *Schema
+	codec   compress.Codec
+	meta    format.FileMetaData
+	leaves  []leaf
+	closed  bool
+	scratch sync.Pool
+}
+
+// Page and dictionary bounds.
+const (
+	pageBytes    = 256 << 10 // values per data page, before compression
+	pageRows     = 20000
+	maxDictBytes = 1 << 20 // larger dictionaries fall back to PLAIN
+)
+
+type leaf struct {
+	col  int
+	path []string
+}
+
+var magic = []byte("PAR1")
+
+// NewFileWriter starts a Parquet file on w. kv is written as the file's
+// key-value metadata.
+func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]string) (*FileWriter, error) {
+	codec, err := Codec(compression)
+	if err != nil {
+		return nil, err
+	}
+	fw := &FileWriter{w: w, s: s, codec: codec}
+	fw.meta.Version = 1
+	fw.meta.CreatedBy = "parquetrail"
+	fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{Name: "cloudtrail", NumChildren: thrift.New(int32(len(s.Columns)))})
+	str := format.LogicalType{Value: &format.StringType{}}
+	for ci, c := range s.Columns {
+		switch c.Kind {
+		case String, JSON:
+			fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{
+				Type: thrift.New(format.ByteArray), RepetitionType: thrift.New(format.Optional), Name: c.Name,
+				ConvertedType: thrift.New(deprecated.UTF8), LogicalType: str,
+			})
+			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}})
+		case Bool:
+			fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{
+				Type: thrift.New(format.Boolean), RepetitionType: thrift.New(format.Optional), Name: c.Name,
+			})
+			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}})
+		case TimeUTC, TimeLocal:
+			e := format.SchemaElement{
+				Type: thrift.New(format.Int64), RepetitionType: thrift.New(format.Required), Name: c.Name,
+				LogicalType: format.LogicalType{Value: &format.TimestampType{IsAdjustedToUTC: c.Kind == TimeUTC, Unit: format.TimeUnit{Value: &format.MilliSeconds{}}}},
+			}
+			if c.Kind == TimeUTC {
+				// The legacy annotation implies UTC; a local time has none.
+				e.ConvertedType = thrift.New(deprecated.TimestampMillis)
+			}
+			fw.meta.Schema = append(fw.meta.Schema, e)
+			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}})
+		case StringList:
+			fw.meta.Schema = append(fw.meta.Schema,
+				format.SchemaElement{RepetitionType: thrift.New(format.Optional), Name: c.Name, NumChildren: thrift.New(int32(1)),
+					ConvertedType: thrift.New(deprecated.List), LogicalType: format.LogicalType{Value: &format.ListType{}}},
+				format.SchemaElement{RepetitionType: thrift.New(format.Repeated), Name: "list", NumChildren: thrift.New(int32(1))},
+				format.SchemaElement{Type: thrift.New(format.ByteArray), RepetitionType: thrift.New(format.Optional), Name: "element",
+					ConvertedType: thrift.New(deprecated.UTF8), LogicalType: str},
+			)
+			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name, "list", "element"}})
+		}
+	}
+	for range fw.leaves {
+		fw.meta.ColumnOrders = append(fw.meta.ColumnOrders, format.ColumnOrder{Value: &format.TypeDefinedOrder{}})
+	}
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fw.meta.KeyValueMetadata = append(fw.meta.KeyValueMetadata, format.KeyValue{Key: k, Value: kv[k]})
+	}
+	if err := fw.write(magic); err != nil {
+		return nil, err
+	}
+	return fw, nil
+}
+
+func (fw *FileWriter) write(p []byte) error {
+	n, err := fw.w.Write(p)
+	fw.off += int64(n)
+	return err
+}
+
+// Size is the number of bytes written so far.
+func (fw *FileWriter) Size() int64 { return fw.off }
+
+// Rows is the number of rows written so far.
+func (fw *FileWriter) Rows() int64 { return fw.meta.NumRows }
+
+// RowGroups is the number of row groups written so far.
+func (fw *FileWriter) RowGroups() int { return len(fw.meta.RowGroups) }
+
+// WriteBatch writes the batch as one row group, sorting it by (eventtime,
+// eventid) first unless sorted says it already is. Columns are encoded on up
+// to workers goroutines.
+func (fw *FileWriter) WriteBatch(b *Batch, sorted bool, workers int) error {
+	if fw.closed {
+		return errors.New("parquet writer is closed")
+	}
+	if b.n == 0 {
+		return nil
+	}
+	if sorted {
+		b.identity()
+	} else {
+		b.Sort()
+	}
+	chunks := make([]chunk, len(fw.leaves))
+	workers = max(1, min(workers, len(fw.leaves)))
+	next := make(chan int, len(fw.leaves))
+	order := make([]int, len(fw.leaves))
+	for i := range order {
+		order[i] = i
+	}
+	// The biggest columns first, so that the workers finish together.
+	slices.SortFunc(order, func(x, y int) int {
+		return b.cols[fw.leaves[y].col].bytes - b.cols[fw.leaves[x].col].bytes
+	})
+	for _, i := range order {
+		next <- i
+	}
+	close(next)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for k := 0; k < workers; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc, _ := fw.scratch.Get().(*scratch)
+			if sc == nil {
+				sc = &scratch{dict: map[string]int32{}}
+			}
+			defer fw.scratch.Put(sc)
+			for i := range next {
+				if err := fw.encodeColumn(&chunks[i], b, fw.leaves[i], sc); err != nil && errs[k] == nil {
+					errs[k] = fmt.Errorf("column %s: %w", fw.s.Columns[fw.leaves[i].col].Name, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	rg := format.RowGroup{NumRows: int64(b.n), FileOffset: fw.off, Ordinal: int16(len(fw.meta.RowGroups))}
+	for i := range chunks {
+		c := &chunks[i]
+		base := fw.off
+		md := c.meta
+		md.DataPageOffset += base
+		if c.hasDict {
+			md.DictionaryPageOffset = base
+		}
+		if err := fw.write(c.buf); err != nil {
+			return err
+		}
+		rg.Columns = append(rg.Columns, format.ColumnChunk{FileOffset: base, MetaData: md})
+		rg.TotalByteSize += md.TotalUncompressedSize
+		rg.TotalCompressedSize += md.TotalCompressedSize
+	}
+	if ti, ii := fw.leafOf(fEventTime), fw.leafOf(fEventID); ti >= 0 && ii >= 0 {
+		rg.SortingColumns = []format.SortingColumn{{ColumnIdx: int32(ti)}, {ColumnIdx: int32(ii), NullsFirst: true}}
+	}
+	fw.meta.RowGroups = append(fw.meta.RowGroups, rg)
+	fw.meta.NumRows += int64(b.n)
+	return nil
+}
+
+func (fw *FileWriter) leafOf(f field) int {
+	for i, l := range fw.leaves {
+		if fw.s.Columns[l.col].field == f {
+			return i
+		}
+	}
+	return -1
+}
+
+// Close writes the footer. It does not close the underlying writer.
+func (fw *FileWriter) Close() error {
+	if fw.closed {
+		return nil
+	}
+	fw.closed = true
+	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &fw.meta)
+	if err != nil {
+		return err
+	}
+	var n [4]byte
+	binary.LittleEndian.PutUint32(n[:], uint32(len(footer)))
+	footer = append(append(footer, n[:]...), magic...)
+	return fw.write(footer)
+}
+
+// chunk is one encoded column chunk; offsets in meta are relative to its
+// start until the file writer places it.
+type chunk struct {
+	buf     []byte
+	meta    format.ColumnMetaData
+	hasDict bool
+}
+
+// scratch is per-goroutine encoding memory, reused across columns.
+type scratch struct {
+	dict    map[string]int32
+	entries [][]byte
+	idx     []int32 // dictionary index per non-null value
+	rep     []uint8
+	def     []uint8
+	vals    []byte // page values before compression
+	page    []byte // page body before compression
+	comp    []byte
+	hdr     bytes.Buffer
+}
+
+// values walks the column's cells in sorted row order, calling fn for each
+// level entry: v is the value (nil when null), rep and def its levels.
+func (b *Batch) values(c *Column, fn func(row int, v []byte, rep, def uint8)) {
+	switch c.Kind {
+	case StringList:
+		l := &b.lists[c.field-fResourcesARN]
+		for r, i := range b.perm {
+			n := l.count[i]
+			switch {
+			case n < 0:
+				fn(r, nil, 0, 0)
+			case n == 0:
+				fn(r, nil, 0, 1)
+			default:
+				for k := int32(0); k < n; k++ {
+					rep := uint8(1)
+					if k == 0 {
+						rep = 0
+					}
+					if v, ok := l.elems.get(l.first[i] + k); ok {
+						fn(r, v, rep, 3)
+					} else {
+						fn(r, nil, rep, 2)
+					}
+				}
+			}
+		}
+	default:
+		cb := &b.cols[b.s.col[c.field]]
+		for r, i := range b.perm {
+			if v, ok := cb.get(i); ok {
+				fn(r, v, 0, 1)
+			} else {
+				fn(r, nil, 0, 0)
+			}
+		}
+	}
+}
+
+func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) error {
+	c := &fw.s.Columns[lf.col]
+	out.buf = out.buf[:0]
+	md := format.ColumnMetaData{PathInSchema: lf.path, Codec: fw.codec.CompressionCodec()}
+	switch c.Kind {
+	case TimeUTC, TimeLocal:
+		return fw.encodeTimes(out, b, c, md, sc)
+	case Bool:
+		md.Type = format.Boolean
+	default:
+		md.Type = format.ByteArray
+	}
+	maxDef, maxRep := uint8(1), uint8(0)
+	if c.Kind == StringList {
+		maxDef, maxRep = 3, 1
+	}
+
+	// The dictionary, when the column has one and it stays small.
+	useDict := c.Dict
+	clear(sc.dict)
+	sc.entries = sc.entries[:0]
+	sc.idx = sc.idx[:0]
+	var nulls int64
+	if useDict {
+		dictBytes := 0
+		b.values(c, func(_ int, v []byte, _, def uint8) {
+			if def != maxDef {
+				return
+			}
+			if !useDict {
+				return
+			}
+			k, ok := sc.dict[unsafe.String(unsafe.SliceData(v), len(v))]
+			if !ok {
+				k = int32(len(sc.entries))
+				sc.dict[string(v)] = k
+				sc.entries = append(sc.entries, v)
+				dictBytes += len(v) + 4
+				if dictBytes > maxDictBytes {
+					useDict = false
+				}
+			}
+			sc.idx = append(sc.idx, k)
+		})
+	}
+	encs := []format.Encoding{format.RLE}
+	if useDict {
+		encs = append(encs, format.Plain, format.RLEDictionary)
+		// Dictionary page: PLAIN byte arrays.
+		sc.vals = sc.vals[:0]
+		for _, e := range sc.entries {
+			sc.vals = binary.LittleEndian.AppendUint32(sc.vals, uint32(len(e)))
+			sc.vals = append(sc.vals, e...)
+		}
+		ph := format.PageHeader{Type: format.DictionaryPage,
+			DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: int32(len(sc.entries)), Encoding: format.Plain})}
+		if err := fw.appendPage(out, &md, &ph, sc.vals, sc); err != nil {
+			return err
+		}
+		out.hasDict = true
+		lo, hi := minMax(sc.entries)
+		md.Statistics.MinValue, md.Statistics.MaxValue = lo, hi
+	} else {
+		encs = append(encs, format.Plain)
+	}
+	md.Encoding = encs
+	md.DataPageOffset = int64(len(out.buf))
+
+	// Data pages, cut at row boundaries.
+	sc.rep, sc.def, sc.vals = sc.rep[:0], sc.def[:0], sc.vals[:0]
+	var bools []bool
+	pageStartRow, nv, pb := 0, 0, 0
+	var err error
+	flush := func() {
+		if len(sc.def) == 0 || err != nil {
+			return
+		}
+		sc.page = sc.page[:0]
+		if maxRep > 0 {
+			sc.page = appendLevels(sc.page, sc.rep, 1)
+		}
+		sc.page = appendLevels(sc.page, sc.def, bits.Len8(maxDef))
+		enc := format.Plain
+		switch {
+		case useDict:
+			enc = format.RLEDictionary
+			bw := bits.Len32(uint32(max(len(sc.entries)-1, 0)))
+			sc.page = append(sc.page, byte(bw))
+			sc.page = appendHybrid32(sc.page, sc.idx[nv-countValues(sc.def, maxDef):nv], bw)
+		case c.Kind == Bool:
+			sc.page = appendBools(sc.page, bools)
+		default:
+			sc.page = append(sc.page, sc.vals...)
+		}
+		ph := format.PageHeader{Type: format.DataPage, DataPageHeader: thrift.New(format.DataPageHeader{
+			NumValues: int32(len(sc.def)), Encoding: enc, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE,
+		})}
+		err = fw.appendPage(out, &md, &ph, sc.page, sc)
+		md.NumValues += int64(len(sc.def))
+		sc.rep, sc.def, sc.vals, bools, pb = sc.rep[:0], sc.def[:0], sc.vals[:0], bools[:0], 0
+	}
+	b.values(c, func(row int, v []byte, rep, def uint8) {
+		if rep == 0 && (pb >= pageBytes || row-pageStartRow >= pageRows) {
+			flush()
+			pageStartRow = row
+		}
+		sc.rep = append(sc.rep, rep)
+		sc.def = append(sc.def, def)
+		if def != maxDef {
+			nulls++
+			return
+		}
+		nv++
+		switch {
+		case useDict:
+			pb += 4
+		case c.Kind == Bool:
+			bools = append(bools, v[0] == 't')
+			pb++
+		default:
+			sc.vals = binary.LittleEndian.AppendUint32(sc.vals, uint32(len(v)))
+			sc.vals = append(sc.vals, v...)
+			pb += 4 + len(v)
+		}
+	})
+	flush()
+	md.Statistics.NullCount = nulls
+	out.meta = md
+	return err
+}
+
+// countValues counts the level entries that carry a value.
+func countValues(def []uint8, maxDef uint8) int {
+	n := 0
+	for _, d := range def {
+		if d == maxDef {
+			n++
+		}
+	}
+	return n
+}
+
+func minMax(entries [][]byte) (lo, hi []byte) {
+	for i, e := range entries {
+		if i == 0 || bytes.Compare(e, lo) < 0 {
+			lo = e
+		}
+		if i == 0 || bytes.Compare(e, hi) > 0 {
+			hi = e
+		}
+	}
+	return bytes.Clone(lo), bytes.Clone(hi)
+}
+
+func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *Column, md format.ColumnMetaData, sc *scratch) error {
+	md.Type = format.Int64
+	md.Encoding = []format.Encoding{format.Plain}
+	src := b.time
+	if c.Kind == TimeLocal {
+		src = b.local
+	}
+	var lo, hi int64
+	for k := 0; k < len(b.perm); {
+		n := min(len(b.perm)-k, pageBytes/8)
+		sc.vals = sc.vals[:0]
+		for _, i := range b.perm[k : k+n] {
+			t := src[i]
+			if k == 0 && len(sc.vals) == 0 || t < lo {
+				lo = t
+			}
+			if k == 0 && len(sc.vals) == 0 || t > hi {
+				hi = t
+			}
+			sc.vals = binary.LittleEndian.AppendUint64(sc.vals, uint64(t))
+		}
+		ph := format.PageHeader{Type: format.DataPage, DataPageHeader: thrift.New(format.DataPageHeader{
+			NumValues: int32(n), Encoding: format.Plain, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE,
+		})}
+		if err := fw.appendPage(out, &md, &ph, sc.vals, sc); err != nil {
+			return err
+		}
+		md.NumValues += int64(n)
+		k += n
+	}
+	md.Statistics.MinValue = binary.LittleEndian.AppendUint64(nil, uint64(lo))
+	md.Statistics.MaxValue = binary.LittleEndian.AppendUint64(nil, uint64(hi))
+	md.Statistics.Min, md.Statistics.Max = md.Statistics.MinValue, md.Statistics.MaxValue
+	out.meta = md
+	return nil
+}
+
+// appendPage compresses body and appends its header and bytes to the chunk.
+func (fw *FileWriter) appendPage(out *chunk, md *format.ColumnMetaData, ph *format.PageHeader, body []byte, sc *scratch) error {
+	var err error
+	sc.comp, err = fw.codec.Encode(sc.comp[:0], body)
+	if err != nil {
+		return err
+	}
+	ph.UncompressedPageSize = int32(len(body))
+	ph.CompressedPageSize = int32(len(sc.comp))
+	sc.hdr.Reset()
+	if err := thrift.NewEncoder(new(thrift.CompactProtocol).NewWriter(&sc.hdr)).Encode(ph); err != nil {
+		return err
+	}
+	out.buf = append(out.buf, sc.hdr.Bytes()...)
+	out.buf = append(out.buf, sc.comp...)
+	md.TotalUncompressedSize += int64(sc.hdr.Len() + len(body))
+	md.TotalCompressedSize += int64(sc.hdr.Len() + len(sc.comp))
+	return nil
+}
+
+// appendLevels appends levels as a length-prefixed RLE/bit-packed hybrid
+// (the v1 data page form).
+func appendLevels(dst []byte, levels []uint8, bw int) []byte {
+	at := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	dst = appendHybrid8(dst, levels, bw)
+	binary.LittleEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
+	return dst
+}
+
+func appendHybrid8(dst []byte, v []uint8, bw int) []byte {
+	return appendHybrid(dst, len(v), func(i int) uint32 { return uint32(v[i]) }, bw)
+}
+
+func appendHybrid32(dst []byte, v []int32, bw int) []byte {
+	return appendHybrid(dst, len(v), func(i int) uint32 { return uint32(v[i]) }, bw)
+}
+
+// appendHybrid encodes n values of bit width bw: runs of 8 or more equal
+// values as RLE runs, the rest as bit-packed groups of 8.
+func appendHybrid(dst []byte, n int, at func(int) uint32, bw int) []byte {
+	if bw == 0 {
+		if n > 0 {
+			dst = binary.AppendUvarint(dst, uint64(n)<<1)
+		}
+		return dst
+	}
+	width := (bw + 7) / 8
+	runAt := func(i int) int { // length of the run of equal values at i
+		j := i + 1
+		for j < n && at(j) == at(i) {
+			j++
+		}
+		return j - i
+	}
+	for i := 0; i < n; {
+		if r := runAt(i); r >= 8 {
+			dst = binary.AppendUvarint(dst, uint64(r)<<1)
+			v := at(i)
+			for k := 0; k < width; k++ {
+				dst = append(dst, byte(v>>(8*k)))
+			}
+			i += r
+			continue
+		}
+		// Bit-packed groups of 8 until a long run starts at a group boundary.
+		start := i
+		groups := 0
+		for i < n && groups < 63 {
+			i += 8
+			groups++
+			if i < n && runAt(i) >= 8 {
+				break
+			}
+		}
+		dst = binary.AppendUvarint(dst, uint64(groups)<<1|1)
+		var acc uint64
+		nb := 0
+		for k := start; k < start+groups*8; k++ {
+			var v uint32
+			if k < n {
+				v = at(k)
+			}
+			acc |= uint64(v) << nb
+			nb += bw
+			for nb >= 8 {
+				dst = append(dst, byte(acc))
+				acc >>= 8
+				nb -= 8
+			}
+		}
+		if nb > 0 {
+			dst = append(dst, byte(acc))
+		}
+	}
+	return dst
+}
+
+// appendBools appends PLAIN booleans: one bit each, least significant first.
+func appendBools(dst []byte, v []bool) []byte {
+	for i := 0; i < len(v); i += 8 {
+		var x byte
+		for k := 0; k < 8 && i+k < len(v); k++ {
+			if v[i+k] {
+				x |= 1 << k
+			}
+		}
+		dst = append(dst, x)
+	}
+	return dst
+}
