@@ -207,7 +207,6 @@ func (b *Batch) identity() {
 	}
 }
 
-
 // AppendParquetRow appends a row read from a Parquet file of the same
 // schema (its values in column order, as parquet-go reads them).
 func (b *Batch) AppendParquetRow(row parquet.Row) error {
