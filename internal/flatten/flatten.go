@@ -43,6 +43,10 @@ const (
 	DefaultMaxProblems   = 1000
 )
 
+// PartPages bounds the pages and dictionaries of parts: the merge reads
+// every sorted run of a day at once, a page and a dictionary per column.
+var PartPages = record.PageOptions{PageBytes: 64 << 10, DictBytes: 256 << 10}
+
 // Options say how to flatten a shard.
 type Options struct {
 	Day             window.Day
@@ -168,6 +172,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		_ = out.Abort()
 		return res, err
 	}
+	pw.SetPageOptions(PartPages)
 
 	g, gctx := errgroup.WithContext(ctx)
 	chunks := make(chan chunk, 32)

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"runtime"
 	"strings"
 	"time"
@@ -42,6 +43,7 @@ const (
 	DefaultTargetFileBytes = 256 << 20
 	DefaultRowGroupRows    = 128 << 10
 	DefaultRowGroupBytes   = 48 << 20
+	DefaultMaxRuns         = 48
 	readAhead              = 128 // rows buffered per run
 )
 
@@ -56,7 +58,14 @@ type Options struct {
 	RowGroupBytes int
 	// Workers encode columns in parallel (default GOMAXPROCS).
 	Workers int
+	// MaxRuns bounds the sorted runs read at once (each holds a page and a
+	// dictionary per column); more are first merged in groups.
+	MaxRuns int
 }
+
+// partPages bounds the pages of intermediate merge files like those of
+// the shards' parts.
+var partPages = record.PageOptions{PageBytes: 64 << 10, DictBytes: 256 << 10}
 
 // File is one published Parquet file of a day.
 type File struct {
@@ -113,6 +122,9 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
+	if opts.MaxRuns < 2 {
+		opts.MaxRuns = DefaultMaxRuns
+	}
 	day, err := window.New(p.Date, p.TimeZone)
 	if err != nil {
 		return nil, err
@@ -130,90 +142,90 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 		Parts: len(parts),
 	}
 	timeCol, idCol := schema.Index("eventtime"), schema.Index("eventid")
+	kv := map[string]string{
+		"parquetrail.columns":         schema.Set,
+		"parquetrail.sorted_by":       "eventtime,eventid",
+		"parquetrail.local_time_zone": day.ZoneName(),
+		"parquetrail.run":             p.RunID,
+	}
 
-	// Open every row group of every part as a run.
+	// Every row group of every part is a sorted run.
 	var files []store.File
 	defer func() {
 		for _, f := range files {
 			f.Close()
 		}
 	}()
-	var h runHeap
-	for _, key := range parts {
+	open := func(key string) (*parquet.File, error) {
 		f, err := dst.OpenFile(ctx, key)
 		if err != nil {
-			return nil, fmt.Errorf("opening part %s: %w", key, err)
+			return nil, fmt.Errorf("opening %s: %w", key, err)
 		}
 		files = append(files, f)
 		pf, err := parquet.OpenFile(f, f.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 		if err != nil {
-			return nil, fmt.Errorf("reading part %s: %w", key, err)
+			return nil, fmt.Errorf("reading %s: %w", key, err)
 		}
 		if err := sameColumns(pf.Schema(), schema); err != nil {
-			return nil, fmt.Errorf("part %s: %w", key, err)
+			return nil, fmt.Errorf("%s: %w", key, err)
 		}
-		for _, rg := range pf.RowGroups() {
-			if rg.NumRows() == 0 {
-				continue
-			}
-			r := &run{rows: rg.Rows(), buf: make([]parquet.Row, readAhead), timeCol: timeCol, idCol: idCol}
-			m.Runs++
-			ok, err := r.advance()
-			if err != nil {
-				return nil, fmt.Errorf("part %s: %w", key, err)
-			}
-			if ok {
-				h = append(h, r)
-			}
-		}
+		return pf, nil
 	}
-	defer func() {
-		for _, r := range h {
-			r.rows.Close()
-		}
-	}()
-	heap.Init(&h)
-
-	out := &output{ctx: ctx, dst: dst, schema: schema, compression: p.Compression, prefix: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts,
-		kv: map[string]string{
-			"parquetrail.columns":         schema.Set,
-			"parquetrail.sorted_by":       "eventtime,eventid",
-			"parquetrail.local_time_zone": day.ZoneName(),
-			"parquetrail.run":             p.RunID,
-		}}
-	defer out.abort()
-	var lastID []byte
-	lastTime, haveLast := int64(0), false
-	for n := 0; len(h) > 0; n++ {
-		if n&4095 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		r := h[0]
-		row := r.buf[r.pos]
-		m.RowsIn++
-		if p.Deduplicate && r.id != nil && haveLast && r.time == lastTime && bytes.Equal(r.id, lastID) {
-			m.Duplicates++
-		} else {
-			if err := out.add(row); err != nil {
-				return nil, err
-			}
-			lastTime, haveLast = r.time, true
-			lastID = append(lastID[:0], r.id...)
-			if r.id == nil {
-				lastID = nil
-			}
-		}
-		ok, err := r.advance()
+	var runs []*run
+	for _, key := range parts {
+		pf, err := open(key)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			heap.Fix(&h, 0)
-		} else {
-			r.rows.Close()
-			heap.Pop(&h)
+		for _, rg := range pf.RowGroups() {
+			if rg.NumRows() > 0 {
+				runs = append(runs, &run{groups: []parquet.RowGroup{rg}, timeCol: timeCol, idCol: idCol})
+				m.RowsIn += rg.NumRows()
+			}
 		}
 	}
+	m.Runs = len(runs)
+
+	// Too many runs to read at once: merge them in groups into staging
+	// files, each one sorted run, until few enough are left.
+	for level := 1; len(runs) > opts.MaxRuns; level++ {
+		var next []*run
+		for g := 0; g*opts.MaxRuns < len(runs); g++ {
+			group := runs[g*opts.MaxRuns : min((g+1)*opts.MaxRuns, len(runs))]
+			if len(group) == 1 {
+				next = append(next, group[0])
+				continue
+			}
+			tmp := &output{ctx: ctx, dst: dst, schema: schema, compression: p.Compression, kv: kv, pages: partPages,
+				prefix: plan.StagingPrefix(ymd, p.RunID) + fmt.Sprintf("merge/level%d-group%04d-", level, g), runID: p.RunID,
+				opts: Options{TargetFileBytes: math.MaxInt64, RowGroupRows: opts.RowGroupRows, RowGroupBytes: opts.RowGroupBytes, Workers: opts.Workers}}
+			dups, err := mergeRuns(ctx, group, tmp, p.Deduplicate)
+			if err != nil {
+				tmp.abort()
+				return nil, err
+			}
+			m.Duplicates += dups
+			if err := tmp.finish(); err != nil {
+				return nil, err
+			}
+			for _, f := range tmp.files {
+				pf, err := open(f.Key)
+				if err != nil {
+					return nil, err
+				}
+				next = append(next, &run{groups: pf.RowGroups(), timeCol: timeCol, idCol: idCol})
+			}
+		}
+		runs = next
+	}
+
+	out := &output{ctx: ctx, dst: dst, schema: schema, compression: p.Compression, prefix: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts, kv: kv}
+	defer out.abort()
+	dups, err := mergeRuns(ctx, runs, out, p.Deduplicate)
+	if err != nil {
+		return nil, err
+	}
+	m.Duplicates += dups
 	if err := out.finish(); err != nil {
 		return nil, err
 	}
@@ -249,33 +261,101 @@ func sameColumns(got *parquet.Schema, want *record.Schema) error {
 	return nil
 }
 
-// run is a cursor over one sorted row group.
+// mergeRuns merges sorted runs into out, dropping adjacent duplicates when
+// dedup is set; it returns the number dropped.
+func mergeRuns(ctx context.Context, runs []*run, out *output, dedup bool) (int64, error) {
+	var h runHeap
+	defer func() {
+		for _, r := range h {
+			r.close()
+		}
+	}()
+	for _, r := range runs {
+		ok, err := r.advance()
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			h = append(h, r)
+		}
+	}
+	heap.Init(&h)
+	var dups int64
+	var lastID []byte
+	lastTime, haveLast := int64(0), false
+	for n := 0; len(h) > 0; n++ {
+		if n&4095 == 0 && ctx.Err() != nil {
+			return dups, ctx.Err()
+		}
+		r := h[0]
+		if dedup && r.id != nil && haveLast && r.time == lastTime && bytes.Equal(r.id, lastID) {
+			dups++
+		} else {
+			if err := out.add(r.buf[r.pos]); err != nil {
+				return dups, err
+			}
+			lastTime, haveLast = r.time, true
+			lastID = append(lastID[:0], r.id...)
+			if r.id == nil {
+				lastID = nil
+			}
+		}
+		ok, err := r.advance()
+		if err != nil {
+			return dups, err
+		}
+		if ok {
+			heap.Fix(&h, 0)
+		} else {
+			r.close()
+			heap.Pop(&h)
+		}
+	}
+	return dups, nil
+}
+
+// run is a cursor over a sorted run: one row group of a part, or the row
+// groups of a staging file in order. Its reader opens on first use.
 type run struct {
+	groups         []parquet.RowGroup
+	gi             int
 	rows           parquet.Rows
 	buf            []parquet.Row
 	pos, n         int
 	timeCol, idCol int
 	time           int64
 	id             []byte // nil when the row has no eventid
-	done           bool
+}
+
+func (r *run) close() {
+	if r.rows != nil {
+		r.rows.Close()
+		r.rows = nil
+	}
+	r.buf = nil
 }
 
 // advance moves to the next row, reading ahead when the buffer is spent.
 func (r *run) advance() (bool, error) {
 	r.pos++
-	if r.pos >= r.n {
-		if r.done {
-			return false, nil
+	for r.pos >= r.n {
+		if r.rows == nil {
+			if r.gi >= len(r.groups) {
+				return false, nil
+			}
+			r.rows = r.groups[r.gi].Rows()
+			r.gi++
+			if r.buf == nil {
+				r.buf = make([]parquet.Row, readAhead)
+			}
 		}
 		n, err := r.rows.ReadRows(r.buf)
 		r.pos, r.n = 0, n
 		if err == io.EOF {
-			r.done = true
+			r.rows.Close()
+			r.rows = nil
 		} else if err != nil {
 			return false, err
-		}
-		if n == 0 {
-			return false, nil
 		}
 	}
 	row := r.buf[r.pos]
@@ -324,6 +404,7 @@ type output struct {
 	runID       string
 	kv          map[string]string
 	opts        Options
+	pages       record.PageOptions
 
 	files []File
 	cur   *File
@@ -345,6 +426,7 @@ func (o *output) open() error {
 		_ = w.Abort()
 		return err
 	}
+	fw.SetPageOptions(o.pages)
 	o.w, o.fw = w, fw
 	o.cur = &File{Key: key}
 	return nil

@@ -227,3 +227,42 @@ func TestMergeRejectsForeignPart(t *testing.T) {
 		t.Errorf("merging seed parts as full: %v", err)
 	}
 }
+
+// TestMergeCascade merges more runs than MaxRuns: the result must be what
+// a single merge gives.
+func TestMergeCascade(t *testing.T) {
+	f := newFixture(t, 5, 400, "c", record.Full)
+	var ref *merge.Manifest
+	var refRows []record.Values
+	for _, maxRuns := range []int{1000, 3} {
+		m, err := merge.Day(context.Background(), f.st, testPlan("c", record.Full), f.parts, merge.Options{MaxRuns: maxRuns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := readDay(t, f, m)
+		if ref == nil {
+			ref, refRows = m, rows
+			if m.Runs <= 3 {
+				t.Fatalf("only %d runs; the fixture should make more", m.Runs)
+			}
+			continue
+		}
+		if m.Rows != ref.Rows || m.Duplicates != ref.Duplicates || m.RowsIn != ref.RowsIn {
+			t.Errorf("cascade: rows %d dups %d in %d; single merge: %d %d %d", m.Rows, m.Duplicates, m.RowsIn, ref.Rows, ref.Duplicates, ref.RowsIn)
+		}
+		for i := range rows {
+			if rows[i]["eventid"] != refRows[i]["eventid"] || !rows[i]["eventtime"].(time.Time).Equal(refRows[i]["eventtime"].(time.Time)) {
+				t.Fatalf("row %d differs from the single merge's", i)
+			}
+		}
+		if len(f.st.Keys(plan.StagingPrefix(day.YMD(), "c")+"merge/")) == 0 {
+			t.Error("no intermediate files in staging")
+		}
+	}
+	if err := merge.CleanStaging(context.Background(), f.st, day.YMD(), "c"); err != nil {
+		t.Fatal(err)
+	}
+	if left := f.st.Keys(plan.StagingPrefix(day.YMD(), "c")); len(left) != 0 {
+		t.Errorf("staging left: %v", left)
+	}
+}

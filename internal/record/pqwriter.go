@@ -33,14 +33,23 @@ type FileWriter struct {
 	leaves  []leaf
 	closed  bool
 	scratch sync.Pool
+	page    PageOptions
 }
 
-// Page and dictionary bounds.
+// Page and dictionary bounds of published files. A reader holds one page
+// and one dictionary per column it reads, so these bound its memory too.
 const (
-	pageBytes    = 256 << 10 // values per data page, before compression
-	pageRows     = 20000
-	maxDictBytes = 1 << 20 // larger dictionaries fall back to PLAIN
+	DefaultPageBytes = 256 << 10 // values per data page, before compression
+	DefaultDictBytes = 1 << 20   // larger dictionaries fall back to PLAIN
+	pageRows         = 20000
 )
+
+// PageOptions bound the pages and dictionaries of a file. Staging parts use
+// smaller ones: the merge keeps one reader per sorted run open at a time.
+type PageOptions struct {
+	PageBytes int
+	DictBytes int
+}
 
 type leaf struct {
 	col  int
@@ -56,7 +65,7 @@ func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]str
 	if err != nil {
 		return nil, err
 	}
-	fw := &FileWriter{w: w, s: s, codec: codec}
+	fw := &FileWriter{w: w, s: s, codec: codec, page: PageOptions{DefaultPageBytes, DefaultDictBytes}}
 	fw.meta.Version = 1
 	fw.meta.CreatedBy = "parquetrail"
 	fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{Name: "cloudtrail", NumChildren: thrift.New(int32(len(s.Columns)))})
@@ -117,6 +126,16 @@ func (fw *FileWriter) write(p []byte) error {
 	n, err := fw.w.Write(p)
 	fw.off += int64(n)
 	return err
+}
+
+// SetPageOptions changes the page and dictionary bounds (zero keeps one).
+func (fw *FileWriter) SetPageOptions(o PageOptions) {
+	if o.PageBytes > 0 {
+		fw.page.PageBytes = o.PageBytes
+	}
+	if o.DictBytes > 0 {
+		fw.page.DictBytes = o.DictBytes
+	}
 }
 
 // Size is the number of bytes written so far.
@@ -327,7 +346,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 				sc.dict[string(v)] = k
 				sc.entries = append(sc.entries, v)
 				dictBytes += len(v) + 4
-				if dictBytes > maxDictBytes {
+				if dictBytes > fw.page.DictBytes {
 					useDict = false
 				}
 			}
@@ -391,7 +410,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		sc.rep, sc.def, sc.vals, bools, pb = sc.rep[:0], sc.def[:0], sc.vals[:0], bools[:0], 0
 	}
 	b.values(c, func(row int, v []byte, rep, def uint8) {
-		if rep == 0 && (pb >= pageBytes || row-pageStartRow >= pageRows) {
+		if rep == 0 && (pb >= fw.page.PageBytes || row-pageStartRow >= pageRows) {
 			flush()
 			pageStartRow = row
 		}
@@ -452,7 +471,7 @@ func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *Column, md format.Col
 	}
 	var lo, hi int64
 	for k := 0; k < len(b.perm); {
-		n := min(len(b.perm)-k, pageBytes/8)
+		n := min(len(b.perm)-k, fw.page.PageBytes/8)
 		sc.vals = sc.vals[:0]
 		for _, i := range b.perm[k : k+n] {
 			t := src[i]
