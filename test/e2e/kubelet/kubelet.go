@@ -384,37 +384,59 @@ func (k *Kubelet) environment(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 			env = append(env, envVar{e.Name, expand(e.Value, env)})
 			continue
 		}
-		v, err := k.valueFrom(ctx, pod, e.ValueFrom)
+		v, ok, err := k.valueFrom(ctx, pod, e.ValueFrom)
 		if err != nil {
 			return nil, fmt.Errorf("env %s: %w", e.Name, err)
 		}
-		env = append(env, envVar{e.Name, v})
+		if ok {
+			env = append(env, envVar{e.Name, v})
+		}
 	}
 	return env, nil
 }
 
-func (k *Kubelet) valueFrom(ctx context.Context, pod *corev1.Pod, src *corev1.EnvVarSource) (string, error) {
+// valueFrom resolves one env source; ok is false for an optional Secret or
+// ConfigMap key that is not there (the variable is then left unset).
+func (k *Kubelet) valueFrom(ctx context.Context, pod *corev1.Pod, src *corev1.EnvVarSource) (string, bool, error) {
 	switch {
 	case src.FieldRef != nil:
-		return fieldValue(pod, src.FieldRef.FieldPath)
+		v, err := fieldValue(pod, src.FieldRef.FieldPath)
+		return v, err == nil, err
 	case src.SecretKeyRef != nil:
+		ref := src.SecretKeyRef
+		optional := ref.Optional != nil && *ref.Optional
 		var s corev1.Secret
-		if err := k.Client.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: src.SecretKeyRef.Name}, &s); err != nil {
-			return "", err
+		if err := k.Client.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: ref.Name}, &s); err != nil {
+			if optional && apierrors.IsNotFound(err) {
+				return "", false, nil
+			}
+			return "", false, err
 		}
-		v, ok := s.Data[src.SecretKeyRef.Key]
+		v, ok := s.Data[ref.Key]
 		if !ok {
-			return "", fmt.Errorf("secret %s has no key %s", src.SecretKeyRef.Name, src.SecretKeyRef.Key)
+			if optional {
+				return "", false, nil
+			}
+			return "", false, fmt.Errorf("secret %s has no key %s", ref.Name, ref.Key)
 		}
-		return string(v), nil
+		return string(v), true, nil
 	case src.ConfigMapKeyRef != nil:
+		ref := src.ConfigMapKeyRef
+		optional := ref.Optional != nil && *ref.Optional
 		var cm corev1.ConfigMap
-		if err := k.Client.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: src.ConfigMapKeyRef.Name}, &cm); err != nil {
-			return "", err
+		if err := k.Client.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: ref.Name}, &cm); err != nil {
+			if optional && apierrors.IsNotFound(err) {
+				return "", false, nil
+			}
+			return "", false, err
 		}
-		return cm.Data[src.ConfigMapKeyRef.Key], nil
+		v, ok := cm.Data[ref.Key]
+		if !ok && !optional {
+			return "", false, fmt.Errorf("configmap %s has no key %s", ref.Name, ref.Key)
+		}
+		return v, ok, nil
 	}
-	return "", errors.New("unsupported valueFrom")
+	return "", false, errors.New("unsupported valueFrom")
 }
 
 var mapRef = regexp.MustCompile(`^metadata\.(annotations|labels)\['(.+)'\]$`)
