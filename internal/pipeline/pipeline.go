@@ -17,6 +17,7 @@ import (
 	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/window"
@@ -173,12 +174,34 @@ func FlattenShard(ctx context.Context, p *plan.Plan, index int, src, dst store.S
 		Compression:     p.Compression,
 	})
 	if err != nil {
+		if res != nil && errors.Is(err, problem.ErrBadInput) {
+			f := Failure{Result: res, Error: err.Error()}
+			if werr := writeJSON(ctx, dst, plan.FailureKey(ymd, p.RunID, index), f); werr != nil {
+				err = errors.Join(err, fmt.Errorf("writing the failure of shard %d: %w", index, werr))
+			}
+		}
 		return res, err
 	}
 	if err := writeJSON(ctx, dst, plan.ResultKey(ymd, p.RunID, index), res); err != nil {
 		return res, fmt.Errorf("writing the result of shard %d: %w", index, err)
 	}
 	return res, nil
+}
+
+// Failure is what a shard that failed on bad input leaves in staging.
+type Failure struct {
+	Result *flatten.Result `json:"result"`
+	Error  string          `json:"error"`
+}
+
+// ReadFailure reads what a shard left when it failed on bad input; a
+// missing file means the shard failed for another reason.
+func ReadFailure(ctx context.Context, dst store.Store, ymd, runID string, shard int) (*Failure, error) {
+	var f Failure
+	if err := readJSON(ctx, dst, plan.FailureKey(ymd, runID, shard), &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 // MergeDay merges the parts of every shard of a plan into the day's
@@ -265,6 +288,9 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 
 	t1 := time.Now()
 	if err := flattenAll(ctx, c, p, src, dst); err != nil {
+		// Nothing else reads this attempt's staging; the error names the
+		// culprit.
+		_ = merge.CleanStaging(context.WithoutCancel(ctx), dst, p.YMD(), p.RunID)
 		return nil, err
 	}
 	flattened := time.Since(t1)

@@ -321,6 +321,41 @@ func TestFailPolicyNamesTheObject(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "proc_ymd=20261124")); err == nil {
 		t.Errorf("a failed day published a partition")
 	}
+	if left, _ := filepath.Glob(filepath.Join(out, "_parquetrail", "staging", "*", "*", "*")); len(left) > 0 {
+		t.Errorf("a failed run left staging: %v", left)
+	}
+
+	// In the operator each shard runs in its own pod: the one that fails
+	// leaves the problem in staging for the controller to name.
+	ctx := context.Background()
+	c.Defaults()
+	srcStore, _ := store.Open(ctx, src, store.Options{})
+	dstStore, _ := store.Open(ctx, out, store.Options{})
+	p, _, _, err := pipeline.PlanDay(ctx, c, srcStore, dstStore, plan.NewRunID(time.Now()), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for i := range p.Shards {
+		_, err := pipeline.FlattenShard(ctx, p, i, srcStore, dstStore)
+		if err == nil {
+			if _, err := pipeline.ReadFailure(ctx, dstStore, p.YMD(), p.RunID, i); err == nil {
+				t.Errorf("shard %d succeeded but left a failure", i)
+			}
+			continue
+		}
+		failed++
+		f, rerr := pipeline.ReadFailure(ctx, dstStore, p.YMD(), p.RunID, i)
+		if rerr != nil {
+			t.Fatalf("shard %d failed (%v) but left no failure: %v", i, err, rerr)
+		}
+		if f.Error != err.Error() || len(f.Result.Problems) == 0 || !strings.Contains(f.Error, f.Result.Problems[0].Object) {
+			t.Errorf("shard %d's failure does not name its problem: %+v", i, f)
+		}
+	}
+	if failed == 0 {
+		t.Errorf("no shard failed on the bad input")
+	}
 }
 
 // The operator runs the stages in separate processes: plan in the

@@ -45,3 +45,10 @@ func ErrorsKey(ymd, runID string) string {
 func ReportKey(ymd, runID string) string {
 	return "_parquetrail/reports/proc_ymd=" + ymd + "/" + runID + ".json"
 }
+
+// FailureKey is what a shard's worker leaves when it fails on bad input:
+// its result so far, with the problem that stopped it, so that the operator
+// can name the object in the day's status.
+func FailureKey(ymd, runID string, shard int) string {
+	return StagingPrefix(ymd, runID) + fmt.Sprintf("results/shard-%05d.failed.json", shard)
+}

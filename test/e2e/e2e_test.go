@@ -146,11 +146,13 @@ func (w *world) waitStage(name string, stage v1alpha1.Stage, timeout time.Durati
 				return &d
 			}
 			if c.Reason == string(v1alpha1.StageFailed) && stage != v1alpha1.StageFailed {
+				w.dumpPods()
 				w.t.Fatalf("day %s failed: %s", name, c.Message)
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	w.dumpPods()
 	w.t.Fatalf("day %s did not reach %s in %s; last Ready: %s", name, stage, timeout, last)
 	return nil
 }
@@ -242,6 +244,23 @@ func (w *world) localRun(d *v1alpha1.CloudTrailDay) (*pipeline.Summary, []record
 		rows = append(rows, pf.Rows...)
 	}
 	return s, rows
+}
+
+// dumpPods logs what the pods of the namespace did, for a failing test.
+func (w *world) dumpPods() {
+	var pods corev1.PodList
+	if err := k8s.List(context.Background(), &pods, client.InNamespace(w.ns)); err != nil {
+		return
+	}
+	for _, p := range pods.Items {
+		line := fmt.Sprintf("pod %s: %s", p.Name, p.Status.Phase)
+		for _, cs := range p.Status.ContainerStatuses {
+			if t := cs.State.Terminated; t != nil {
+				line += fmt.Sprintf(" exit %d (%s) %s", t.ExitCode, t.Reason, t.Message)
+			}
+		}
+		w.t.Log(line)
+	}
 }
 
 func (w *world) jobs(name string) []batchv1.Job {
@@ -337,7 +356,8 @@ func TestCorruptObject(t *testing.T) {
 	w := newWorld(t, o)
 	var bad []string
 	for _, p := range w.stats.Problems {
-		bad = append(bad, p.Object)
+		// Keys are named relative to the source, which is the trail's prefix.
+		bad = append(bad, strings.TrimPrefix(p.Object, o.Prefix+"/"))
 	}
 	if len(bad) == 0 {
 		t.Fatal("the generated day has no bad input")
