@@ -282,4 +282,3 @@ func (f *faultTable) fault(pod *corev1.Pod) time.Duration {
 	f.done[key] = true
 	return d
 }
-
