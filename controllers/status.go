@@ -136,6 +136,7 @@ func waitingMessage(w *v1alpha1.Window, now time.Time) string {
 // read (as many as fit in a message).
 type failedShard struct {
 	Index   int
+	Problem string // what the worker reported, when it failed on bad input
 	Objects []string
 	More    int // objects not named
 }
@@ -157,6 +158,10 @@ func failureMessage(step, job string, p jobProgress, total int32, shards []faile
 		fmt.Fprintf(&b, "; failed shards %s of %d", truncate(formatIndexes(p.FailedIndexes), 200), total)
 	}
 	for _, s := range shards {
+		if s.Problem != "" {
+			fmt.Fprintf(&b, "; shard %d: %s", s.Index, s.Problem)
+			continue
+		}
 		fmt.Fprintf(&b, "; shard %d reads %s", s.Index, strings.Join(s.Objects, ", "))
 		if s.More > 0 {
 			fmt.Fprintf(&b, " and %d more", s.More)

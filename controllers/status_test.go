@@ -137,10 +137,12 @@ func TestFailureMessage(t *testing.T) {
 	shards := []failedShard{
 		{Index: 3, Objects: []string{"s3://trail/a.json.gz", "s3://trail/b.json.gz"}},
 		{Index: 7, Objects: []string{"s3://trail/c.json.gz"}, More: 4},
+		{Index: 9, Problem: "AWSLogs/x.json.gz: record 3 (byte 120): missing-event-time: record has no eventTime"},
 	}
 	got := failureMessage("flatten", "d-1-flatten", p, 40, shards)
 	want := "The flatten Job d-1-flatten failed (MaxFailedIndexesExceeded: Job has exceeded maxFailedIndexes); failed shards 3,7 of 40; " +
-		"shard 3 reads s3://trail/a.json.gz, s3://trail/b.json.gz; shard 7 reads s3://trail/c.json.gz and 4 more. " +
+		"shard 3 reads s3://trail/a.json.gz, s3://trail/b.json.gz; shard 7 reads s3://trail/c.json.gz and 4 more; " +
+		"shard 9: AWSLogs/x.json.gz: record 3 (byte 120): missing-event-time: record has no eventTime. " +
 		"Rerun the day once the cause is fixed (annotation parquetrail.io/rerun)."
 	if got != want {
 		t.Errorf("failureMessage =\n%s\nwant\n%s", got, want)

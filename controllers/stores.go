@@ -116,6 +116,16 @@ func (r *Reconciler) failedShards(ctx context.Context, s *scope, indexes []int) 
 			continue
 		}
 		fs := failedShard{Index: i}
+		// A worker that failed on bad input left the problem, which names
+		// the object and the position in it.
+		var f struct {
+			Error string `json:"error"`
+		}
+		if err := readJSON(ctx, dst, plan.FailureKey(p.YMD(), p.RunID, i), &f); err == nil && f.Error != "" {
+			fs.Problem = f.Error
+			out = append(out, fs)
+			continue
+		}
 		objs := p.Shards[i].Objects
 		for _, o := range objs[:min(len(objs), maxObjects)] {
 			fs.Objects = append(fs.Objects, sourceURL(&s.day.Spec)+"/"+o.Key)
