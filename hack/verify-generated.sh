@@ -9,7 +9,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "${tmp}"' EXIT
 
 # The work tree as it is (committed or not), without Git data and build output.
-tar -C "${root}" --exclude=./.git --exclude=./bin -cf - . | tar -C "${tmp}" -xf -
+tar -C "${root}" --exclude=./.git --exclude=./bin --exclude=./hack/bench/node_modules -cf - . | tar -C "${tmp}" -xf -
 "${root}/hack/tools/generate.sh" "${tmp}"
 
 generated=(api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml)
