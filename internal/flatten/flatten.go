@@ -178,8 +178,13 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	chunks := make(chan chunk, 32)
 	full := make(chan *record.Batch, 1)
 	free := make(chan *record.Batch, 2)
-	free <- record.NewBatch(schema, opts.RowGroupBytes)
-	free <- record.NewBatch(schema, opts.RowGroupBytes)
+	free <- record.GetBatch(schema, opts.RowGroupBytes)
+	free <- record.GetBatch(schema, opts.RowGroupBytes)
+	defer func() {
+		for len(free) > 0 {
+			record.PutBatch(<-free)
+		}
+	}()
 
 	// Stage 1: fetch and decompress, one object ahead of the scanner.
 	g.Go(func() error {

@@ -435,7 +435,7 @@ func (o *output) open() error {
 // add appends one merged row; rows come in order.
 func (o *output) add(row parquet.Row) error {
 	if o.batch == nil {
-		o.batch = record.NewBatch(o.schema, o.opts.RowGroupBytes)
+		o.batch = record.GetBatch(o.schema, o.opts.RowGroupBytes)
 	}
 	if err := o.batch.AppendParquetRow(row); err != nil {
 		return err
@@ -494,6 +494,8 @@ func (o *output) finish() error {
 	if err := o.endRowGroup(); err != nil {
 		return err
 	}
+	record.PutBatch(o.batch)
+	o.batch = nil
 	return o.closeFile()
 }
 

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
@@ -278,4 +279,31 @@ func (b *Batch) AppendParquetRow(row parquet.Row) error {
 	b.size += size
 	b.n++
 	return nil
+}
+
+// batchPools keep batches (and their arenas) for reuse by later shards and
+// merges of the same process: a fresh arena costs the zeroing of its
+// memory, which shows when local mode runs many shards.
+var batchPools sync.Map // schema key → *sync.Pool
+
+func (s *Schema) key() string { return s.Set + "/" + s.LocalTimeColumn() }
+
+// GetBatch returns an empty batch for s, reused when one is free.
+func GetBatch(s *Schema, reserve int) *Batch {
+	p, _ := batchPools.LoadOrStore(s.key(), &sync.Pool{})
+	if b, ok := p.(*sync.Pool).Get().(*Batch); ok {
+		b.s = s
+		b.Reset()
+		return b
+	}
+	return NewBatch(s, reserve)
+}
+
+// PutBatch gives a batch back for reuse.
+func PutBatch(b *Batch) {
+	if b == nil {
+		return
+	}
+	p, _ := batchPools.LoadOrStore(b.s.key(), &sync.Pool{})
+	p.(*sync.Pool).Put(b)
 }

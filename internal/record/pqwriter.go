@@ -8,8 +8,8 @@ import (
 	"io"
 	"math/bits"
 	"slices"
+	"hash/maphash"
 	"sync"
-	"unsafe"
 
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/deprecated"
@@ -185,7 +185,7 @@ func (fw *FileWriter) WriteBatch(b *Batch, sorted bool, workers int) error {
 			defer wg.Done()
 			sc, _ := fw.scratch.Get().(*scratch)
 			if sc == nil {
-				sc = &scratch{dict: map[string]int32{}}
+				sc = &scratch{}
 			}
 			defer fw.scratch.Put(sc)
 			for i := range next {
@@ -258,7 +258,7 @@ type chunk struct {
 
 // scratch is per-goroutine encoding memory, reused across columns.
 type scratch struct {
-	dict    map[string]int32
+	table   dictTable
 	entries [][]byte
 	idx     []int32 // dictionary index per non-null value
 	rep     []uint8
@@ -327,8 +327,9 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 
 	// The dictionary, when the column has one and it stays small.
 	useDict := c.Dict
-	clear(sc.dict)
+	sc.table.reset()
 	sc.entries = sc.entries[:0]
+	last := int32(-1)
 	sc.idx = sc.idx[:0]
 	var nulls int64
 	if useDict {
@@ -340,16 +341,19 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 			if !useDict {
 				return
 			}
-			k, ok := sc.dict[unsafe.String(unsafe.SliceData(v), len(v))]
-			if !ok {
-				k = int32(len(sc.entries))
-				sc.dict[string(v)] = k
-				sc.entries = append(sc.entries, v)
+			// Neighbouring rows often repeat a value: skip the hash then.
+			if last >= 0 && string(sc.entries[last]) == string(v) {
+				sc.idx = append(sc.idx, last)
+				return
+			}
+			k, added := sc.table.index(v, &sc.entries)
+			if added {
 				dictBytes += len(v) + 4
 				if dictBytes > fw.page.DictBytes {
 					useDict = false
 				}
 			}
+			last = k
 			sc.idx = append(sc.idx, k)
 		})
 	}
@@ -609,4 +613,57 @@ func appendBools(dst []byte, v []bool) []byte {
 		dst = append(dst, x)
 	}
 	return dst
+}
+
+// dictTable maps values to dictionary indices: open addressing over the
+// entries themselves (no copies of the keys), rebuilt per column chunk.
+type dictTable struct {
+	slots []int32 // entry index + 1; 0 is empty
+	n     int
+}
+
+var dictSeed = maphash.MakeSeed()
+
+func (t *dictTable) reset() {
+	if len(t.slots) == 0 {
+		t.slots = make([]int32, 1024)
+	} else if t.n > 0 {
+		clear(t.slots)
+	}
+	t.n = 0
+}
+
+// index returns v's entry, appending it to entries when it is new.
+func (t *dictTable) index(v []byte, entries *[][]byte) (int32, bool) {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow(*entries)
+	}
+	mask := uint64(len(t.slots) - 1)
+	i := maphash.Bytes(dictSeed, v) & mask
+	for {
+		s := t.slots[i]
+		if s == 0 {
+			k := int32(len(*entries))
+			*entries = append(*entries, v)
+			t.slots[i] = k + 1
+			t.n++
+			return k, true
+		}
+		if e := (*entries)[s-1]; string(e) == string(v) {
+			return s - 1, false
+		}
+		i = (i + 1) & mask
+	}
+}
+
+func (t *dictTable) grow(entries [][]byte) {
+	t.slots = make([]int32, 2*len(t.slots))
+	mask := uint64(len(t.slots) - 1)
+	for k, e := range entries {
+		i := maphash.Bytes(dictSeed, e) & mask
+		for t.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = int32(k) + 1
+	}
 }
