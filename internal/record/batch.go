@@ -281,22 +281,38 @@ func (b *Batch) AppendParquetRow(row parquet.Row) error {
 	return nil
 }
 
-// batchPools keep batches (and their arenas) for reuse by later shards and
+// freeBatches keeps a few batches (and their arenas) for later shards and
 // merges of the same process: a fresh arena costs the zeroing of its
-// memory, which shows when local mode runs many shards.
-var batchPools sync.Map // schema key → *sync.Pool
+// memory, which shows when local mode runs many shards in one process.
+var freeBatches struct {
+	sync.Mutex
+	m map[string][]*Batch
+}
+
+const keepBatches = 4
 
 func (s *Schema) key() string { return s.Set + "/" + s.LocalTimeColumn() }
 
-// GetBatch returns an empty batch for s, reused when one is free.
+// GetBatch returns an empty batch for s with room for reserve bytes,
+// reusing a free one when there is.
 func GetBatch(s *Schema, reserve int) *Batch {
-	p, _ := batchPools.LoadOrStore(s.key(), &sync.Pool{})
-	if b, ok := p.(*sync.Pool).Get().(*Batch); ok {
-		b.s = s
-		b.Reset()
-		return b
+	freeBatches.Lock()
+	list := freeBatches.m[s.key()]
+	var b *Batch
+	if n := len(list); n > 0 {
+		b = list[n-1]
+		freeBatches.m[s.key()] = list[:n-1]
 	}
-	return NewBatch(s, reserve)
+	freeBatches.Unlock()
+	if b == nil {
+		return NewBatch(s, reserve)
+	}
+	b.s = s
+	b.Reset()
+	if cap(b.arena) < reserve {
+		b.arena = make([]byte, 0, reserve)
+	}
+	return b
 }
 
 // PutBatch gives a batch back for reuse.
@@ -304,6 +320,12 @@ func PutBatch(b *Batch) {
 	if b == nil {
 		return
 	}
-	p, _ := batchPools.LoadOrStore(b.s.key(), &sync.Pool{})
-	p.(*sync.Pool).Put(b)
+	freeBatches.Lock()
+	defer freeBatches.Unlock()
+	if freeBatches.m == nil {
+		freeBatches.m = map[string][]*Batch{}
+	}
+	if list := freeBatches.m[b.s.key()]; len(list) < keepBatches {
+		freeBatches.m[b.s.key()] = append(list, b)
+	}
 }

@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math/bits"
 	"slices"
-	"hash/maphash"
 	"sync"
 
 	"github.com/parquet-go/parquet-go/compress"
