@@ -208,7 +208,11 @@ func (r *Reader) Next(row *Row) error {
 		}
 		if ferr := r.fill(); ferr != nil {
 			if ferr != io.EOF {
-				return r.fail(ferr, -1)
+				rec := -1
+				if r.state == stArray {
+					rec = r.index
+				}
+				return r.fail(ferr, rec)
 			}
 			eof = true
 		}

@@ -196,3 +196,45 @@ func assertSameJSON(t testing.TB, i int, want, got []byte) {
 		t.Errorf("record %d rebuilt differently (-want +got):\n%s", i, d)
 	}
 }
+
+// TestBigRecord grows the window for a record larger than it, and names a
+// record larger than the cap as an unreadable object.
+func TestBigRecord(t *testing.T) {
+	s, _ := NewSchema(Full, "")
+	blob := strings.Repeat(`{"k":"`+strings.Repeat("x", 1000)+`"},`, 3000)
+	rec := `{"eventTime":"2024-01-01T00:00:00Z","eventID":"big","requestParameters":[` + blob + `1]}`
+	doc := `{"Records":[{"eventTime":"2024-01-01T00:00:00Z","eventID":"small"},` + rec + `]}`
+	vals, rows, err := func() ([]Values, []Row, error) {
+		r := NewReader(strings.NewReader(doc), s, ReaderOptions{InitialBuffer: 4096, MaxRecordBytes: 8 << 20})
+		var vals []Values
+		var rows []Row
+		for {
+			var row Row
+			err := r.Next(&row)
+			if err == io.EOF {
+				return vals, rows, nil
+			}
+			if err != nil {
+				return vals, rows, err
+			}
+			rows = append(rows, row)
+			vals = append(vals, s.RowValues(&row))
+		}
+	}()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("got %d rows, %v", len(rows), err)
+	}
+	if got := len(vals[1]["requestparameters"].(string)); got < 3000*1000 {
+		t.Errorf("requestparameters has %d bytes", got)
+	}
+	r := NewReader(strings.NewReader(doc), s, ReaderOptions{InitialBuffer: 4096, MaxRecordBytes: 1 << 20})
+	var row Row
+	if err := r.Next(&row); err != nil {
+		t.Fatal(err)
+	}
+	err = r.Next(&row)
+	var p problem.Problem
+	if !errors.As(err, &p) || p.Kind != problem.KindUnreadable || !strings.Contains(p.Detail, "larger than") || p.Record != 1 {
+		t.Errorf("record over the cap: got %v", err)
+	}
+}
