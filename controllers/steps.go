@@ -8,6 +8,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -40,6 +41,11 @@ func (r *Reconciler) step(ctx context.Context, s *scope) (ctrl.Result, error) {
 		return ctrl.Result{}, r.flatten(ctx, s)
 	case v1alpha1.StageMerging:
 		return ctrl.Result{}, r.merge(ctx, s)
+	}
+	// A finished attempt's outcome holds for a changed spec too (changes
+	// apply to the next attempt).
+	if c := meta.FindStatusCondition(s.day.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+		c.ObservedGeneration = s.day.Generation
 	}
 	return ctrl.Result{}, nil
 }
