@@ -8,8 +8,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "${tmp}"' EXIT
 
-# The work tree as it is (committed or not), without Git data and build output.
-tar -C "${root}" --exclude=./.git --exclude=./bin --exclude=./hack/bench/node_modules -cf - . | tar -C "${tmp}" -xf -
+# What controller-gen reads, as it is in the work tree (committed or not):
+# the module, the API, the controllers and the packages they import.
+(cd "${root}" && tar -cf - go.mod go.sum api controllers internal config hack/tools) | tar -C "${tmp}" -xf -
 "${root}/hack/tools/generate.sh" "${tmp}"
 
 generated=(api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml)
