@@ -39,7 +39,7 @@ const (
 
 // Defaults.
 const (
-	DefaultRowGroupBytes = 24 << 20
+	DefaultRowGroupBytes = 32 << 20
 	DefaultMaxProblems   = 1000
 )
 

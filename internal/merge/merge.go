@@ -42,8 +42,8 @@ import (
 const (
 	DefaultTargetFileBytes = 256 << 20
 	DefaultRowGroupRows    = 128 << 10
-	DefaultRowGroupBytes   = 48 << 20
-	DefaultMaxRuns         = 48
+	DefaultRowGroupBytes   = 32 << 20
+	DefaultMaxRuns         = 32
 	readAhead              = 128 // rows buffered per run
 )
 

@@ -6,8 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -264,5 +268,53 @@ func TestMergeCascade(t *testing.T) {
 	}
 	if left := f.st.Keys(plan.StagingPrefix(day.YMD(), "c")); len(left) != 0 {
 		t.Errorf("staging left: %v", left)
+	}
+}
+
+// TestMergeMemory merges many runs and bounds the heap the merge takes
+// beyond the stored parts and the files it writes (the test's store is in
+// memory).
+func TestMergeMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("big merge")
+	}
+	f := newFixture(t, 12, 3000, "mem", record.Full) // 12 parts, ~6 row groups each
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(160 << 20))
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	m, err := merge.Day(context.Background(), f.st, testPlan("mem", record.Full), f.parts, merge.Options{})
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out int64
+	for _, file := range m.Files {
+		out += file.Bytes
+	}
+	grown := int64(peak.Load()) - int64(base.HeapInuse)
+	t.Logf("%d runs, %d rows, %d KB written; heap grew by at most %d MiB", m.Runs, m.Rows, out>>10, grown>>20)
+	if limit := int64(128<<20) + 4*out; grown > limit {
+		t.Errorf("heap grew by %d MiB, limit %d MiB", grown>>20, limit>>20)
 	}
 }

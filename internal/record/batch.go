@@ -289,7 +289,7 @@ var freeBatches struct {
 	m map[string][]*Batch
 }
 
-const keepBatches = 4
+const keepBatches = 2
 
 func (s *Schema) key() string { return s.Set + "/" + s.LocalTimeColumn() }
 
