@@ -742,3 +742,27 @@ func TestReconcileParallelismChange(t *testing.T) {
 		t.Errorf("parallelism = %d, want %d (the shards)", got, d.Status.Shards.Total)
 	}
 }
+
+func TestReconcilePublishedByAnotherRun(t *testing.T) {
+	// Two days for one date and destination: the merge of this one
+	// completed, but the other one's run has replaced the day since.
+	e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns"), nil)
+	job := e.toFlattening()
+	d := e.day()
+	if _, err := controllertest.Flatten(e.ctx, e.dst(), d.Status.Plan.Key, func(int) controllertest.Shard { return controllertest.Shard{} }); err != nil {
+		t.Fatal(err)
+	}
+	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, e.clock.Now()) })
+	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
+	e.reconcile()
+	e.reconcile()
+	w, _ := e.dst().Create(e.ctx, plan.ManifestKey("20261124"))
+	w.Write([]byte(`{"version":1,"runID":"ffffffffffff-3","rows":0,"files":[]}`))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.updateJob("2026-11-24-1-merge", func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, e.clock.Now()) })
+	e.updateJob("2026-11-24-1-merge", func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
+	e.reconcile()
+	wantStage(t, e.day(), v1alpha1.StageFailed, "run ffffffffffff-3 has replaced it since")
+}

@@ -229,7 +229,7 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 	if job == nil {
 		// A merge Job that finished and was removed (its TTL passed while
 		// the manager was away) must not run again: its staging is gone.
-		if done, err := r.published(ctx, s, w.YMD()); err != nil || done {
+		if done, _, err := r.published(ctx, s, w.YMD()); err != nil || done {
 			return err
 		}
 		created, err := r.createJob(ctx, s, newMergeJob(day, r.jobDefaults()))
@@ -247,10 +247,20 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 		s.warning(job, ReasonFailed, "Merge", "%s", msg)
 		r.fail(s, msg)
 	case p.Complete:
-		if done, err := r.published(ctx, s, w.YMD()); err != nil || done {
+		done, other, err := r.published(ctx, s, w.YMD())
+		if err != nil || done {
 			return err
 		}
-		err := fmt.Errorf("the merge Job %s completed, but the day's manifest is not of run %s", job.Name, st.RunID)
+		if other != "" {
+			// Published, then replaced: a later run of the same day and
+			// destination (another CloudTrailDay) won. Retrying cannot help.
+			msg := fmt.Sprintf("The merge Job %s published the day, but run %s has replaced it since (another CloudTrailDay for %s into %s?)",
+				job.Name, other, day.Spec.Date, destinationURL(&day.Spec))
+			s.warning(job, ReasonFailed, "Merge", "%s", msg)
+			r.fail(s, msg)
+			return nil
+		}
+		err = fmt.Errorf("the merge Job %s completed, but the day has no manifest", job.Name)
 		setReady(st, day.Generation, v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error(), s.now)
 		return err
 	default:
@@ -261,26 +271,31 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 
 // published reads the day's manifest and, if this attempt published it,
 // finishes the attempt: Succeeded, or Failed when the counts do not add up.
-func (r *Reconciler) published(ctx context.Context, s *scope, ymd string) (bool, error) {
+// other is the run that published the day's manifest when it was not this
+// attempt.
+func (r *Reconciler) published(ctx context.Context, s *scope, ymd string) (done bool, other string, err error) {
 	day, st := s.day, &s.day.Status
 	_, dst, err := r.stores(ctx, day)
 	if err == nil {
 		err = r.readManifest(ctx, s, dst, ymd)
 	}
+	var otherRun *otherRunError
 	switch {
-	case store.IsNotExist(err) || errors.Is(err, errOtherRun):
-		return false, nil
+	case errors.As(err, &otherRun):
+		return false, otherRun.runID, nil
+	case store.IsNotExist(err):
+		return false, "", nil
 	case err != nil:
 		setReady(st, day.Generation, v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error(), s.now)
-		return false, err
+		return false, "", err
 	}
 	if err := accountingError(&st.Counts); err != nil {
 		s.warning(nil, ReasonFailed, "Merge", "%v", err)
 		r.fail(s, err.Error())
-		return true, nil
+		return true, "", nil
 	}
 	r.succeed(s)
-	return true, nil
+	return true, "", nil
 }
 
 // syncParallelism applies a changed spec parallelism to the running

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -170,8 +169,12 @@ func (r *Reconciler) addResults(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// errOtherRun says the day's manifest was published by another run.
-var errOtherRun = errors.New("published by another run")
+// otherRunError says the day's manifest was published by another run.
+type otherRunError struct{ runID, want string }
+
+func (e *otherRunError) Error() string {
+	return fmt.Sprintf("the day's manifest is of run %q, not of this attempt's run %s", e.runID, e.want)
+}
 
 // readManifest reads the day's published manifest, and the run's report
 // when the merge kept one, into the status.
@@ -182,7 +185,7 @@ func (r *Reconciler) readManifest(ctx context.Context, s *scope, dst store.Store
 		return err
 	}
 	if m.RunID != st.RunID {
-		return fmt.Errorf("%w: the day's manifest is of run %q, not of this attempt's run %s", errOtherRun, m.RunID, st.RunID)
+		return &otherRunError{runID: m.RunID, want: st.RunID}
 	}
 	c := &st.Counts
 	c.RecordsWritten = m.Rows
