@@ -53,7 +53,14 @@ type Options struct {
 	Columns         string // record.Full (default) or record.Seed
 	LocalTimeColumn string // default record.DefaultLocalTimeColumn
 	OnMalformed     string // Fail or Report (default)
-	Compression     string // zstd (default), snappy, gzip, none
+	// Compression is the codec of the day's published files (zstd,
+	// snappy, gzip, none); it is checked here so that a bad name fails the
+	// first shard, not the merge. The part itself uses PartCompression.
+	Compression string
+	// PartCompression is the part's codec, snappy by default: parts are
+	// staging, written once and read once, and snappy is cheaper both ways
+	// than zstd for about the same dictionary-encoded size.
+	PartCompression string
 
 	// RowGroupBytes bounds the memory of one buffered row group (a sorted
 	// run); RowGroupRows, when set, bounds its rows too.
@@ -137,6 +144,9 @@ func (o *Options) defaults() {
 	if o.OnMalformed == "" {
 		o.OnMalformed = Report
 	}
+	if o.PartCompression == "" {
+		o.PartCompression = record.Snappy
+	}
 }
 
 // Shard flattens the objects of sh from src into one Parquet part at
@@ -158,12 +168,15 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	if err != nil {
 		return res, err
 	}
+	if _, err := record.Codec(opts.Compression); err != nil {
+		return res, err
+	}
 	out, err := dst.Create(ctx, partKey)
 	if err != nil {
 		return res, err
 	}
 	cw := &countingWriter{w: out}
-	pw, err := record.NewFileWriter(cw, schema, opts.Compression, map[string]string{
+	pw, err := record.NewFileWriter(cw, schema, opts.PartCompression, map[string]string{
 		"parquetrail.columns":         schema.Set,
 		"parquetrail.sorted_by":       "eventtime,eventid",
 		"parquetrail.local_time_zone": opts.Day.ZoneName(),

@@ -273,13 +273,14 @@ func TestSchemaOfPart(t *testing.T) {
 		columns, local, codec string
 		wantCodec             string
 	}{
-		{record.Seed, "eventtime_kst", "", "ZSTD"},
+		{record.Seed, "eventtime_kst", "", "SNAPPY"},
+		{record.Seed, "eventtime_kst", "zstd", "ZSTD"},
 		{record.Full, "", "snappy", "SNAPPY"},
 		{record.Full, "", "gzip", "GZIP"},
 		{record.Full, "", "none", "UNCOMPRESSED"},
 	} {
 		t.Run(tc.columns+"/"+tc.wantCodec, func(t *testing.T) {
-			res, dst, err := run(t, st, shardOf(st, keys...), flatten.Options{Day: everything(), Columns: tc.columns, LocalTimeColumn: tc.local, Compression: tc.codec})
+			res, dst, err := run(t, st, shardOf(st, keys...), flatten.Options{Day: everything(), Columns: tc.columns, LocalTimeColumn: tc.local, PartCompression: tc.codec})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -61,8 +61,11 @@ func BenchmarkDay(b *testing.B) {
 		src.Put(k, flattentest.Gzip(g.Doc(perObject, day.Start.Add(-time.Hour), day.Length()+2*time.Hour)))
 		keys = append(keys, k)
 	}
-	for _, set := range []string{record.Seed, record.Full} {
-		b.Run(set, func(b *testing.B) {
+	for _, v := range []struct{ name, set, parts string }{
+		{"seed", record.Seed, ""}, {"full", record.Full, ""}, {"seed-zstd-parts", record.Seed, record.Zstd},
+	} {
+		set := v.set
+		b.Run(v.name, func(b *testing.B) {
 			var jsonBytes int64
 			var flattenCPU, mergeCPU time.Duration
 			b.ResetTimer()
@@ -81,7 +84,7 @@ func BenchmarkDay(b *testing.B) {
 					}
 					parts[s] = plan.PartKey(day.YMD(), "bench", s)
 					eg.Go(func() error {
-						res, err := flatten.Shard(context.Background(), src, sh, dst, parts[s], flatten.Options{Day: day, Columns: set, LocalTimeColumn: "eventtime_kst", Workers: 1})
+						res, err := flatten.Shard(context.Background(), src, sh, dst, parts[s], flatten.Options{Day: day, Columns: set, LocalTimeColumn: "eventtime_kst", Workers: 1, PartCompression: v.parts})
 						if err == nil {
 							mu.Lock()
 							jsonBytes += res.JSONBytes

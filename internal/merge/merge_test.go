@@ -151,6 +151,27 @@ func TestMergeDay(t *testing.T) {
 		}
 	}
 	rows := readDay(t, f, m)
+	// The published files: the plan's codec, dictionaries where values repeat.
+	first, _ := f.st.Get(m.Files[0].Key)
+	pf, err := arrowcheck.Read(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range pf.Columns(0) {
+		if c.Codec != "ZSTD" {
+			t.Errorf("%s: codec %s, want ZSTD", c.Name, c.Codec)
+		}
+		switch c.Name {
+		case "eventname", "awsregion", "useridentity_arn", "resources_arn.list.element":
+			if !c.Dict {
+				t.Errorf("%s: no dictionary", c.Name)
+			}
+		case "eventid", "requestparameters", "eventtime":
+			if c.Dict {
+				t.Errorf("%s: dictionary-encoded", c.Name)
+			}
+		}
+	}
 	if int64(len(rows)) != m.Rows {
 		t.Fatalf("read %d rows, manifest says %d", len(rows), m.Rows)
 	}

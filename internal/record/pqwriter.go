@@ -133,7 +133,7 @@ func (fw *FileWriter) SetPageOptions(o PageOptions) {
 	if o.PageBytes > 0 {
 		fw.page.PageBytes = o.PageBytes
 	}
-	if o.DictBytes > 0 {
+	if o.DictBytes != 0 {
 		fw.page.DictBytes = o.DictBytes
 	}
 }
@@ -326,7 +326,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	}
 
 	// The dictionary, when the column has one and it stays small.
-	useDict := c.Dict
+	useDict := c.Dict && fw.page.DictBytes > 0
 	sc.table.reset()
 	sc.entries = sc.entries[:0]
 	last := int32(-1)
