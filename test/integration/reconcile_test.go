@@ -378,10 +378,14 @@ func TestRerun(t *testing.T) {
 	d.job("2026-11-24-1-flatten")
 
 	d.annotate(v1alpha1.RerunAnnotation, "2026-11-26T09:00")
-	o = d.waitStage(v1alpha1.StageFlattening, "shards flattened")
-	for o.Status.Attempt != 2 {
-		o = d.waitStage(v1alpha1.StageFlattening, "shards flattened")
-	}
+	eventually(t, "attempt 2 flattening", func() error {
+		o = d.get()
+		c := meta.FindStatusCondition(o.Status.Conditions, v1alpha1.ConditionReady)
+		if o.Status.Attempt != 2 || c == nil || c.Reason != string(v1alpha1.StageFlattening) {
+			return fmt.Errorf("attempt %d, Ready %+v", o.Status.Attempt, c)
+		}
+		return nil
+	})
 	if o.Status.RunID == first || o.Status.Rerun != "2026-11-26T09:00" {
 		t.Errorf("status = %+v", o.Status)
 	}

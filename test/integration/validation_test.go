@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -155,10 +157,12 @@ func TestImmutableOnceStarted(t *testing.T) {
 	if err := k8s.Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
+	key := client.ObjectKeyFromObject(d)
 	// Waiting: a correction is allowed.
-	d.Spec.Date = "2099-01-02"
-	d.Spec.Source.Prefix = "org"
-	if err := k8s.Update(ctx, d); err != nil {
+	if err := updateDay(ctx, key, func(d *v1alpha1.CloudTrailDay) {
+		d.Spec.Date = "2099-01-02"
+		d.Spec.Source.Prefix = "org"
+	}); err != nil {
 		t.Fatalf("correcting a waiting day: %v", err)
 	}
 	// Started (as the controller marks it).
@@ -171,9 +175,14 @@ func TestImmutableOnceStarted(t *testing.T) {
 		}
 		return nil
 	})
-	now := metav1.Now()
-	d.Status.StartTime = &now
-	if err := k8s.Status().Update(ctx, d); err != nil {
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(ctx, key, d); err != nil {
+			return err
+		}
+		now := metav1.Now()
+		d.Status.StartTime = &now
+		return k8s.Status().Update(ctx, d)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	changes := map[string]func(*v1alpha1.CloudTrailDay){
@@ -183,25 +192,28 @@ func TestImmutableOnceStarted(t *testing.T) {
 		"destination": func(d *v1alpha1.CloudTrailDay) { d.Spec.Destination.Prefix = "elsewhere" },
 	}
 	for name, change := range changes {
-		cur := &v1alpha1.CloudTrailDay{}
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(d), cur); err != nil {
-			t.Fatal(err)
-		}
-		change(cur)
-		err := k8s.Update(ctx, cur)
+		err := updateDay(ctx, key, change)
 		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "immutable once the day has started") {
 			t.Errorf("changing %s of a started day: %v", name, err)
 		}
 	}
 	// The rest of the spec can change (it applies to the next attempt).
-	cur := &v1alpha1.CloudTrailDay{}
-	if err := k8s.Get(ctx, client.ObjectKeyFromObject(d), cur); err != nil {
-		t.Fatal(err)
-	}
-	cur.Spec.Workers.Parallelism = ptr.To[int32](16)
-	if err := k8s.Update(ctx, cur); err != nil {
+	if err := updateDay(ctx, key, func(d *v1alpha1.CloudTrailDay) { d.Spec.Workers.Parallelism = ptr.To[int32](16) }); err != nil {
 		t.Errorf("changing the workers of a started day: %v", err)
 	}
+}
+
+// updateDay changes the live day and writes it, again on conflicts (the
+// controller writes it too).
+func updateDay(ctx context.Context, key client.ObjectKey, change func(*v1alpha1.CloudTrailDay)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d := &v1alpha1.CloudTrailDay{}
+		if err := k8s.Get(ctx, key, d); err != nil {
+			return err
+		}
+		change(d)
+		return k8s.Update(ctx, d)
+	})
 }
 
 // TestSamples checks that the samples in config/samples are valid.
