@@ -47,6 +47,8 @@ var (
 	clock = clocktesting.NewFakeClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	// reconciler is the manager's reconciler, for its metrics.
 	reconciler *controllers.Reconciler
+	// testEnv is the API server and etcd.
+	testEnv *envtest.Environment
 	// skip says why the suite cannot run, if it cannot.
 	skip string
 )
@@ -68,17 +70,17 @@ func run(m *testing.M) int {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		panic(err)
 	}
-	env := &envtest.Environment{
+	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 	}
 	var err error
-	if cfg, err = env.Start(); err != nil {
+	if cfg, err = testEnv.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration: starting envtest:", err)
 		return 1
 	}
-	defer env.Stop()
+	defer testEnv.Stop()
 	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		return 1
