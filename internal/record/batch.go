@@ -11,7 +11,6 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/gzip"
-	"github.com/parquet-go/parquet-go/compress/snappy"
 	"github.com/parquet-go/parquet-go/compress/uncompressed"
 )
 
@@ -31,7 +30,7 @@ func Codec(name string) (compress.Codec, error) {
 	case "", Zstd:
 		return zstdDefault, nil
 	case Snappy:
-		return &snappy.Codec{}, nil
+		return snappyCodec{}, nil
 	case Gzip:
 		return &gzip.Codec{Level: gzip.DefaultCompression}, nil
 	case None, "uncompressed":

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"math/bits"
 	"slices"
@@ -260,7 +259,8 @@ type chunk struct {
 type scratch struct {
 	table   dictTable
 	entries [][]byte
-	idx     []int32 // dictionary index per non-null value
+	idx     []int32 // dictionary index per non-null value, in sorted order
+	rowIdx  []int32 // dictionary index per row, in insertion order
 	rep     []uint8
 	def     []uint8
 	vals    []byte // page values before compression
@@ -332,7 +332,36 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	last := int32(-1)
 	sc.idx = sc.idx[:0]
 	var nulls int64
-	if useDict {
+	flat := c.Kind != StringList
+	if useDict && flat {
+		// In insertion order, which reads the arena front to back; the
+		// pages then take each row's index in sorted order.
+		dictBytes := 0
+		cb := &b.cols[lf.col]
+		arena := b.arena
+		sc.rowIdx = sc.rowIdx[:0]
+		for _, sp := range cb.spans[:b.n] {
+			if sp.n < 0 {
+				sc.rowIdx = append(sc.rowIdx, -1)
+				continue
+			}
+			v := arena[sp.off : sp.off+uint32(sp.n)]
+			if last >= 0 && string(sc.entries[last]) == string(v) {
+				sc.rowIdx = append(sc.rowIdx, last)
+				continue
+			}
+			k, added := sc.table.index(v, &sc.entries)
+			if added {
+				dictBytes += len(v) + 4
+				if dictBytes > fw.page.DictBytes {
+					useDict = false
+					break
+				}
+			}
+			last = k
+			sc.rowIdx = append(sc.rowIdx, k)
+		}
+	} else if useDict {
 		dictBytes := 0
 		b.values(c, func(_ int, v []byte, _, def uint8) {
 			if def != maxDef {
@@ -427,6 +456,9 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		nv++
 		switch {
 		case useDict:
+			if flat {
+				sc.idx = append(sc.idx, sc.rowIdx[b.perm[row]])
+			}
 			pb += 4
 		case c.Kind == Bool:
 			bools = append(bools, v[0] == 't')
@@ -617,20 +649,59 @@ func appendBools(dst []byte, v []bool) []byte {
 
 // dictTable maps values to dictionary indices: open addressing over the
 // entries themselves (no copies of the keys), rebuilt per column chunk.
+// Each slot keeps the entry's hash, so that most probes that miss are told
+// apart without comparing bytes.
 type dictTable struct {
-	slots []int32 // entry index + 1; 0 is empty
+	slots []dictSlot
 	n     int
 }
 
-var dictSeed = maphash.MakeSeed()
+type dictSlot struct {
+	hash uint32
+	idx  int32 // entry index + 1; 0 is empty
+}
 
 func (t *dictTable) reset() {
 	if len(t.slots) == 0 {
-		t.slots = make([]int32, 1024)
+		t.slots = make([]dictSlot, 1024)
 	} else if t.n > 0 {
 		clear(t.slots)
 	}
 	t.n = 0
+}
+
+// hashValue mixes the length and up to 24 bytes from the start, middle and
+// end of v: dictionary values (names, ARNs, agents) differ somewhere in
+// those, and hashing every byte of long values costs more than the rare
+// extra comparison.
+func hashValue(v []byte) uint64 {
+	n := len(v)
+	h := uint64(n) * 0x9E3779B97F4A7C15
+	switch {
+	case n >= 8:
+		a := binary.LittleEndian.Uint64(v)
+		m := binary.LittleEndian.Uint64(v[(n-8)/2:])
+		z := binary.LittleEndian.Uint64(v[n-8:])
+		h ^= mix(a ^ 0xA0761D6478BD642F)
+		h ^= mix(m^0xE7037ED1A0B428DB) * 31
+		h ^= mix(z ^ 0x8EBC6AF09C88C6E3)
+	case n > 0:
+		var x uint64
+		for i, c := range v {
+			x |= uint64(c) << (8 * i)
+		}
+		h ^= mix(x ^ 0xA0761D6478BD642F)
+	}
+	return mix(h)
+}
+
+func mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xFF51AFD7ED558CCD
+	x ^= x >> 33
+	x *= 0xC4CEB9FE1A85EC53
+	x ^= x >> 33
+	return x
 }
 
 // index returns v's entry, appending it to entries when it is new.
@@ -638,32 +709,37 @@ func (t *dictTable) index(v []byte, entries *[][]byte) (int32, bool) {
 	if 2*(t.n+1) > len(t.slots) {
 		t.grow(*entries)
 	}
+	h := hashValue(v)
+	tag := uint32(h >> 32)
 	mask := uint64(len(t.slots) - 1)
-	i := maphash.Bytes(dictSeed, v) & mask
+	i := h & mask
 	for {
 		s := t.slots[i]
-		if s == 0 {
+		if s.idx == 0 {
 			k := int32(len(*entries))
 			*entries = append(*entries, v)
-			t.slots[i] = k + 1
+			t.slots[i] = dictSlot{tag, k + 1}
 			t.n++
 			return k, true
 		}
-		if e := (*entries)[s-1]; string(e) == string(v) {
-			return s - 1, false
+		if s.hash == tag {
+			if e := (*entries)[s.idx-1]; string(e) == string(v) {
+				return s.idx - 1, false
+			}
 		}
 		i = (i + 1) & mask
 	}
 }
 
 func (t *dictTable) grow(entries [][]byte) {
-	t.slots = make([]int32, 2*len(t.slots))
+	t.slots = make([]dictSlot, 2*len(t.slots))
 	mask := uint64(len(t.slots) - 1)
 	for k, e := range entries {
-		i := maphash.Bytes(dictSeed, e) & mask
-		for t.slots[i] != 0 {
+		h := hashValue(e)
+		i := h & mask
+		for t.slots[i].idx != 0 {
 			i = (i + 1) & mask
 		}
-		t.slots[i] = int32(k) + 1
+		t.slots[i] = dictSlot{uint32(h >> 32), int32(k) + 1}
 	}
 }

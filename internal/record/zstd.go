@@ -3,6 +3,7 @@ package record
 import (
 	"sync"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -57,4 +58,27 @@ func (c *zstdCodec) Decode(dst, src []byte) ([]byte, error) {
 	out, err := d.DecodeAll(src, dst[:0])
 	c.decoders.Put(d)
 	return out, err
+}
+
+// snappyCodec is Parquet's snappy with the fast encoder (parquet-go's uses
+// the slower "better" mode); parts are written once and read once.
+type snappyCodec struct{}
+
+func (snappyCodec) String() string { return "SNAPPY" }
+
+func (snappyCodec) CompressionCodec() format.CompressionCodec { return format.Snappy }
+
+func (snappyCodec) Encode(dst, src []byte) ([]byte, error) {
+	return s2.EncodeSnappy(dst[:cap(dst)], src), nil
+}
+
+func (snappyCodec) Decode(dst, src []byte) ([]byte, error) {
+	n, err := s2.DecodedLen(src)
+	if err != nil {
+		return nil, err
+	}
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	return s2.Decode(dst[:n], src)
 }
