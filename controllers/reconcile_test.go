@@ -348,7 +348,7 @@ func TestReconcileDay(t *testing.T) {
 		}
 	}
 	wantEvents := []string{
-		"Normal Started", "Normal Planned", "Normal JobCreated", "Normal Flattened", "Normal JobCreated", "Normal Succeeded",
+		"Normal Waiting", "Normal Started", "Normal Planned", "Normal JobCreated", "Normal Flattened", "Normal JobCreated", "Normal Succeeded",
 	}
 	if diff := cmp.Diff(wantEvents, e.drain()); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)

@@ -39,6 +39,7 @@ type event struct {
 
 // Event reasons.
 const (
+	ReasonWaiting        = "Waiting"
 	ReasonStarted        = "Started"
 	ReasonRerun          = "Rerun"
 	ReasonPlanned        = "Planned"

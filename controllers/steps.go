@@ -66,6 +66,10 @@ func (r *Reconciler) start(ctx context.Context, s *scope) (ctrl.Result, bool, er
 	switch {
 	case st.Attempt == 0:
 		if s.now.Before(st.Window.ClosesAt.Time) {
+			if stageOf(s.read) != v1alpha1.StageWaiting {
+				s.normal(nil, ReasonWaiting, "Wait", "Waiting until %s, when the day's window and its late-arrival margin have passed",
+					st.Window.ClosesAt.UTC().Format(time.RFC3339))
+			}
 			setReady(st, day.Generation, v1alpha1.StageWaiting, waitingMessage(st.Window, s.now), s.now)
 			return ctrl.Result{RequeueAfter: st.Window.ClosesAt.Sub(s.now) + time.Second}, true, nil
 		}

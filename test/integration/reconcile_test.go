@@ -259,7 +259,7 @@ func TestReconcile(t *testing.T) {
 		"Stage": "Succeeded", "Shards": fmt.Sprintf("%d/%d", total, total), "Records": fmt.Sprint(47 * n),
 	})
 	eventually(t, "events", func() error {
-		want := []string{"Normal Started", "Normal Planned", "Normal JobCreated", "Normal Flattened", "Normal JobCreated", "Normal Succeeded"}
+		want := []string{"Normal Waiting", "Normal Started", "Normal Planned", "Normal JobCreated", "Normal Flattened", "Normal JobCreated", "Normal Succeeded"}
 		if got := d.events(); !slices.Equal(got, want) {
 			return fmt.Errorf("events = %v, want %v", got, want)
 		}
