@@ -50,21 +50,60 @@ type Batch struct {
 	lists [3]listBuf
 	size  int
 	perm  []int32
-	arena []byte // the bytes of every string cell
+	store blocks // the bytes of every string cell
 }
 
-// colBuf is one column's cells: spans of the batch's shared arena, so
-// that the batch's string bytes live in one allocation that is reused from
-// row group to row group instead of growing per column.
+// colBuf is one column's cells. Their bytes go into blocks of the batch's
+// block store, one block per column at a time, so that a column's values
+// lie together (encoding reads them front to back) while the blocks are
+// reused from row group to row group instead of growing per column.
 type colBuf struct {
-	arena *[]byte
+	store *blocks
+	cur   int32 // block being filled, -1 for none
 	spans []span
 	bytes int // total length of the column's values
 }
 
 type span struct {
+	blk int32
 	off uint32
 	n   int32 // -1 for null
+}
+
+const blockSize = 64 << 10
+
+// blocks holds the bytes of a batch's cells.
+type blocks struct {
+	list [][]byte // in use
+	free [][]byte // standard blocks for reuse
+	used int      // capacity of the blocks in use
+}
+
+func (s *blocks) take(size int) int32 {
+	var blk []byte
+	if size <= blockSize {
+		if n := len(s.free); n > 0 {
+			blk, s.free = s.free[n-1][:0], s.free[:n-1]
+		} else {
+			blk = make([]byte, 0, blockSize)
+		}
+	} else {
+		blk = make([]byte, 0, size) // a value larger than a block gets its own
+	}
+	s.list = append(s.list, blk)
+	s.used += cap(blk)
+	return int32(len(s.list) - 1)
+}
+
+func (s *blocks) reset() {
+	for _, blk := range s.list {
+		if cap(blk) == blockSize {
+			s.free = append(s.free, blk)
+		}
+	}
+	clear(s.list)
+	s.list = s.list[:0]
+	s.used = 0
 }
 
 func (c *colBuf) add(v []byte, valid bool) {
@@ -72,9 +111,20 @@ func (c *colBuf) add(v []byte, valid bool) {
 		c.spans = append(c.spans, span{n: -1})
 		return
 	}
-	a := *c.arena
-	c.spans = append(c.spans, span{off: uint32(len(a)), n: int32(len(v))})
-	*c.arena = append(a, v...)
+	st := c.store
+	if c.cur < 0 || len(st.list[c.cur])+len(v) > cap(st.list[c.cur]) {
+		if len(v) > blockSize/2 {
+			k := st.take(len(v))
+			st.list[k] = append(st.list[k], v...)
+			c.spans = append(c.spans, span{blk: k, n: int32(len(v))})
+			c.bytes += len(v)
+			return
+		}
+		c.cur = st.take(blockSize)
+	}
+	blk := st.list[c.cur]
+	c.spans = append(c.spans, span{blk: c.cur, off: uint32(len(blk)), n: int32(len(v))})
+	st.list[c.cur] = append(blk, v...)
 	c.bytes += len(v)
 }
 
@@ -84,12 +134,13 @@ func (c *colBuf) get(i int32) ([]byte, bool) {
 		return nil, false
 	}
 	end := sp.off + uint32(sp.n)
-	return (*c.arena)[sp.off:end:end], true
+	return c.store.list[sp.blk][sp.off:end:end], true
 }
 
 func (c *colBuf) reset() {
 	c.spans = c.spans[:0]
 	c.bytes = 0
+	c.cur = -1
 }
 
 type listBuf struct {
@@ -102,12 +153,11 @@ type listBuf struct {
 // reserve bytes of values (it grows past them when it must).
 func NewBatch(s *Schema, reserve int) *Batch {
 	b := &Batch{s: s, cols: make([]colBuf, len(s.Columns))}
-	b.arena = make([]byte, 0, max(reserve, 1<<16))
 	for i := range b.cols {
-		b.cols[i].arena = &b.arena
+		b.cols[i].store, b.cols[i].cur = &b.store, -1
 	}
 	for i := range b.lists {
-		b.lists[i].elems.arena = &b.arena
+		b.lists[i].elems.store, b.lists[i].elems.cur = &b.store, -1
 	}
 	return b
 }
@@ -116,12 +166,12 @@ func NewBatch(s *Schema, reserve int) *Batch {
 func (b *Batch) Len() int { return b.n }
 
 // Size estimates the batch's memory in bytes.
-func (b *Batch) Size() int { return b.size }
+func (b *Batch) Size() int { return b.size + b.store.used }
 
 // Reset empties the batch, keeping its memory.
 func (b *Batch) Reset() {
 	b.n, b.size = 0, 0
-	b.arena = b.arena[:0]
+	b.store.reset()
 	b.time, b.local = b.time[:0], b.local[:0]
 	for i := range b.cols {
 		b.cols[i].reset()
@@ -153,7 +203,7 @@ func (b *Batch) Append(r *Row) {
 			l.count = append(l.count, int32(r.resN))
 			for _, e := range r.res[k] {
 				l.elems.add(e, e != nil)
-				size += len(e) + 8
+				size += 12
 			}
 		default:
 			v := r.val[c.field]
@@ -161,7 +211,7 @@ func (b *Batch) Append(r *Row) {
 				v = r.unmapped
 			}
 			b.cols[ci].add(v, v != nil)
-			size += len(v) + 8
+			size += 12
 		}
 	}
 	b.size += size
@@ -241,7 +291,7 @@ func (b *Batch) AppendParquetRow(row parquet.Row) error {
 					if row[vi].DefinitionLevel() == 3 {
 						v := row[vi].ByteArray()
 						l.elems.add(v, true)
-						size += len(v) + 8
+						size += 12
 					} else {
 						l.elems.add(nil, false)
 					}
@@ -260,7 +310,7 @@ func (b *Batch) AppendParquetRow(row parquet.Row) error {
 			default:
 				b.cols[ci].add(litFalse, true)
 			}
-			size += 8
+			size += 12
 		default:
 			v := row[vi]
 			vi++
@@ -269,7 +319,7 @@ func (b *Batch) AppendParquetRow(row parquet.Row) error {
 			} else {
 				bs := v.ByteArray()
 				b.cols[ci].add(bs, true)
-				size += len(bs) + 8
+				size += 12
 			}
 		}
 	}
@@ -308,9 +358,6 @@ func GetBatch(s *Schema, reserve int) *Batch {
 	}
 	b.s = s
 	b.Reset()
-	if cap(b.arena) < reserve {
-		b.arena = make([]byte, 0, reserve)
-	}
 	return b
 }
 

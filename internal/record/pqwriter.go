@@ -334,18 +334,18 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	var nulls int64
 	flat := c.Kind != StringList
 	if useDict && flat {
-		// In insertion order, which reads the arena front to back; the
+		// In insertion order, which reads the column's blocks in turn; the
 		// pages then take each row's index in sorted order.
 		dictBytes := 0
 		cb := &b.cols[lf.col]
-		arena := b.arena
+		list := b.store.list
 		sc.rowIdx = sc.rowIdx[:0]
 		for _, sp := range cb.spans[:b.n] {
 			if sp.n < 0 {
 				sc.rowIdx = append(sc.rowIdx, -1)
 				continue
 			}
-			v := arena[sp.off : sp.off+uint32(sp.n)]
+			v := list[sp.blk][sp.off : sp.off+uint32(sp.n)]
 			if last >= 0 && string(sc.entries[last]) == string(v) {
 				sc.rowIdx = append(sc.rowIdx, last)
 				continue
