@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generates what controller-gen derives from the code: the API's deepcopy
-# functions, the CRD and the manager's RBAC role.
+# functions, the CRD (also copied into the Helm chart) and the manager's RBAC
+# role.
 #
 # Usage: hack/tools/generate.sh [ROOT]   (ROOT: a copy of the repository;
 #                                          default: this repository)
@@ -23,3 +24,7 @@ cd "${root}"
 "${bin}" object paths=./api/...
 "${bin}" crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 "${bin}" rbac:roleName=manager-role paths=./controllers/... output:rbac:artifacts:config=config/rbac
+# The Helm chart ships the same CRD (test/chart checks that it does).
+if [[ -d charts/parquetrail/crds ]]; then
+  cp config/crd/bases/*.yaml charts/parquetrail/crds/
+fi
