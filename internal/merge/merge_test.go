@@ -339,3 +339,26 @@ func TestMergeMemory(t *testing.T) {
 		t.Errorf("heap grew by %d MiB, limit %d MiB", grown>>20, limit>>20)
 	}
 }
+
+// TestMergeEmptyDay: a shard without objects writes an empty part, and a
+// day without events publishes a manifest without files, replacing any.
+func TestMergeEmptyDay(t *testing.T) {
+	st := flattentest.NewMemStore()
+	old := plan.PartitionPrefix(day.YMD()) + "part-old-00000.parquet"
+	st.Put(old, []byte("stale"))
+	key := plan.PartKey(day.YMD(), "e", 0)
+	res, err := flatten.Shard(context.Background(), st, plan.Shard{}, st, key, flatten.Options{Day: day, LocalTimeColumn: "eventtime_kst"})
+	if err != nil || res.Written != 0 {
+		t.Fatalf("empty shard: %+v, %v", res, err)
+	}
+	m, err := merge.Day(context.Background(), st, testPlan("e", record.Full), []string{key}, merge.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != 0 || m.Rows != 0 {
+		t.Errorf("empty day: %d files, %d rows", len(m.Files), m.Rows)
+	}
+	if _, ok := st.Get(old); ok {
+		t.Error("the earlier run's file is still there")
+	}
+}
