@@ -22,28 +22,32 @@ import (
 // TemplateLabel names, on a day made by create-day, the template it came from.
 const TemplateLabel = "parquetrail.io/template"
 
+// TemplateEnv holds the template's YAML when --template names no file: a
+// CronJob can take it from a ConfigMap key without mounting a volume.
+const TemplateEnv = "PARQUETRAIL_DAY_TEMPLATE"
+
 // createDay is "manager create-day": it makes the CloudTrailDay of a recent
 // date (yesterday by default, in the template's time zone) from a template,
 // for a CronJob to run every day. Running it twice for a date is harmless.
 func createDay(ctx context.Context, args []string, now time.Time) error {
 	fs := flag.NewFlagSet("create-day", flag.ContinueOnError)
-	template := fs.String("template", "", "file with a CloudTrailDay whose spec is the days' (spec.date is set here); its name is the prefix of the days' names")
+	template := fs.String("template", "", "file with a CloudTrailDay whose spec is the days' (spec.date is set here); its name is the prefix of the days' names (default: the YAML in $"+TemplateEnv+")")
 	daysAgo := fs.Int("days-ago", 1, "how many days before today, in the template's time zone")
 	namespace := fs.String("namespace", "", "namespace of the day (default: the template's, else the pod's)")
 	dryRun := fs.Bool("dry-run", false, "print the day instead of creating it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *template == "" || *daysAgo < 0 {
-		return errors.New("create-day needs --template, and --days-ago of 0 or more")
+	if *daysAgo < 0 {
+		return errors.New("create-day needs --days-ago of 0 or more")
 	}
-	b, err := os.ReadFile(*template)
+	b, source, err := readTemplate(*template, os.Getenv(TemplateEnv))
 	if err != nil {
 		return err
 	}
 	day, err := dayFromTemplate(b, now, *daysAgo)
 	if err != nil {
-		return fmt.Errorf("%s: %w", *template, err)
+		return fmt.Errorf("%s: %w", source, err)
 	}
 	if *namespace != "" {
 		day.Namespace = *namespace
@@ -69,13 +73,27 @@ func createDay(ctx context.Context, args []string, now time.Time) error {
 	}
 	switch err := c.Create(ctx, day); {
 	case apierrors.IsAlreadyExists(err):
-		fmt.Printf("cloudtrailday %s/%s exists\n", day.Namespace, day.Name)
+		// A second run for the same date (a retried or manual Job).
+		fmt.Printf("cloudtrailday %s/%s already exists; nothing to do\n", day.Namespace, day.Name)
 		return nil
 	case err != nil:
 		return err
 	}
 	fmt.Printf("cloudtrailday %s/%s created for %s (%s)\n", day.Namespace, day.Name, day.Spec.Date, day.Spec.TimeZone)
 	return nil
+}
+
+// readTemplate reads the template from the file at path or, without a
+// path, from env (the value of TemplateEnv); source names where it came from.
+func readTemplate(path, env string) (b []byte, source string, err error) {
+	if path != "" {
+		b, err = os.ReadFile(path)
+		return b, path, err
+	}
+	if strings.TrimSpace(env) == "" {
+		return nil, "", fmt.Errorf("create-day needs --template FILE, or the template in $%s", TemplateEnv)
+	}
+	return []byte(env), "$" + TemplateEnv, nil
 }
 
 // dayFromTemplate returns the day daysAgo days before now's date in the

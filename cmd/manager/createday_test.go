@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +71,31 @@ spec:
 		if _, err := dayFromTemplate([]byte(b), now, 1); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+func TestReadTemplate(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "day.yaml")
+	if err := os.WriteFile(file, []byte("from: file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		path, env    string
+		want, source string
+	}{
+		{file, "from: env", "from: file", file},
+		{"", "from: env", "from: env", "$" + TemplateEnv},
+	}
+	for _, c := range cases {
+		b, source, err := readTemplate(c.path, c.env)
+		if err != nil || string(b) != c.want || source != c.source {
+			t.Errorf("readTemplate(%q, %q) = %q, %q, %v; want %q from %q", c.path, c.env, b, source, err, c.want, c.source)
+		}
+	}
+	if _, _, err := readTemplate("", " \n"); err == nil || !strings.Contains(err.Error(), TemplateEnv) {
+		t.Errorf("no template: %v", err)
+	}
+	if _, _, err := readTemplate(filepath.Join(t.TempDir(), "missing.yaml"), "from: env"); err == nil {
+		t.Error("a missing file is not an error")
 	}
 }

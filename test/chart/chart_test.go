@@ -153,12 +153,16 @@ func TestTemplateDaily(t *testing.T) {
 	}
 	pod := &s.JobTemplate.Spec.Template.Spec
 	restricted(t, "create-day", pod)
-	want := []string{"/manager", "create-day", "--template=/etc/parquetrail/day.yaml", "--days-ago=1", "--namespace=security"}
+	want := []string{"/manager", "create-day", "--days-ago=1", "--namespace=security"}
 	if diff := cmp.Diff(want, pod.Containers[0].Command); diff != "" {
 		t.Errorf("create-day command (-want +got):\n%s", diff)
 	}
 	if pod.ServiceAccountName != "pt-parquetrail-day-creator" {
 		t.Errorf("create-day runs as %q", pod.ServiceAccountName)
+	}
+	if env := pod.Containers[0].Env; len(env) != 1 || env[0].Name != "PARQUETRAIL_DAY_TEMPLATE" ||
+		env[0].ValueFrom.ConfigMapKeyRef.Name != "pt-parquetrail-day-template" || env[0].ValueFrom.ConfigMapKeyRef.Key != "day.yaml" {
+		t.Errorf("create-day env %+v", env)
 	}
 
 	// The template is a CloudTrailDay without a date, with the worker

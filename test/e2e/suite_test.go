@@ -46,6 +46,7 @@ var (
 	scheme  = runtime.NewScheme()
 	workDir string // binaries, logs
 	worker  string // the built shard-worker
+	manager string // the built manager (its create-day runs in CronJob pods)
 	kube    *kubelet.Kubelet
 	faults  = &faultTable{}
 
@@ -84,6 +85,13 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: building shard-worker:", err)
 		return 1
 	}
+	manager = filepath.Join(workDir, "manager")
+	build = exec.Command("go", "build", "-o", manager, "../../cmd/manager")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building the manager:", err)
+		return 1
+	}
 
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		panic(err)
@@ -117,8 +125,9 @@ func run(m *testing.M) int {
 
 	kube = &kubelet.Kubelet{
 		Client:   k8s,
-		Binaries: map[string]string{"/shard-worker": worker, "shard-worker": worker},
+		Binaries: map[string]string{"/shard-worker": worker, "shard-worker": worker, "/manager": manager},
 		Env:      []string{"PATH=" + os.Getenv("PATH"), "HOME=" + workDir, "TMPDIR=" + workDir},
+		PodEnv:   podIdentity,
 		LogDir:   logs,
 		Fault:    faults.fault,
 	}

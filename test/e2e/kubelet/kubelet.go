@@ -38,6 +38,10 @@ type Kubelet struct {
 	// Env is added to every process before the pod's own environment
 	// (PATH, HOME, TMPDIR, ...).
 	Env []string
+	// PodEnv, when set, gives a pod's processes more environment, after Env
+	// and before the pod's own: what the kubelet would mount, such as the
+	// pod's service account identity.
+	PodEnv func(ctx context.Context, pod *corev1.Pod) ([]string, error)
 	// LogDir receives one log file per container run; "" discards output.
 	LogDir string
 	// Fault, when set, is asked once per pod; a positive duration kills the
@@ -302,8 +306,16 @@ func (k *Kubelet) command(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	for i := 1; i < len(argv); i++ {
 		argv[i] = expand(argv[i], env)
 	}
+	base := append(append([]string(nil), k.Env...), "HOSTNAME="+pod.Name)
+	if k.PodEnv != nil {
+		more, err := k.PodEnv(ctx, pod)
+		if err != nil {
+			return nil, err
+		}
+		base = append(base, more...)
+	}
 	cmd := exec.CommandContext(ctx, bin, argv[1:]...)
-	cmd.Env = append(append(append([]string(nil), k.Env...), "HOSTNAME="+pod.Name), envList(env)...)
+	cmd.Env = append(base, envList(env)...)
 	cmd.WaitDelay = 5 * time.Second
 	if c.WorkingDir != "" {
 		cmd.Dir = c.WorkingDir
