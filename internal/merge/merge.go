@@ -28,6 +28,7 @@ import (
 	"math"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -411,7 +412,13 @@ type output struct {
 	w     store.Writer
 	fw    *record.FileWriter
 	cw    *countingWriter
-	batch *record.Batch
+
+	batch  *record.Batch      // being filled by the merge
+	work   chan *record.Batch // full batches for the writer
+	free   chan *record.Batch
+	done   chan struct{} // closed when the writer has ended
+	err    error         // the writer's error, read after done
+	failed atomic.Bool   // set with err, for the merge to stop early
 }
 
 func (o *output) open() error {
@@ -432,25 +439,75 @@ func (o *output) open() error {
 	return nil
 }
 
-// add appends one merged row; rows come in order.
+// add appends one merged row; rows come in order. Full batches go to a
+// goroutine that encodes and writes them while the merge fills the next.
 func (o *output) add(row parquet.Row) error {
+	if o.failed.Load() {
+		return o.finish() // the writer's error
+	}
 	if o.batch == nil {
-		o.batch = record.GetBatch(o.schema, o.opts.RowGroupBytes)
+		if o.work == nil {
+			o.start()
+		}
+		select {
+		case o.batch = <-o.free:
+		case <-o.done:
+			return o.err
+		}
 	}
 	if err := o.batch.AppendParquetRow(row); err != nil {
 		return err
 	}
 	if o.batch.Len() >= o.opts.RowGroupRows || o.batch.Size() >= o.opts.RowGroupBytes {
-		return o.endRowGroup()
+		return o.send()
 	}
 	return nil
 }
 
-func (o *output) endRowGroup() error {
+func (o *output) start() {
+	o.work = make(chan *record.Batch, 1)
+	o.free = make(chan *record.Batch, 2)
+	o.done = make(chan struct{})
+	o.free <- record.GetBatch(o.schema, o.opts.RowGroupBytes)
+	o.free <- record.GetBatch(o.schema, o.opts.RowGroupBytes)
+	go o.writer(o.work)
+}
+
+func (o *output) send() error {
 	b := o.batch
+	o.batch = nil
 	if b == nil || b.Len() == 0 {
+		if b != nil {
+			o.free <- b
+		}
 		return nil
 	}
+	select {
+	case o.work <- b:
+		return nil
+	case <-o.done:
+		return o.err
+	}
+}
+
+// writer encodes batches in order, rotating files at the target size.
+func (o *output) writer(work <-chan *record.Batch) {
+	defer close(o.done)
+	for b := range work {
+		if o.err == nil {
+			if o.err = o.writeBatch(b); o.err != nil {
+				o.failed.Store(true)
+			}
+		}
+		b.Reset()
+		o.free <- b
+	}
+	if o.err == nil {
+		o.err = o.closeFile()
+	}
+}
+
+func (o *output) writeBatch(b *record.Batch) error {
 	if o.cur == nil {
 		if err := o.open(); err != nil {
 			return err
@@ -466,7 +523,6 @@ func (o *output) endRowGroup() error {
 	}
 	o.cur.Rows += int64(b.Len())
 	o.cur.RowGroups++
-	b.Reset()
 	if o.cw.n >= o.opts.TargetFileBytes {
 		return o.closeFile()
 	}
@@ -490,16 +546,32 @@ func (o *output) closeFile() error {
 	return nil
 }
 
+// finish writes what is left and waits for the writer.
 func (o *output) finish() error {
-	if err := o.endRowGroup(); err != nil {
-		return err
+	if o.work == nil {
+		return nil // no row at all: no file
 	}
-	record.PutBatch(o.batch)
-	o.batch = nil
-	return o.closeFile()
+	if o.batch != nil {
+		if err := o.send(); err != nil {
+			return err
+		}
+	}
+	close(o.work)
+	o.work = nil
+	<-o.done
+	for len(o.free) > 0 {
+		record.PutBatch(<-o.free)
+	}
+	return o.err
 }
 
+// abort stops the writer and discards the file being written.
 func (o *output) abort() {
+	if o.work != nil {
+		close(o.work)
+		o.work = nil
+		<-o.done
+	}
 	if o.w != nil {
 		_ = o.w.Abort()
 		o.w = nil
