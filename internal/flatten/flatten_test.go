@@ -326,7 +326,9 @@ func TestSchemaOfPart(t *testing.T) {
 				if pc.Physical.String() != wantPhys || pc.Logical != wantLogical {
 					t.Errorf("%s: %s %s, want %s %s", c.Name, pc.Physical, pc.Logical, wantPhys, wantLogical)
 				}
-				if c.Dict != pc.Dict {
+				// unmapped is dictionary-encoded while its values repeat;
+				// a chunk of many distinct ones falls back to PLAIN.
+				if c.Dict != pc.Dict && c.Name != "unmapped" {
 					t.Errorf("%s: dictionary page %v, want %v (encodings %v)", c.Name, pc.Dict, c.Dict, pc.Encodings)
 				}
 			}

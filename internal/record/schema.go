@@ -235,7 +235,7 @@ var fields = []fieldDef{
 	{fSCAssumedRoot, "useridentity_sessioncontext_assumedroot", String, true, "userIdentity.sessionContext.assumedRoot"},
 	{fSCWebIDFederatedProvider, "useridentity_sessioncontext_webidfederationdata_federatedprovider", String, true, "userIdentity.sessionContext.webIdFederationData.federatedProvider"},
 	{fSCWebIDAttributes, "useridentity_sessioncontext_webidfederationdata_attributes", JSON, false, "userIdentity.sessionContext.webIdFederationData.attributes"},
-	{fUnmapped, "unmapped", JSON, false, ""},
+	{fUnmapped, "unmapped", JSON, true, ""},
 }
 
 // Schema is a column set with the local-time column named.

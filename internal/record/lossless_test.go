@@ -1,0 +1,94 @@
+package record
+
+import (
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestLosslessRules walks the cases of the lossless rule one by one: what
+// lands in the typed columns, what in unmapped, and that the record comes
+// back equal.
+func TestLosslessRules(t *testing.T) {
+	const et = `"eventTime":"2024-05-01T10:00:00Z"`
+	for _, tc := range []struct {
+		name     string
+		rec      string
+		cols     Values // expected typed values (subset)
+		unmapped string // expected unmapped JSON, "" for none
+	}{
+		{"plain", `{` + et + `,"eventName":"X","readOnly":true}`, Values{"eventname": "X", "readonly": true}, ""},
+		{"readOnly as a string", `{` + et + `,"readOnly":"true"}`, Values{"readonly": true}, `{"readOnly":"true"}`},
+		{"readOnly neither", `{` + et + `,"readOnly":"yes"}`, Values{"readonly": nil}, `{"readOnly":"yes"}`},
+		{"userAgent as a list", `{` + et + `,"userAgent":["a","b"]}`, Values{"useragent": nil}, `{"userAgent":["a","b"]}`},
+		{"explicit null", `{` + et + `,"errorCode":null}`, Values{"errorcode": nil}, `{"errorCode":null}`},
+		{"number in a string field", `{` + et + `,"apiVersion":2}`, Values{"apiversion": "2"}, `{"apiVersion":2}`},
+		{"lenient eventTime", `{"eventTime":"2025-03-26 16:43:57.000000000"}`, Values{}, `{"eventTime":"2025-03-26 16:43:57.000000000"}`},
+		{"fractional eventTime", `{"eventTime":"2024-05-01T10:00:00.123Z"}`, Values{}, ""},
+		{"resources", `{` + et + `,"resources":[{"ARN":"a","type":"t"},{"accountId":"1"}]}`,
+			Values{"resources_arn": []any{"a", nil}, "resources_accountid": []any{nil, "1"}, "resources_type": []any{"t", nil}}, ""},
+		{"resources with another key", `{` + et + `,"resources":[{"ARN":"a","x":1}]}`,
+			Values{"resources_arn": []any{"a"}}, `{"resources":[{"ARN":"a","x":1}]}`},
+		{"resources with a null", `{` + et + `,"resources":[{"ARN":null}]}`,
+			Values{"resources_arn": []any{nil}}, `{"resources":[{"ARN":null}]}`},
+		{"empty resources", `{` + et + `,"resources":[]}`, Values{"resources_arn": []any{}}, ""},
+		{"eventId spelling", `{` + et + `,"eventId":"e1"}`, Values{"eventid": "e1"}, `{"eventId":"e1"}`},
+		{"both spellings", `{` + et + `,"eventID":"e1","eventId":"e2"}`, Values{"eventid": "e1"}, `{"eventId":"e2","eventID":"e1"}`},
+		{"unknown keys at depth", `{` + et + `,"userIdentity":{"type":"T","x":1,"sessionContext":{"sessionIssuer":{"y":2}}},"p_any":[1]}`,
+			Values{"useridentity_type": "T"}, `{"userIdentity":{"x":1,"sessionContext":{"sessionIssuer":{"y":2}}},"p_any":[1]}`},
+		{"empty structs", `{` + et + `,"userIdentity":{"sessionContext":{}},"tlsDetails":{}}`, Values{},
+			`{"userIdentity":{"sessionContext":{}},"tlsDetails":{}}`},
+		{"struct that is not an object", `{` + et + `,"userIdentity":null}`, Values{}, `{"userIdentity":null}`},
+		{"blobs stay JSON text", `{` + et + `,"requestParameters":{ "a" : [1, 2] },"serviceEventDetails":"s"}`,
+			Values{"requestparameters": `{"a":[1,2]}`, "serviceeventdetails": `"s"`}, ""},
+		{"escapes", `{` + et + `,"eventName":"a\"b\u00e9\ud83d\ude00"}`, Values{"eventname": "a\"b\u00e9\U0001F600"}, ""},
+		{"web identity in both places", `{` + et + `,"userIdentity":{"webIdFederationData":{"federatedProvider":"p","attributes":{"k":"v"}},"sessionContext":{"webIdFederationData":{"federatedProvider":"q"}}}}`,
+			Values{"useridentity_webidfederationdata_federatedprovider": "p", "useridentity_webidfederationdata_attributes": `{"k":"v"}`,
+				"useridentity_sessioncontext_webidfederationdata_federatedprovider": "q"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := NewSchema(Full, "")
+			r := NewReader(strings.NewReader(`{"Records":[`+tc.rec+`]}`), s, ReaderOptions{})
+			var row Row
+			if err := r.Next(&row); err != nil {
+				t.Fatal(err)
+			}
+			if row.Kind != "" {
+				t.Fatalf("malformed: %s %s", row.Kind, row.Detail)
+			}
+			got := s.RowValues(&row)
+			for k, want := range tc.cols {
+				if d := cmp.Diff(want, got[k]); d != "" {
+					t.Errorf("%s (-want +got):\n%s", k, d)
+				}
+			}
+			gotU, _ := got["unmapped"].(string)
+			if tc.unmapped == "" && gotU != "" || tc.unmapped != "" && canon(t, gotU) != canon(t, tc.unmapped) {
+				t.Errorf("unmapped %s, want %s", gotU, tc.unmapped)
+			}
+			back, err := s.RebuildJSON(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if canon(t, string(back)) != canon(t, tc.rec) {
+				t.Errorf("rebuilt %s, want %s", back, tc.rec)
+			}
+			if err := r.Next(&row); err != io.EOF {
+				t.Errorf("after the record: %v", err)
+			}
+		})
+	}
+}
+
+func canon(t *testing.T, s string) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("%s: %v", s, err)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
