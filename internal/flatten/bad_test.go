@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,7 +165,10 @@ func TestBigFileMemory(t *testing.T) {
 	}
 	part, _ := dst.Get("part.parquet")
 	grown := int64(peak.Load()) - int64(base.HeapInuse)
-	t.Logf("%d MB of JSON, %d row groups, part %d KB, heap in use grew by at most %d MiB", res.JSONBytes>>20, res.RowGroups, len(part)>>10, grown>>20)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	t.Logf("%d MB of JSON, %d row groups, part %d KB, heap in use grew by at most %d MiB; peak RSS of the test process %d MiB",
+		res.JSONBytes>>20, res.RowGroups, len(part)>>10, grown>>20, ru.Maxrss>>10)
 	// The part itself sits in the in-memory store; the rest is the
 	// pipeline's own.
 	if limit := int64(128<<20) + 3*int64(len(part)); grown > limit {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -334,7 +335,9 @@ func TestMergeMemory(t *testing.T) {
 		out += file.Bytes
 	}
 	grown := int64(peak.Load()) - int64(base.HeapInuse)
-	t.Logf("%d runs, %d rows, %d KB written; heap grew by at most %d MiB", m.Runs, m.Rows, out>>10, grown>>20)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	t.Logf("%d runs, %d rows, %d KB written; heap grew by at most %d MiB; peak RSS of the test process %d MiB", m.Runs, m.Rows, out>>10, grown>>20, ru.Maxrss>>10)
 	if limit := int64(128<<20) + 4*out; grown > limit {
 		t.Errorf("heap grew by %d MiB, limit %d MiB", grown>>20, limit>>20)
 	}
