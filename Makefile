@@ -12,6 +12,7 @@ REGISTRY  ?= ghcr.io/parquetrail
 IMAGE_TAG ?= $(VERSION)
 
 .PHONY: all build demo test test-unit test-integration test-e2e vet generate verify bench controlplane duckdb image push clean
+.PHONY: helm test-chart chart-lint chart-package chart-push image-check push-multiarch
 
 all: build
 
@@ -28,9 +29,9 @@ demo: ## Generate the demo day and convert it in one process (no cluster, no clo
 		--columns seed --local-time-column eventtime_kst
 	@echo; echo "Parquet written under $(DEMO_DIR)/output/proc_ymd=20261124/"
 
-# Everything CI runs (.ci/run): the control plane and DuckDB are installed
-# first, so that no suite can skip for want of them.
-test: vet verify controlplane duckdb
+# Everything CI runs (.ci/run): the control plane, DuckDB and helm are
+# installed first, so that no suite can skip for want of them.
+test: vet verify controlplane duckdb helm
 	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) PARQUETRAIL_REQUIRE_ALL=1 \
 		$(GO) test -count=1 -timeout 45m ./...
 
@@ -69,6 +70,30 @@ image: ## Build the worker and manager images (needs a Docker engine).
 push: image
 	docker push $(REGISTRY)/shard-worker:$(IMAGE_TAG)
 	docker push $(REGISTRY)/manager:$(IMAGE_TAG)
+
+helm: ## Build the helm CLI from the Go module proxy (cached; hack/helm.sh prints its path).
+	hack/helm.sh >/dev/null
+
+test-chart: helm ## helm lint and template of charts/parquetrail, its schema, the Argo CD health check.
+	PARQUETRAIL_REQUIRE_ALL=1 $(GO) test -count=1 ./test/chart/
+
+chart-lint: helm ## helm lint --strict of the chart.
+	$$(hack/helm.sh) lint --strict charts/parquetrail
+
+CHART_VERSION ?= $(shell sed -n 's/^version: //p' charts/parquetrail/Chart.yaml)
+chart-package: helm ## Package the chart into ./bin (CHART_VERSION, appVersion IMAGE_TAG).
+	$$(hack/helm.sh) package charts/parquetrail --destination $(BIN) --version $(CHART_VERSION) --app-version $(IMAGE_TAG)
+
+chart-push: chart-package ## Push the packaged chart to oci://$(REGISTRY)/charts (needs helm registry login).
+	$$(hack/helm.sh) push $(BIN)/parquetrail-$(CHART_VERSION).tgz oci://$(REGISTRY)/charts
+
+image-check: ## Without a Docker engine: build both images' binaries as the Dockerfile does, check them static with tzdata, and check the Dockerfile's stages.
+	$(GO) test -count=1 -run 'TestBinariesAreStatic|TestDockerfile' -v ./test/chart/
+
+PLATFORMS ?= linux/amd64,linux/arm64
+push-multiarch: ## Build and push both images for $(PLATFORMS) with docker buildx.
+	docker buildx build --platform $(PLATFORMS) --target worker --build-arg VERSION=$(VERSION) -t $(REGISTRY)/shard-worker:$(IMAGE_TAG) --push .
+	docker buildx build --platform $(PLATFORMS) --target manager --build-arg VERSION=$(VERSION) -t $(REGISTRY)/manager:$(IMAGE_TAG) --push .
 
 clean:
 	rm -rf $(BIN)
