@@ -163,11 +163,11 @@ func TestMergeDay(t *testing.T) {
 			t.Errorf("%s: codec %s, want ZSTD", c.Name, c.Codec)
 		}
 		switch c.Name {
-		case "eventname", "awsregion", "useridentity_arn", "resources_arn.list.element":
+		case "eventname", "awsregion", "useridentity_arn", "resources_type.list.element":
 			if !c.Dict {
 				t.Errorf("%s: no dictionary", c.Name)
 			}
-		case "eventid", "requestparameters", "eventtime":
+		case "eventid", "requestid", "eventtime":
 			if c.Dict {
 				t.Errorf("%s: dictionary-encoded", c.Name)
 			}

@@ -39,7 +39,7 @@ type FileWriter struct {
 // and one dictionary per column it reads, so these bound its memory too.
 const (
 	DefaultPageBytes = 256 << 10 // values per data page, before compression
-	DefaultDictBytes = 1 << 20   // larger dictionaries fall back to PLAIN
+	DefaultDictBytes = 8 << 20   // larger dictionaries fall back to PLAIN
 	pageRows         = 20000
 )
 
@@ -333,10 +333,10 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	sc.idx = sc.idx[:0]
 	var nulls int64
 	flat := c.Kind != StringList
+	dictBytes, plainBytes := 0, 0
 	if useDict && flat {
 		// In insertion order, which reads the column's blocks in turn; the
 		// pages then take each row's index in sorted order.
-		dictBytes := 0
 		cb := &b.cols[lf.col]
 		list := b.store.list
 		sc.rowIdx = sc.rowIdx[:0]
@@ -346,6 +346,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 				continue
 			}
 			v := list[sp.blk][sp.off : sp.off+uint32(sp.n)]
+			plainBytes += len(v) + 4
 			if last >= 0 && string(sc.entries[last]) == string(v) {
 				sc.rowIdx = append(sc.rowIdx, last)
 				continue
@@ -362,7 +363,6 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 			sc.rowIdx = append(sc.rowIdx, k)
 		}
 	} else if useDict {
-		dictBytes := 0
 		b.values(c, func(_ int, v []byte, _, def uint8) {
 			if def != maxDef {
 				return
@@ -370,6 +370,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 			if !useDict {
 				return
 			}
+			plainBytes += len(v) + 4
 			// Neighbouring rows often repeat a value: skip the hash then.
 			if last >= 0 && string(sc.entries[last]) == string(v) {
 				sc.idx = append(sc.idx, last)
@@ -385,6 +386,10 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 			last = k
 			sc.idx = append(sc.idx, k)
 		})
+	}
+	// A dictionary that is most of the plain size buys nothing.
+	if useDict && dictBytes > plainBytes/2 {
+		useDict = false
 	}
 	encs := []format.Encoding{format.RLE}
 	if useDict {

@@ -68,7 +68,9 @@ type Column struct {
 	Name string
 	Kind Kind
 	// Dict says whether the column is dictionary-encoded: its values repeat
-	// (names, regions, accounts). Ids, times and blobs are not.
+	// (names, regions, accounts, and blobs of repeated calls). Ids and times
+	// are not. A column chunk whose dictionary would grow past the writer's
+	// bound is written PLAIN instead.
 	Dict bool
 	// Path is the field's path in a record (nil for the local-time and
 	// unmapped columns, which have none). Resources lists have the element
@@ -166,7 +168,7 @@ type fieldDef struct {
 // fields lists every column in the order of the full set. The seed set is
 // the prefix up to fVPCEndpointID.
 var fields = []fieldDef{
-	{fAdditionalEventData, "additionaleventdata", JSON, false, "additionalEventData"},
+	{fAdditionalEventData, "additionaleventdata", JSON, true, "additionalEventData"},
 	{fAPIVersion, "apiversion", String, true, "apiVersion"},
 	{fAWSRegion, "awsregion", String, true, "awsRegion"},
 	{fErrorCode, "errorcode", String, true, "errorCode"},
@@ -181,14 +183,14 @@ var fields = []fieldDef{
 	{fReadOnly, "readonly", Bool, false, "readOnly"},
 	{fRecipientAccountID, "recipientaccountid", String, true, "recipientAccountId"},
 	{fRequestID, "requestid", String, false, "requestID"},
-	{fRequestParameters, "requestparameters", JSON, false, "requestParameters"},
+	{fRequestParameters, "requestparameters", JSON, true, "requestParameters"},
 	{fResourcesARN, "resources_arn", StringList, true, "resources.ARN"},
 	{fResourcesAccountID, "resources_accountid", StringList, true, "resources.accountId"},
 	{fResourcesType, "resources_type", StringList, true, "resources.type"},
-	{fResponseElements, "responseelements", JSON, false, "responseElements"},
+	{fResponseElements, "responseelements", JSON, true, "responseElements"},
 	{fSharedEventID, "sharedeventid", String, false, "sharedEventID"},
 	{fSourceIPAddress, "sourceipaddress", String, true, "sourceIPAddress"},
-	{fServiceEventDetails, "serviceeventdetails", JSON, false, "serviceEventDetails"},
+	{fServiceEventDetails, "serviceeventdetails", JSON, true, "serviceEventDetails"},
 	{fUserAgent, "useragent", String, true, "userAgent"},
 	{fUIAccessKeyID, "useridentity_accesskeyid", String, true, "userIdentity.accessKeyId"},
 	{fUIAccountID, "useridentity_accountid", String, true, "userIdentity.accountId"},
@@ -205,7 +207,7 @@ var fields = []fieldDef{
 	{fUIType, "useridentity_type", String, true, "userIdentity.type"},
 	{fUIUserName, "useridentity_username", String, true, "userIdentity.userName"},
 	{fUIWebIDFederatedProvider, "useridentity_webidfederationdata_federatedprovider", String, true, "userIdentity.webIdFederationData.federatedProvider"},
-	{fUIWebIDAttributes, "useridentity_webidfederationdata_attributes", JSON, false, "userIdentity.webIdFederationData.attributes"},
+	{fUIWebIDAttributes, "useridentity_webidfederationdata_attributes", JSON, true, "userIdentity.webIdFederationData.attributes"},
 	{fVPCEndpointID, "vpcendpointid", String, true, "vpcEndpointId"},
 
 	{fEventCategory, "eventcategory", String, true, "eventCategory"},
@@ -219,9 +221,9 @@ var fields = []fieldDef{
 	{fAddendumUpdatedFields, "addendum_updatedfields", String, true, "addendum.updatedFields"},
 	{fAddendumOriginalRequestID, "addendum_originalrequestid", String, false, "addendum.originalRequestID"},
 	{fAddendumOriginalEventID, "addendum_originaleventid", String, false, "addendum.originalEventID"},
-	{fEdgeDeviceDetails, "edgedevicedetails", JSON, false, "edgeDeviceDetails"},
-	{fInsightDetails, "insightdetails", JSON, false, "insightDetails"},
-	{fEventContext, "eventcontext", JSON, false, "eventContext"},
+	{fEdgeDeviceDetails, "edgedevicedetails", JSON, true, "edgeDeviceDetails"},
+	{fInsightDetails, "insightdetails", JSON, true, "insightDetails"},
+	{fEventContext, "eventcontext", JSON, true, "eventContext"},
 	{fUIIdentityProvider, "useridentity_identityprovider", String, true, "userIdentity.identityProvider"},
 	{fUICredentialID, "useridentity_credentialid", String, false, "userIdentity.credentialId"},
 	{fUIOnBehalfOfUserID, "useridentity_onbehalfof_userid", String, true, "userIdentity.onBehalfOf.userId"},
@@ -234,7 +236,7 @@ var fields = []fieldDef{
 	{fSCEC2RoleDelivery, "useridentity_sessioncontext_ec2roledelivery", String, true, "userIdentity.sessionContext.ec2RoleDelivery"},
 	{fSCAssumedRoot, "useridentity_sessioncontext_assumedroot", String, true, "userIdentity.sessionContext.assumedRoot"},
 	{fSCWebIDFederatedProvider, "useridentity_sessioncontext_webidfederationdata_federatedprovider", String, true, "userIdentity.sessionContext.webIdFederationData.federatedProvider"},
-	{fSCWebIDAttributes, "useridentity_sessioncontext_webidfederationdata_attributes", JSON, false, "userIdentity.sessionContext.webIdFederationData.attributes"},
+	{fSCWebIDAttributes, "useridentity_sessioncontext_webidfederationdata_attributes", JSON, true, "userIdentity.sessionContext.webIdFederationData.attributes"},
 	{fUnmapped, "unmapped", JSON, true, ""},
 }
 
