@@ -387,8 +387,10 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 			sc.idx = append(sc.idx, k)
 		})
 	}
-	// A dictionary that is most of the plain size buys nothing.
-	if useDict && dictBytes > plainBytes/2 {
+	// A dictionary that is nearly the plain size buys nothing; below that
+	// it wins even where compression would find the repeats, because pages
+	// are compressed one by one and the repeats lie pages apart.
+	if useDict && dictBytes > plainBytes/10*9 {
 		useDict = false
 	}
 	encs := []format.Encoding{format.RLE}
