@@ -45,7 +45,7 @@ const (
 
 // PartPages bounds the pages and dictionaries of parts: the merge reads
 // every sorted run of a day at once, a page and a dictionary per column.
-var PartPages = record.PageOptions{PageBytes: 64 << 10, DictBytes: 256 << 10}
+var PartPages = record.PageOptions{PageBytes: 16 << 10, DictBytes: 128 << 10}
 
 // Options say how to flatten a shard.
 type Options struct {

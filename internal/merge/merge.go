@@ -44,7 +44,7 @@ const (
 	DefaultTargetFileBytes = 256 << 20
 	DefaultRowGroupRows    = 128 << 10
 	DefaultRowGroupBytes   = 32 << 20
-	DefaultMaxRuns         = 32
+	DefaultMaxRuns         = 64
 	readAhead              = 128 // rows buffered per run
 )
 
@@ -66,7 +66,7 @@ type Options struct {
 
 // partPages bounds the pages of intermediate merge files like those of
 // the shards' parts.
-var partPages = record.PageOptions{PageBytes: 64 << 10, DictBytes: 256 << 10}
+var partPages = record.PageOptions{PageBytes: 16 << 10, DictBytes: 128 << 10}
 
 // File is one published Parquet file of a day.
 type File struct {
