@@ -33,6 +33,7 @@ type FileWriter struct {
 	closed  bool
 	scratch sync.Pool
 	page    PageOptions
+	chunks  []chunk
 }
 
 // Page and dictionary bounds of published files. A reader holds one page
@@ -161,7 +162,12 @@ func (fw *FileWriter) WriteBatch(b *Batch, sorted bool, workers int) error {
 	} else {
 		b.Sort()
 	}
-	chunks := make([]chunk, len(fw.leaves))
+	// Chunk buffers are kept from row group to row group: they are written
+	// out before WriteBatch returns.
+	if len(fw.chunks) != len(fw.leaves) {
+		fw.chunks = make([]chunk, len(fw.leaves))
+	}
+	chunks := fw.chunks
 	workers = max(1, min(workers, len(fw.leaves)))
 	next := make(chan int, len(fw.leaves))
 	order := make([]int, len(fw.leaves))
@@ -310,7 +316,7 @@ func (b *Batch) values(c *Column, fn func(row int, v []byte, rep, def uint8)) {
 
 func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) error {
 	c := &fw.s.Columns[lf.col]
-	out.buf = out.buf[:0]
+	out.buf, out.hasDict = out.buf[:0], false
 	md := format.ColumnMetaData{PathInSchema: lf.path, Codec: fw.codec.CompressionCodec()}
 	switch c.Kind {
 	case TimeUTC, TimeLocal:
