@@ -63,6 +63,15 @@ if ! "$gnu_time" --version 2>&1 | grep -q GNU; then
 	"$gnu_time" --version 2>&1 | grep -q GNU || die "GNU time (/usr/bin/time) is needed: apt-get install time"
 fi
 
+# One benchmark at a time: runs share the output folder, and would skew each
+# other's timings.
+mkdir -p "$cache/bench"
+exec 9>"$cache/bench/.lock"
+if ! flock -n 9; then
+	echo "bench: another benchmark is running; waiting for it" >&2
+	flock 9
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/parquetrail-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -109,7 +118,7 @@ if [ "${BENCH_SKIP_PARQUETRAIL:-}" != 1 ]; then
 			--late-arrival "${margin_h}h" --json >"$out/parquetrail.json" 2>"$out/parquetrail.stderr"
 		rc=$?
 		set -e
-		[ $rc = 0 ] || { echo "shard-worker run failed (exit $rc):" >&2; tail -20 "$out/parquetrail.stderr" >&2; }
+		[ $rc = 0 ] || { echo "shard-worker run failed (exit $rc):" >&2; tail -20 "$out/parquetrail.stderr" >&2 || true; }
 		rows=""
 		[ $rc = 0 ] && rows=$(count_rows "$out/parquetrail")
 		runs+=(--run "parquetrail|$out/parquetrail.time|$out/parquetrail/proc_ymd=$ymd|$rows|$out/parquetrail.json")
@@ -130,7 +139,7 @@ duck() { # name, extra flags...
 		--temp-directory "$work/duckdb-tmp" "$@" >"$out/$name.json" 2>"$out/$name.stderr"
 	local rc=$?
 	set -e
-	[ $rc = 0 ] || { echo "duckdb.mjs failed (exit $rc):" >&2; tail -20 "$out/$name.stderr" >&2; }
+	[ $rc = 0 ] || { echo "duckdb.mjs failed (exit $rc):" >&2; tail -20 "$out/$name.stderr" >&2 || true; }
 	local rows=""
 	[ $rc = 0 ] && rows=$(count_rows "$out/$name")
 	runs+=(--run "$name|$out/$name.time|$out/$name/proc_ymd=$ymd|$rows|$out/$name.json")
