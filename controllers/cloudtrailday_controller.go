@@ -7,6 +7,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	corev1 "k8s.io/api/core/v1"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -26,6 +27,12 @@ import (
 type Config struct {
 	// WorkerImage runs the Jobs of a day whose spec names no image.
 	WorkerImage string
+	// WorkerServiceAccount runs the worker pods of a day whose spec names
+	// no service account ("" = the namespace's default).
+	WorkerServiceAccount string
+	// WorkerResources are the worker container's resources for a day whose
+	// spec sets none (nil = the built-in defaults).
+	WorkerResources *corev1.ResourceRequirements
 	// PlanTimeout bounds the listing and planning of a day.
 	PlanTimeout time.Duration
 	// ListConcurrency bounds the listings a plan runs at once.

@@ -44,7 +44,9 @@ var defaultWorkerResources = corev1.ResourceRequirements{
 
 // jobDefaults are the manager's settings for what a spec leaves out.
 type jobDefaults struct {
-	Image string
+	Image          string
+	ServiceAccount string
+	Resources      *corev1.ResourceRequirements
 }
 
 // newFlattenJob is the Indexed Job whose completion index i flattens shard
@@ -127,8 +129,15 @@ func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []stri
 		image = d.Image
 	}
 	resources := defaultWorkerResources
-	if w.Resources != nil {
+	switch {
+	case w.Resources != nil:
 		resources = *w.Resources
+	case d.Resources != nil:
+		resources = *d.Resources
+	}
+	serviceAccount := w.ServiceAccountName
+	if serviceAccount == "" {
+		serviceAccount = d.ServiceAccount
 	}
 	env := []corev1.EnvVar{{Name: "TMPDIR", Value: scratchDir}}
 	if limit, ok := resources.Limits[corev1.ResourceMemory]; ok && !limit.IsZero() {
@@ -154,7 +163,7 @@ func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []stri
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,
-					ServiceAccountName:           w.ServiceAccountName,
+					ServiceAccountName:           serviceAccount,
 					AutomountServiceAccountToken: ptr.To(false),
 					EnableServiceLinks:           ptr.To(false),
 					NodeSelector:                 w.NodeSelector,

@@ -284,3 +284,30 @@ func flattening(day *v1alpha1.CloudTrailDay, shards int32) *v1alpha1.CloudTrailD
 	day.Status.Shards.Total = shards
 	return day
 }
+
+func TestJobDefaultsFillWhatTheSpecLeavesOut(t *testing.T) {
+	rr := &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("300Mi")}}
+	d := jobDefaults{Image: "img", ServiceAccount: "parquetrail-worker", Resources: rr}
+
+	bare := flattening(controllertest.MakeDay("2026-11-24", "ns").UID("uid-1").Obj(), 2)
+	pod := newFlattenJob(bare, d).Spec.Template.Spec
+	if pod.ServiceAccountName != "parquetrail-worker" {
+		t.Errorf("service account %q, want the manager's default", pod.ServiceAccountName)
+	}
+	if diff := cmp.Diff(*rr, pod.Containers[0].Resources); diff != "" {
+		t.Errorf("resources (-default +got):\n%s", diff)
+	}
+
+	own := bare.DeepCopy()
+	own.Spec.Workers.ServiceAccountName = "mine"
+	own.Spec.Workers.Resources = &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}
+	pod = newMergeJob(own, d).Spec.Template.Spec
+	if pod.ServiceAccountName != "mine" || !pod.Containers[0].Resources.Limits.Memory().Equal(resource.MustParse("1Gi")) {
+		t.Errorf("the spec's own settings lost: %q %+v", pod.ServiceAccountName, pod.Containers[0].Resources)
+	}
+
+	none := newFlattenJob(bare, jobDefaults{Image: "img"}).Spec.Template.Spec
+	if none.ServiceAccountName != "" || !none.Containers[0].Resources.Requests.Memory().Equal(resource.MustParse("384Mi")) {
+		t.Errorf("without manager defaults: %q %+v", none.ServiceAccountName, none.Containers[0].Resources)
+	}
+}

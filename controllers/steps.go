@@ -389,7 +389,9 @@ func (r *Reconciler) deleteJobs(ctx context.Context, s *scope, attempt int32) er
 	return nil
 }
 
-func (r *Reconciler) jobDefaults() jobDefaults { return jobDefaults{Image: r.Config.WorkerImage} }
+func (r *Reconciler) jobDefaults() jobDefaults {
+	return jobDefaults{Image: r.Config.WorkerImage, ServiceAccount: r.Config.WorkerServiceAccount, Resources: r.Config.WorkerResources}
+}
 
 // validate checks what CEL cannot: the zone's existence in tzdata (done by
 // window.New) and the local-time column against the chosen column set.

@@ -5,11 +5,13 @@ package main
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -59,6 +61,15 @@ func run(fs *flag.FlagSet, args []string) error {
 		zapOpts       = zap.Options{}
 	)
 	fs.StringVar(&cfg.WorkerImage, "worker-image", defaultImage, "worker image for days whose spec names none")
+	fs.StringVar(&cfg.WorkerServiceAccount, "worker-service-account", "", "service account of the worker pods for days whose spec names none")
+	fs.Func("worker-resources", `worker container resources, as JSON ({"requests":{"cpu":"1","memory":"384Mi"},"limits":{"memory":"768Mi"}}), for days whose spec sets none`, func(v string) error {
+		var rr corev1.ResourceRequirements
+		if err := json.Unmarshal([]byte(v), &rr); err != nil {
+			return fmt.Errorf("--worker-resources: %w", err)
+		}
+		cfg.WorkerResources = &rr
+		return nil
+	})
 	fs.DurationVar(&cfg.PlanTimeout, "plan-timeout", cfg.PlanTimeout, "bound on listing and planning one day")
 	fs.IntVar(&cfg.ListConcurrency, "list-concurrency", cfg.ListConcurrency, "S3 listings one plan runs at once")
 	fs.IntVar(&cfg.MaxShards, "max-shards", cfg.MaxShards, "most shards of one day (a larger day gets larger shards)")

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -484,9 +485,10 @@ func TestChartManagerRunsADay(t *testing.T) {
 	_ = json.Unmarshal(b, &specValues)
 	delete(specValues, "date")
 	values := map[string]any{
-		"rbac":   map[string]any{"secretNamespaces": []any{w.ns}, "userRoles": false},
-		"worker": map[string]any{"parallelism": 2, "targetShardSize": "1Mi"},
-		"daily":  map[string]any{"enabled": true, "suspend": true, "day": map[string]any{"name": "chart", "spec": specValues}},
+		"rbac": map[string]any{"secretNamespaces": []any{w.ns}, "userRoles": false},
+		"worker": map[string]any{"parallelism": 2, "targetShardSize": "1Mi",
+			"resources": map[string]any{"requests": map[string]any{"cpu": "250m", "memory": "300Mi"}, "limits": map[string]any{"memory": "600Mi"}}},
+		"daily": map[string]any{"enabled": true, "suspend": true, "day": map[string]any{"name": "chart", "spec": specValues}},
 	}
 	const release = "op"
 	helmInstall(t, release, w.ns, values)
@@ -554,6 +556,12 @@ func TestChartManagerRunsADay(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := w.waitStage(day.Name, v1alpha1.StageSucceeded, 3*time.Minute)
+	for _, j := range w.jobs(day.Name) {
+		r := j.Spec.Template.Spec.Containers[0].Resources
+		if !r.Requests.Memory().Equal(resource.MustParse("300Mi")) || !r.Limits.Memory().Equal(resource.MustParse("600Mi")) {
+			t.Errorf("job %s: resources %+v, want the chart's worker.resources", j.Name, r)
+		}
+	}
 	if got.Status.Counts.RecordsWritten != w.stats.Rows || got.Status.Shards.Total < 2 {
 		t.Errorf("written %d (want %d) in %d shards", got.Status.Counts.RecordsWritten, w.stats.Rows, got.Status.Shards.Total)
 	}
