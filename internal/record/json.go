@@ -536,12 +536,44 @@ func (l *lexer) raw() ([]byte, error) {
 		return nil, err
 	}
 	v := l.b[start:l.i:l.i]
-	if !ws {
+	valid := utf8.Valid(v)
+	if !ws && valid {
 		return v, nil
 	}
 	from := len(l.arena)
-	l.arena = appendCompact(l.arena, v)
+	if ws {
+		l.arena = appendCompact(l.arena, v)
+	} else {
+		l.arena = append(l.arena, v...)
+	}
+	if !valid {
+		// Invalid UTF-8 can only sit inside strings; readers of the column
+		// (DuckDB, Trino) refuse it, and encoding/json reads each bad byte
+		// as U+FFFD, so write that: the value stays equal as JSON.
+		fixed := appendValidUTF8(l.arena[len(l.arena):], l.arena[from:])
+		l.arena = append(l.arena[:from], fixed...)
+	}
 	return l.arena[from:len(l.arena):len(l.arena)], nil
+}
+
+// appendValidUTF8 appends s with every byte that is not part of a valid
+// UTF-8 sequence replaced by U+FFFD, as encoding/json decodes it.
+func appendValidUTF8(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			dst = append(dst, s[i])
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, "\uFFFD"...)
+		} else {
+			dst = append(dst, s[i:i+n]...)
+		}
+		i += n
+	}
+	return dst
 }
 
 // appendCompact appends valid JSON without whitespace outside strings.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -91,4 +92,29 @@ func canon(t *testing.T, s string) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestInvalidUTF8 keeps every column valid UTF-8 (query engines refuse
+// anything else) while the record stays equal as encoding/json reads it.
+func TestInvalidUTF8(t *testing.T) {
+	s, _ := NewSchema(Full, "")
+	rec := "{\"eventTime\":\"2024-05-01T10:00:00Z\",\"eventName\":\"a\xffb\",\"requestParameters\":{\"k\":\"c\xfe\xc3\"},\"x\":[\"\xe2\x82\"],\"k\xff\":1,\"readOnly\":\"t\xffrue\"}"
+	r := NewReader(strings.NewReader(`{"Records":[`+rec+`]}`), s, ReaderOptions{})
+	var row Row
+	if err := r.Next(&row); err != nil {
+		t.Fatal(err)
+	}
+	vals := s.RowValues(&row)
+	for k, v := range vals {
+		if str, ok := v.(string); ok && !utf8.ValidString(str) {
+			t.Errorf("%s is not valid UTF-8: %q", k, str)
+		}
+	}
+	back, err := s.RebuildJSON(vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if canon(t, string(back)) != canon(t, rec) {
+		t.Errorf("rebuilt %s, want %s", back, rec)
+	}
 }

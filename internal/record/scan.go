@@ -734,6 +734,11 @@ func (p *parser) encodeUnmapped() []byte {
 		out = append(out, '}')
 	}
 	out = append(out, '}')
+	if v := out[from:]; !utf8.Valid(v) {
+		// A raw key or a raw string value kept as written: make it valid.
+		fixed := appendValidUTF8(nil, v)
+		out = append(out[:from], fixed...)
+	}
 	p.arena = out
 	return out[from:len(out):len(out)]
 }
