@@ -518,20 +518,41 @@ func (o *output) writeBatch(b *record.Batch) error {
 		o.cur.MinEventTime = time.UnixMilli(lo).UTC()
 	}
 	o.cur.MaxEventTime = time.UnixMilli(hi).UTC()
-	if err := o.fw.WriteBatch(b, true, o.opts.Workers); err != nil {
+	// Batches are a memory budget; a row group gathers several of them
+	// (their pages and dictionaries), up to RowGroupRows.
+	if err := o.fw.AppendBatch(b, true, o.opts.Workers); err != nil {
 		return err
 	}
 	o.cur.Rows += int64(b.Len())
-	o.cur.RowGroups++
+	if o.fw.RowGroupRows() < int64(o.opts.RowGroupRows) {
+		return nil
+	}
+	if err := o.endRowGroup(); err != nil {
+		return err
+	}
 	if o.cw.n >= o.opts.TargetFileBytes {
 		return o.closeFile()
 	}
 	return nil
 }
 
+func (o *output) endRowGroup() error {
+	if o.fw.RowGroupRows() == 0 {
+		return nil
+	}
+	if err := o.fw.EndRowGroup(); err != nil {
+		return err
+	}
+	o.cur.RowGroups++
+	return nil
+}
+
 func (o *output) closeFile() error {
 	if o.cur == nil {
 		return nil
+	}
+	if err := o.endRowGroup(); err != nil {
+		return err
 	}
 	if err := o.fw.Close(); err != nil {
 		return err

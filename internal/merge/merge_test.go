@@ -260,8 +260,14 @@ func TestMergeCascade(t *testing.T) {
 	f := newFixture(t, 5, 400, "c", record.Full)
 	var ref *merge.Manifest
 	var refRows []record.Values
-	for _, maxRuns := range []int{1000, 3} {
-		m, err := merge.Day(context.Background(), f.st, testPlan("c", record.Full), f.parts, merge.Options{MaxRuns: maxRuns})
+	for _, opts := range []merge.Options{
+		{MaxRuns: 1000},
+		{MaxRuns: 3},
+		// Row groups of many small batches (pages and dictionaries carried
+		// from batch to batch).
+		{MaxRuns: 1000, RowGroupBytes: 100 << 10, RowGroupRows: 1500},
+	} {
+		m, err := merge.Day(context.Background(), f.st, testPlan("c", record.Full), f.parts, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,8 +287,24 @@ func TestMergeCascade(t *testing.T) {
 				t.Fatalf("row %d differs from the single merge's", i)
 			}
 		}
-		if len(f.st.Keys(plan.StagingPrefix(day.YMD(), "c")+"merge/")) == 0 {
+		if opts.MaxRuns == 3 && len(f.st.Keys(plan.StagingPrefix(day.YMD(), "c")+"merge/")) == 0 {
 			t.Error("no intermediate files in staging")
+		}
+		if opts.RowGroupRows == 1500 {
+			for _, file := range m.Files {
+				if want := int((file.Rows + 1499) / 1500); file.RowGroups != want {
+					t.Errorf("%s: %d row groups of %d rows, want %d", file.Key, file.RowGroups, file.Rows, want)
+				}
+			}
+			// The rebuilt records must match the single merge's too.
+			s, _ := record.NewSchema(record.Full, "eventtime_kst")
+			for i := range rows {
+				a, err1 := s.RebuildJSON(rows[i])
+				b, err2 := s.RebuildJSON(refRows[i])
+				if err1 != nil || err2 != nil || string(a) != string(b) {
+					t.Fatalf("row %d: %s (%v) vs %s (%v)", i, a, err1, b, err2)
+				}
+			}
 		}
 	}
 	if err := merge.CleanStaging(context.Background(), f.st, day.YMD(), "c"); err != nil {

@@ -95,6 +95,18 @@ func (s *blocks) take(size int) int32 {
 	return int32(len(s.list) - 1)
 }
 
+// copy stores v in the blocks and returns the copy.
+func (s *blocks) copy(v []byte) []byte {
+	n := len(s.list)
+	if n == 0 || len(s.list[n-1])+len(v) > cap(s.list[n-1]) {
+		s.take(max(len(v), blockSize))
+		n = len(s.list)
+	}
+	blk := s.list[n-1]
+	s.list[n-1] = append(blk, v...)
+	return s.list[n-1][len(blk) : len(blk)+len(v) : len(blk)+len(v)]
+}
+
 func (s *blocks) reset() {
 	for _, blk := range s.list {
 		if cap(blk) == blockSize {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
@@ -83,19 +84,92 @@ func TestParquetRoundTrip(t *testing.T) {
 		}
 		fh.Close()
 	}
+	n := b.Len()
+	for _, tc := range []struct {
+		name  string
+		pages record.PageOptions
+		split int // batches per row group
+	}{
+		{"one batch", record.PageOptions{}, 1},
+		// Small pages and dictionaries that overflow part-way through a
+		// chunk, over row groups of several batches.
+		{"several batches", record.PageOptions{PageBytes: 4096, DictBytes: 30000}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w, err := record.NewFileWriter(&buf, s, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.SetPageOptions(tc.pages)
+			if tc.split == 1 {
+				if err := w.WriteBatch(b, false, 2); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				// Sort, then feed the rows in order as separate batches.
+				vals := sortedParts(t, s, b, tc.split)
+				for _, part := range vals {
+					if err := w.AppendBatch(part, true, 2); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := w.EndRowGroup(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			checkFile(t, s, buf.Bytes(), n, want)
+		})
+	}
+}
+
+// sortedParts splits a batch, in (eventtime, eventid) order, into k batches
+// by round trip through Parquet (the only way in from outside the package).
+func sortedParts(t *testing.T, s *record.Schema, b *record.Batch, k int) []*record.Batch {
 	var buf bytes.Buffer
-	w, err := record.NewFileWriter(&buf, s, "", nil)
+	w, _ := record.NewFileWriter(&buf, s, "none", nil)
+	if err := w.WriteBatch(b, false, 1); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	pf, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := b.Len()
-	if err := w.WriteBatch(b, false, 2); err != nil {
-		t.Fatal(err)
+	rows := pf.RowGroups()[0].Rows()
+	defer rows.Close()
+	parts := make([]*record.Batch, k)
+	for i := range parts {
+		parts[i] = record.NewBatch(s, 1<<20)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
+	per := (b.Len() + k - 1) / k
+	rb := make([]parquet.Row, 64)
+	got := 0
+	for {
+		n, err := rows.ReadRows(rb)
+		for _, r := range rb[:n] {
+			if err := parts[got/per].AppendParquetRow(r); err != nil {
+				t.Fatal(err)
+			}
+			got++
+		}
+		if err != nil {
+			break
+		}
 	}
-	f, err := arrowcheck.Read(buf.Bytes())
+	return parts
+}
+
+func checkFile(t *testing.T, s *record.Schema, data []byte, n int, corpus map[string]int) {
+	t.Helper()
+	want := map[string]int{}
+	for k, v := range corpus {
+		want[k] = v
+	}
+	f, err := arrowcheck.Read(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +201,7 @@ func TestParquetRoundTrip(t *testing.T) {
 		}
 		want[c]--
 	}
-	t.Logf("%d rows, %d bytes of Parquet", n, buf.Len())
+	t.Logf("%d rows, %d bytes of Parquet", n, len(data))
 }
 
 func readAll(t *testing.T, path string) []byte {

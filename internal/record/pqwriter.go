@@ -34,6 +34,7 @@ type FileWriter struct {
 	scratch sync.Pool
 	page    PageOptions
 	chunks  []chunk
+	rgRows  int64 // rows in the open row group
 }
 
 // Page and dictionary bounds of published files. A reader holds one page
@@ -151,6 +152,17 @@ func (fw *FileWriter) RowGroups() int { return len(fw.meta.RowGroups) }
 // eventid) first unless sorted says it already is. Columns are encoded on up
 // to workers goroutines.
 func (fw *FileWriter) WriteBatch(b *Batch, sorted bool, workers int) error {
+	if err := fw.AppendBatch(b, sorted, workers); err != nil {
+		return err
+	}
+	return fw.EndRowGroup()
+}
+
+// AppendBatch adds the batch's rows to the open row group (opening one),
+// encoding them into pages; the values are not kept, only the pages and
+// the dictionaries, so that a row group can hold many batches. Successive
+// batches must be in order for the row group to be sorted.
+func (fw *FileWriter) AppendBatch(b *Batch, sorted bool, workers int) error {
 	if fw.closed {
 		return errors.New("parquet writer is closed")
 	}
@@ -162,8 +174,6 @@ func (fw *FileWriter) WriteBatch(b *Batch, sorted bool, workers int) error {
 	} else {
 		b.Sort()
 	}
-	// Chunk buffers are kept from row group to row group: they are written
-	// out before WriteBatch returns.
 	if len(fw.chunks) != len(fw.leaves) {
 		fw.chunks = make([]chunk, len(fw.leaves))
 	}
@@ -204,14 +214,37 @@ func (fw *FileWriter) WriteBatch(b *Batch, sorted bool, workers int) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	rg := format.RowGroup{NumRows: int64(b.n), FileOffset: fw.off, Ordinal: int16(len(fw.meta.RowGroups))}
-	for i := range chunks {
-		c := &chunks[i]
+	fw.rgRows += int64(b.n)
+	return nil
+}
+
+// RowGroupRows is the number of rows in the open row group.
+func (fw *FileWriter) RowGroupRows() int64 { return fw.rgRows }
+
+// EndRowGroup writes the open row group out (a no-op when it is empty).
+func (fw *FileWriter) EndRowGroup() error {
+	if fw.rgRows == 0 {
+		return nil
+	}
+	sc, _ := fw.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	defer fw.scratch.Put(sc)
+	rg := format.RowGroup{NumRows: fw.rgRows, FileOffset: fw.off, Ordinal: int16(len(fw.meta.RowGroups))}
+	for i := range fw.chunks {
+		c := &fw.chunks[i]
+		if err := fw.finishChunk(c, fw.leaves[i], sc); err != nil {
+			return err
+		}
 		base := fw.off
 		md := c.meta
-		md.DataPageOffset += base
+		md.DataPageOffset = base + int64(len(c.dict))
 		if c.hasDict {
 			md.DictionaryPageOffset = base
+		}
+		if err := fw.write(c.dict); err != nil {
+			return err
 		}
 		if err := fw.write(c.buf); err != nil {
 			return err
@@ -219,12 +252,53 @@ func (fw *FileWriter) WriteBatch(b *Batch, sorted bool, workers int) error {
 		rg.Columns = append(rg.Columns, format.ColumnChunk{FileOffset: base, MetaData: md})
 		rg.TotalByteSize += md.TotalUncompressedSize
 		rg.TotalCompressedSize += md.TotalCompressedSize
+		c.open = false
 	}
 	if ti, ii := fw.leafOf(fEventTime), fw.leafOf(fEventID); ti >= 0 && ii >= 0 {
 		rg.SortingColumns = []format.SortingColumn{{ColumnIdx: int32(ti)}, {ColumnIdx: int32(ii), NullsFirst: true}}
 	}
 	fw.meta.RowGroups = append(fw.meta.RowGroups, rg)
-	fw.meta.NumRows += int64(b.n)
+	fw.meta.NumRows += fw.rgRows
+	fw.rgRows = 0
+	return nil
+}
+
+// finishChunk completes a column chunk's metadata and dictionary page.
+func (fw *FileWriter) finishChunk(out *chunk, lf leaf, sc *scratch) error {
+	c := &fw.s.Columns[lf.col]
+	md := &out.meta
+	out.dict, out.hasDict = out.dict[:0], false
+	switch c.Kind {
+	case TimeUTC, TimeLocal:
+		md.Encoding = []format.Encoding{format.Plain}
+		md.Statistics.MinValue = binary.LittleEndian.AppendUint64(nil, uint64(out.lo))
+		md.Statistics.MaxValue = binary.LittleEndian.AppendUint64(nil, uint64(out.hi))
+		md.Statistics.Min, md.Statistics.Max = md.Statistics.MinValue, md.Statistics.MaxValue
+		return nil
+	}
+	md.Encoding = []format.Encoding{format.RLE, format.Plain}
+	md.Statistics.NullCount = out.nulls
+	if !out.dictPages {
+		return nil
+	}
+	md.Encoding = append(md.Encoding, format.RLEDictionary)
+	sc.vals = sc.vals[:0]
+	for _, e := range out.entries {
+		sc.vals = binary.LittleEndian.AppendUint32(sc.vals, uint32(len(e)))
+		sc.vals = append(sc.vals, e...)
+	}
+	ph := format.PageHeader{Type: format.DictionaryPage,
+		DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: int32(len(out.entries)), Encoding: format.Plain})}
+	var err error
+	out.dict, err = fw.encodePage(out.dict, md, &ph, sc.vals, sc)
+	if err != nil {
+		return err
+	}
+	out.hasDict = true
+	if !out.plainPages {
+		// Every value is in the dictionary: its bounds are the chunk's.
+		md.Statistics.MinValue, md.Statistics.MaxValue = minMax(out.entries)
+	}
 	return nil
 }
 
@@ -256,23 +330,35 @@ func (fw *FileWriter) Close() error {
 // chunk is one encoded column chunk; offsets in meta are relative to its
 // start until the file writer places it.
 type chunk struct {
-	buf     []byte
+	buf     []byte // data pages of the open row group
+	dict    []byte // its dictionary page, written before them
 	meta    format.ColumnMetaData
 	hasDict bool
+
+	// State of the open row group, kept across batches.
+	open       bool
+	table      dictTable
+	entries    [][]byte // dictionary values, copies in store
+	store      blocks
+	useDict    int8 // 0 undecided, 1 dictionary pages, -1 PLAIN pages
+	dictPages  bool // some page uses the dictionary
+	plainPages bool // some page does not
+	dictBytes  int
+	plainBytes int
+	nulls      int64
+	lo, hi     int64 // times
 }
 
 // scratch is per-goroutine encoding memory, reused across columns.
 type scratch struct {
-	table   dictTable
-	entries [][]byte
-	idx     []int32 // dictionary index per non-null value, in sorted order
-	rowIdx  []int32 // dictionary index per row, in insertion order
-	rep     []uint8
-	def     []uint8
-	vals    []byte // page values before compression
-	page    []byte // page body before compression
-	comp    []byte
-	hdr     bytes.Buffer
+	idx    []int32 // dictionary index per non-null value, in sorted order
+	rowIdx []int32 // dictionary index per row, in insertion order
+	rep    []uint8
+	def    []uint8
+	vals   []byte // page values before compression
+	page   []byte // page body before compression
+	comp   []byte
+	hdr    bytes.Buffer
 }
 
 // values walks the column's cells in sorted row order, calling fn for each
@@ -316,11 +402,24 @@ func (b *Batch) values(c *Column, fn func(row int, v []byte, rep, def uint8)) {
 
 func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) error {
 	c := &fw.s.Columns[lf.col]
-	out.buf, out.hasDict = out.buf[:0], false
-	md := format.ColumnMetaData{PathInSchema: lf.path, Codec: fw.codec.CompressionCodec()}
+	if !out.open {
+		out.open = true
+		out.buf = out.buf[:0]
+		out.meta = format.ColumnMetaData{PathInSchema: lf.path, Codec: fw.codec.CompressionCodec()}
+		out.table.reset()
+		out.entries = out.entries[:0]
+		out.store.reset()
+		out.useDict = -1
+		if c.Dict && fw.page.DictBytes > 0 {
+			out.useDict = 0
+		}
+		out.dictPages, out.plainPages = false, false
+		out.dictBytes, out.plainBytes, out.nulls = 0, 0, 0
+	}
+	md := &out.meta
 	switch c.Kind {
 	case TimeUTC, TimeLocal:
-		return fw.encodeTimes(out, b, c, md, sc)
+		return fw.encodeTimes(out, b, c, sc)
 	case Bool:
 		md.Type = format.Boolean
 	default:
@@ -331,15 +430,28 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		maxDef, maxRep = 3, 1
 	}
 
-	// The dictionary, when the column has one and it stays small.
-	useDict := c.Dict && fw.page.DictBytes > 0
-	sc.table.reset()
-	sc.entries = sc.entries[:0]
+	// Look this batch's values up in the chunk's dictionary, adding the new
+	// ones (copied: the batch's memory is reused).
+	useDict := out.useDict >= 0
 	last := int32(-1)
 	sc.idx = sc.idx[:0]
-	var nulls int64
 	flat := c.Kind != StringList
-	dictBytes, plainBytes := 0, 0
+	add := func(v []byte) (int32, bool) {
+		out.plainBytes += len(v) + 4
+		if last >= 0 && string(out.entries[last]) == string(v) {
+			return last, true
+		}
+		k, added := out.table.index(v, &out.entries)
+		if added {
+			out.entries[k] = out.store.copy(v)
+			out.dictBytes += len(v) + 4
+			if out.dictBytes > fw.page.DictBytes {
+				return 0, false
+			}
+		}
+		last = k
+		return k, true
+	}
 	if useDict && flat {
 		// In insertion order, which reads the column's blocks in turn; the
 		// pages then take each row's index in sorted order.
@@ -351,76 +463,39 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 				sc.rowIdx = append(sc.rowIdx, -1)
 				continue
 			}
-			v := list[sp.blk][sp.off : sp.off+uint32(sp.n)]
-			plainBytes += len(v) + 4
-			if last >= 0 && string(sc.entries[last]) == string(v) {
-				sc.rowIdx = append(sc.rowIdx, last)
-				continue
+			k, ok := add(list[sp.blk][sp.off : sp.off+uint32(sp.n)])
+			if !ok {
+				useDict = false
+				break
 			}
-			k, added := sc.table.index(v, &sc.entries)
-			if added {
-				dictBytes += len(v) + 4
-				if dictBytes > fw.page.DictBytes {
-					useDict = false
-					break
-				}
-			}
-			last = k
 			sc.rowIdx = append(sc.rowIdx, k)
 		}
 	} else if useDict {
 		b.values(c, func(_ int, v []byte, _, def uint8) {
-			if def != maxDef {
+			if def != maxDef || !useDict {
 				return
 			}
-			if !useDict {
+			k, ok := add(v)
+			if !ok {
+				useDict = false
 				return
 			}
-			plainBytes += len(v) + 4
-			// Neighbouring rows often repeat a value: skip the hash then.
-			if last >= 0 && string(sc.entries[last]) == string(v) {
-				sc.idx = append(sc.idx, last)
-				return
-			}
-			k, added := sc.table.index(v, &sc.entries)
-			if added {
-				dictBytes += len(v) + 4
-				if dictBytes > fw.page.DictBytes {
-					useDict = false
-				}
-			}
-			last = k
 			sc.idx = append(sc.idx, k)
 		})
 	}
 	// A dictionary that is nearly the plain size buys nothing; below that
 	// it wins even where compression would find the repeats, because pages
-	// are compressed one by one and the repeats lie pages apart.
-	if useDict && dictBytes > plainBytes/10*9 {
-		useDict = false
-	}
-	encs := []format.Encoding{format.RLE}
-	if useDict {
-		encs = append(encs, format.Plain, format.RLEDictionary)
-		// Dictionary page: PLAIN byte arrays.
-		sc.vals = sc.vals[:0]
-		for _, e := range sc.entries {
-			sc.vals = binary.LittleEndian.AppendUint32(sc.vals, uint32(len(e)))
-			sc.vals = append(sc.vals, e...)
+	// are compressed one by one and the repeats lie pages apart. Decided on
+	// the row group's first batch; a dictionary that outgrows its bound
+	// leaves the rest of the chunk PLAIN.
+	if out.useDict == 0 {
+		out.useDict = 1
+		if !useDict || out.dictBytes > out.plainBytes/10*9 {
+			out.useDict, useDict = -1, false
 		}
-		ph := format.PageHeader{Type: format.DictionaryPage,
-			DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: int32(len(sc.entries)), Encoding: format.Plain})}
-		if err := fw.appendPage(out, &md, &ph, sc.vals, sc); err != nil {
-			return err
-		}
-		out.hasDict = true
-		lo, hi := minMax(sc.entries)
-		md.Statistics.MinValue, md.Statistics.MaxValue = lo, hi
-	} else {
-		encs = append(encs, format.Plain)
+	} else if !useDict {
+		out.useDict = -1
 	}
-	md.Encoding = encs
-	md.DataPageOffset = int64(len(out.buf))
 
 	// Data pages, cut at row boundaries.
 	sc.rep, sc.def, sc.vals = sc.rep[:0], sc.def[:0], sc.vals[:0]
@@ -440,20 +515,26 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		switch {
 		case useDict:
 			enc = format.RLEDictionary
-			bw := bits.Len32(uint32(max(len(sc.entries)-1, 0)))
+			out.dictPages = true
+			bw := bits.Len32(uint32(max(len(out.entries)-1, 0)))
 			sc.page = append(sc.page, byte(bw))
 			sc.page = appendHybrid32(sc.page, sc.idx[nv-countValues(sc.def, maxDef):nv], bw)
 		case c.Kind == Bool:
+			out.plainPages = true
 			sc.page = appendBools(sc.page, bools)
 		default:
+			out.plainPages = true
 			sc.page = append(sc.page, sc.vals...)
 		}
 		ph := format.PageHeader{Type: format.DataPage, DataPageHeader: thrift.New(format.DataPageHeader{
 			NumValues: int32(len(sc.def)), Encoding: enc, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE,
 		})}
-		err = fw.appendPage(out, &md, &ph, sc.page, sc)
+		out.buf, err = fw.encodePage(out.buf, md, &ph, sc.page, sc)
 		md.NumValues += int64(len(sc.def))
 		sc.rep, sc.def, sc.vals, bools, pb = sc.rep[:0], sc.def[:0], sc.vals[:0], bools[:0], 0
+	}
+	if useDict && flat {
+		sc.idx = sc.idx[:0]
 	}
 	b.values(c, func(row int, v []byte, rep, def uint8) {
 		if rep == 0 && (pb >= fw.page.PageBytes || row-pageStartRow >= pageRows) {
@@ -463,7 +544,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		sc.rep = append(sc.rep, rep)
 		sc.def = append(sc.def, def)
 		if def != maxDef {
-			nulls++
+			out.nulls++
 			return
 		}
 		nv++
@@ -483,8 +564,6 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		}
 	})
 	flush()
-	md.Statistics.NullCount = nulls
-	out.meta = md
 	return err
 }
 
@@ -511,61 +590,55 @@ func minMax(entries [][]byte) (lo, hi []byte) {
 	return bytes.Clone(lo), bytes.Clone(hi)
 }
 
-func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *Column, md format.ColumnMetaData, sc *scratch) error {
+func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *Column, sc *scratch) error {
+	md := &out.meta
 	md.Type = format.Int64
-	md.Encoding = []format.Encoding{format.Plain}
 	src := b.time
 	if c.Kind == TimeLocal {
 		src = b.local
 	}
-	var lo, hi int64
 	for k := 0; k < len(b.perm); {
 		n := min(len(b.perm)-k, fw.page.PageBytes/8)
 		sc.vals = sc.vals[:0]
 		for _, i := range b.perm[k : k+n] {
 			t := src[i]
-			if k == 0 && len(sc.vals) == 0 || t < lo {
-				lo = t
+			if md.NumValues == 0 && len(sc.vals) == 0 {
+				out.lo, out.hi = t, t
 			}
-			if k == 0 && len(sc.vals) == 0 || t > hi {
-				hi = t
-			}
+			out.lo, out.hi = min(out.lo, t), max(out.hi, t)
 			sc.vals = binary.LittleEndian.AppendUint64(sc.vals, uint64(t))
 		}
 		ph := format.PageHeader{Type: format.DataPage, DataPageHeader: thrift.New(format.DataPageHeader{
 			NumValues: int32(n), Encoding: format.Plain, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE,
 		})}
-		if err := fw.appendPage(out, &md, &ph, sc.vals, sc); err != nil {
+		var err error
+		if out.buf, err = fw.encodePage(out.buf, md, &ph, sc.vals, sc); err != nil {
 			return err
 		}
 		md.NumValues += int64(n)
 		k += n
 	}
-	md.Statistics.MinValue = binary.LittleEndian.AppendUint64(nil, uint64(lo))
-	md.Statistics.MaxValue = binary.LittleEndian.AppendUint64(nil, uint64(hi))
-	md.Statistics.Min, md.Statistics.Max = md.Statistics.MinValue, md.Statistics.MaxValue
-	out.meta = md
 	return nil
 }
 
-// appendPage compresses body and appends its header and bytes to the chunk.
-func (fw *FileWriter) appendPage(out *chunk, md *format.ColumnMetaData, ph *format.PageHeader, body []byte, sc *scratch) error {
+// encodePage compresses body and appends its header and bytes to dst.
+func (fw *FileWriter) encodePage(dst []byte, md *format.ColumnMetaData, ph *format.PageHeader, body []byte, sc *scratch) ([]byte, error) {
 	var err error
 	sc.comp, err = fw.codec.Encode(sc.comp[:0], body)
 	if err != nil {
-		return err
+		return dst, err
 	}
 	ph.UncompressedPageSize = int32(len(body))
 	ph.CompressedPageSize = int32(len(sc.comp))
 	sc.hdr.Reset()
 	if err := thrift.NewEncoder(new(thrift.CompactProtocol).NewWriter(&sc.hdr)).Encode(ph); err != nil {
-		return err
+		return dst, err
 	}
-	out.buf = append(out.buf, sc.hdr.Bytes()...)
-	out.buf = append(out.buf, sc.comp...)
+	dst = append(dst, sc.hdr.Bytes()...)
+	dst = append(dst, sc.comp...)
 	md.TotalUncompressedSize += int64(sc.hdr.Len() + len(body))
 	md.TotalCompressedSize += int64(sc.hdr.Len() + len(sc.comp))
-	return nil
+	return dst, nil
 }
 
 // appendLevels appends levels as a length-prefixed RLE/bit-packed hybrid
