@@ -40,7 +40,7 @@ import (
 // Version names the generator's output format. It changes whenever the same
 // Options would produce different objects, so that caches keyed by it (see
 // hack/gen) are rebuilt.
-const Version = "2"
+const Version = "3"
 
 // Options describe the day to generate. The zero value of a field means its
 // default.
@@ -83,7 +83,8 @@ type Options struct {
 	LateRate float64 `json:"lateRate"`
 	// Verbatim adds every embedded real record once, unchanged except for
 	// eventTime (moved into the delivery range): their accounts, regions,
-	// odd fields and shared eventIDs are kept as published.
+	// odd fields and shared eventIDs are kept as published. Records that
+	// share an eventID go to one file with one eventTime.
 	Verbatim bool `json:"verbatim,omitempty"`
 	// EdgeCases adds the documented bad input (see Stats.Problems): a
 	// truncated gzip object, an object that is not JSON, a record that is
