@@ -41,7 +41,7 @@ type FileWriter struct {
 // and one dictionary per column it reads, so these bound its memory too.
 const (
 	DefaultPageBytes = 256 << 10 // values per data page, before compression
-	DefaultDictBytes = 8 << 20   // larger dictionaries fall back to PLAIN
+	DefaultDictBytes = 24 << 20  // larger dictionaries fall back to PLAIN
 	pageRows         = 20000
 )
 
