@@ -25,7 +25,7 @@ demo: ## Generate the demo day and convert it in one process (no cluster, no clo
 	$(GO) run ./hack/gen --preset demo --out $(DEMO_DIR)/source
 	rm -rf $(DEMO_DIR)/output
 	$(BIN)/shard-worker run --source $(DEMO_DIR)/source --destination $(DEMO_DIR)/output \
-		--date 2026-11-24 --time-zone Asia/Seoul --late-arrival 6h \
+		--date 2026-11-24 --time-zone Asia/Seoul --late-arrival 12h \
 		--columns seed --local-time-column eventtime_kst
 	@echo; echo "Parquet written under $(DEMO_DIR)/output/proc_ymd=20261124/"
 
