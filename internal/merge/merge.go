@@ -53,8 +53,10 @@ type Options struct {
 	// TargetFileBytes starts a new output file once a file reaches it (at a
 	// row-group boundary).
 	TargetFileBytes int64
-	// RowGroupRows and RowGroupBytes bound an output row group (the rows
-	// buffered before encoding).
+	// RowGroupRows bounds the rows of an output row group. RowGroupBytes
+	// bounds the memory of the rows buffered at a time (a batch): a row
+	// group gathers batches, keeping only their encoded pages and the
+	// dictionaries.
 	RowGroupRows  int
 	RowGroupBytes int
 	// Workers encode columns in parallel (default GOMAXPROCS).
