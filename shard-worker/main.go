@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,7 +47,16 @@ Run "shard-worker COMMAND -h" for a command's flags.
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// defaultMemoryLimit is the Go runtime's soft memory limit unless
+// GOMEMLIMIT says otherwise: a worker stays under 256 MiB whatever the size
+// of its shard or of one input file (the operator sets GOMEMLIMIT from the
+// pod's memory limit instead).
+const defaultMemoryLimit = 224 << 20
+
 func main() {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
