@@ -214,6 +214,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if c.Source == "" || c.Destination == "" || c.Date == "" {
 		return usageError{errors.New("run needs --source, --destination and --date")}
 	}
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		return usageError{err}
+	}
 	if !*quiet && isTerminal(stderr) {
 		c.Progress = progressPrinter(stderr)
 	}
