@@ -282,7 +282,12 @@ func (fw *FileWriter) finishChunk(out *chunk, lf leaf, sc *scratch) error {
 		return nil
 	}
 	md.Encoding = append(md.Encoding, format.RLEDictionary)
-	sc.vals = sc.vals[:0]
+	size := 0
+	for _, e := range out.entries {
+		size += 4 + len(e)
+	}
+	// One allocation for the page, not a doubling per growth.
+	sc.vals = slices.Grow(sc.vals[:0], size)
 	for _, e := range out.entries {
 		sc.vals = binary.LittleEndian.AppendUint32(sc.vals, uint32(len(e)))
 		sc.vals = append(sc.vals, e...)
