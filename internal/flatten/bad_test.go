@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -131,32 +128,10 @@ func TestBigFileMemory(t *testing.T) {
 	// A worker runs with a soft memory limit (GOMEMLIMIT), so that garbage
 	// does not pile up to twice the live heap; do the same here.
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(96 << 20))
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-		}
-	}()
+	heapGrowth := flattentest.HeapPeak()
 	dst := flattentest.NewMemStore()
 	res, err := flatten.Shard(context.Background(), st, shardOf(st, "big.json.gz"), dst, "part.parquet", flatten.Options{Day: badDay})
-	close(stop)
-	wg.Wait()
+	grown := heapGrowth()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +139,6 @@ func TestBigFileMemory(t *testing.T) {
 		t.Fatalf("wrote %d of %d records from %d bytes of JSON", res.Written, n, res.JSONBytes)
 	}
 	part, _ := dst.Get("part.parquet")
-	grown := int64(peak.Load()) - int64(base.HeapInuse)
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	t.Logf("%d MB of JSON, %d row groups, part %d KB, heap in use grew by at most %d MiB; peak RSS of the test process %d MiB",

@@ -6,12 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -324,31 +321,9 @@ func TestMergeMemory(t *testing.T) {
 	}
 	f := newFixture(t, 12, 3000, "mem", record.Full) // 12 parts, ~6 row groups each
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(160 << 20))
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-		}
-	}()
+	heapGrowth := flattentest.HeapPeak()
 	m, err := merge.Day(context.Background(), f.st, testPlan("mem", record.Full), f.parts, merge.Options{})
-	close(stop)
-	wg.Wait()
+	grown := heapGrowth()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +331,6 @@ func TestMergeMemory(t *testing.T) {
 	for _, file := range m.Files {
 		out += file.Bytes
 	}
-	grown := int64(peak.Load()) - int64(base.HeapInuse)
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	t.Logf("%d runs, %d rows, %d KB written; heap grew by at most %d MiB; peak RSS of the test process %d MiB", m.Runs, m.Rows, out>>10, grown>>20, ru.Maxrss>>10)
