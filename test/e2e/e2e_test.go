@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -165,6 +163,14 @@ func (w *world) published(prefix string) (*merge.Manifest, []record.Values) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	return w.readDay(dst)
+}
+
+// readDay reads a day's published output from a store with the Arrow
+// reader, checking that the partition holds exactly the files its
+// manifest lists.
+func (w *world) readDay(dst store.Store) (*merge.Manifest, []record.Values) {
+	w.t.Helper()
 	var m merge.Manifest
 	r, err := dst.Open(w.ctx, plan.ManifestKey(ymd))
 	if err != nil {
@@ -223,26 +229,11 @@ func (w *world) localRun(d *v1alpha1.CloudTrailDay) (*pipeline.Summary, []record
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	dst, _ := store.Open(w.ctx, out, store.Options{})
-	var m merge.Manifest
-	r, err := dst.Open(w.ctx, plan.ManifestKey(ymd))
+	dst, err := store.Open(w.ctx, out, store.Options{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	_ = jsonDecode(r, &m)
-	r.Close()
-	var rows []record.Values
-	for _, f := range m.Files {
-		b, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(f.Key)))
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		pf, err := arrowcheck.Read(b)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		rows = append(rows, pf.Rows...)
-	}
+	_, rows := w.readDay(dst)
 	return s, rows
 }
 
