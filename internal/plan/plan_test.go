@@ -5,10 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/parquetrail/parquetrail/internal/corpus"
 	"io"
-	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -29,13 +28,10 @@ func tctx(t *testing.T) context.Context {
 	return ctx
 }
 
-// layoutStore is the shared sample trail (an Organization trail, one
+// layoutStore is the corpus's sample trail (an Organization trail, one
 // account, two regions, two UTC days).
 func layoutStore(t *testing.T) store.Store {
-	root := filepath.Join("..", "..", "..", "shared", "testdata", "cloudtrail", "layout")
-	if _, err := os.Stat(root); err != nil {
-		t.Skipf("no shared test data: %v", err)
-	}
+	root := corpus.Path("layout")
 	st, err := store.Open(context.Background(), root, store.Options{})
 	if err != nil {
 		t.Fatal(err)

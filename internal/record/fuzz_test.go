@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/parquetrail/parquetrail/internal/corpus"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,10 +18,7 @@ func fuzzSeeds(f *testing.F) {
 	for _, s := range []string{`{}`, `[]`, `"a\u00e9\ud83d\ude00"`, `-0.5e+10`, `{"a":[1,{"b":null}],"c":"\n"}`, `{"a" : [ true , false ] }`, `[1,]`, `{"a":1,}`, "\"\x01\"", `01`, `1.`, `"\x"`, `{"eventTime":"2020-01-01T00:00:00Z","eventId":"x"}`} {
 		f.Add([]byte(s))
 	}
-	root := "/work/shared/testdata/cloudtrail"
-	if _, err := os.Stat("../../../shared/testdata/cloudtrail"); err == nil {
-		root = "../../../shared/testdata/cloudtrail"
-	}
+	root := corpus.Dir()
 	for _, name := range []string{"edge/SerializerTestFileNewFieldAtRandomPlaces.json", "edge/SerializerAllFieldsNull.json", "records/awsdocs/aws-kms-developer-guide.json", "edge/SerializerTestFileBadJsonFormat.json"} {
 		b, err := os.ReadFile(filepath.Join(root, name))
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"github.com/parquetrail/parquetrail/internal/corpus"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,12 +19,9 @@ import (
 	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
 )
 
-func corpus(t *testing.T) []string {
+func corpusFiles(t *testing.T) []string {
 	t.Helper()
-	root := "/work/shared/testdata/cloudtrail"
-	if _, err := os.Stat("../../../shared/testdata/cloudtrail"); err == nil {
-		root = "../../../shared/testdata/cloudtrail"
-	}
+	root := corpus.Dir()
 	var files []string
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".gz")) {
@@ -32,7 +30,7 @@ func corpus(t *testing.T) []string {
 		return nil
 	})
 	if len(files) == 0 {
-		t.Skip("no shared test data")
+		t.Fatalf("no corpus files under %s", root)
 	}
 	return files
 }
@@ -57,7 +55,7 @@ func TestParquetRoundTrip(t *testing.T) {
 	seoul, _ := time.LoadLocation("Asia/Seoul")
 	b := record.NewBatch(s, 32<<20)
 	want := map[string]int{}
-	for _, f := range corpus(t) {
+	for _, f := range corpusFiles(t) {
 		fh, err := os.Open(f)
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"github.com/parquetrail/parquetrail/internal/corpus"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,16 +18,10 @@ import (
 	"github.com/parquetrail/parquetrail/internal/problem"
 )
 
-// testdata is the shared corpus of real CloudTrail records.
+// testdata is the repository's corpus of real CloudTrail records.
 func testdata(t testing.TB) string {
 	t.Helper()
-	for _, d := range []string{"../../../shared/testdata/cloudtrail", "/work/shared/testdata/cloudtrail"} {
-		if _, err := os.Stat(d); err == nil {
-			return d
-		}
-	}
-	t.Skip("shared CloudTrail test data not found")
-	return ""
+	return corpus.Dir()
 }
 
 func corpusFiles(t testing.TB) []string {

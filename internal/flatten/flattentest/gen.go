@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/parquetrail/parquetrail/internal/corpus"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -28,15 +29,8 @@ type tmpl struct {
 	idFirst bool
 }
 
-// TestData finds the shared CloudTrail corpus, or returns "".
-func TestData() string {
-	for _, d := range []string{"../../../shared/testdata/cloudtrail", "../../../../shared/testdata/cloudtrail", "/work/shared/testdata/cloudtrail"} {
-		if _, err := os.Stat(d); err == nil {
-			return d
-		}
-	}
-	return ""
-}
+// TestData is the repository's CloudTrail corpus.
+func TestData() string { return corpus.Dir() }
 
 // NewGen loads templates from the corpus files named (relative to root).
 func NewGen(root string, seed uint64, files ...string) (*Gen, error) {
