@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/parquetrail/parquetrail/internal/athena"
+	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/problem"
@@ -108,7 +109,7 @@ func exitCode(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "shard-worker: %v\n", err)
 	var ue usageError
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, pipeline.ErrConfig):
 		return 2
 	case errors.Is(err, problem.ErrBadInput):
 		return problem.ExitBadInput
@@ -165,6 +166,9 @@ func (d *dayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Compression, "compression", "zstd", "Parquet compression: zstd, snappy, gzip or none")
 	fs.DurationVar(&c.LateArrival, "late-arrival", time.Hour, "how long after the day's end files may still hold its events")
 	fs.Int64Var(&d.shardMiB, "shard-size", 0, "target compressed MiB per shard (default: 32 for run, 256 for plan)")
+	fs.BoolVar(&c.AllowEmpty, "allow-empty", false, "publish an empty day when no log file is selected (default: fail, keeping the published day)")
+	fs.BoolVar(&c.AllowOpenWindow, "allow-open-window", false, "run a day whose window plus late-arrival margin has not closed yet")
+	fs.DurationVar(&c.Lease.TTL, "lease-ttl", 0, "how long the day's lease lasts without renewal; a killed run blocks the day this long (default 1m)")
 	d.st.register(fs, true)
 }
 
@@ -339,6 +343,7 @@ func cmdMerge(ctx context.Context, args []string, stdout io.Writer) error {
 	dstURL := fs.String("destination", "", "the destination store holding the plan")
 	key := fs.String("plan", "", "key of the plan manifest in the destination")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	leaseTTL := fs.Duration("lease-ttl", 0, "how long the day's lease lasts without renewal (default 1m)")
 	var st storeFlags
 	st.register(fs, false)
 	if err := parse(fs, args); err != nil {
@@ -348,7 +353,7 @@ func cmdMerge(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := pipeline.MergeDay(ctx, p, dst)
+	s, err := pipeline.MergeDayWith(ctx, p, dst, commit.Options{TTL: *leaseTTL})
 	if s != nil {
 		if *asJSON {
 			_ = s.WriteJSON(stdout)
