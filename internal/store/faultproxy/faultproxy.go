@@ -332,16 +332,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case Slow:
 			if !p.wait(r.Context(), fault.Duration) {
-				return
+				abort()
 			}
 		}
 	}
 
 	resp, err := p.forward(r)
 	if err != nil {
-		if r.Context().Err() == nil {
-			http.Error(w, "faultproxy: upstream: "+err.Error(), http.StatusBadGateway)
+		if r.Context().Err() != nil {
+			abort()
 		}
+		http.Error(w, "faultproxy: upstream: "+err.Error(), http.StatusBadGateway)
 		return
 	}
 	defer resp.Body.Close()
@@ -360,16 +361,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch fault.Kind {
 	case Stall:
 		if !p.wait(r.Context(), fault.Duration) {
-			return
+			abort()
 		}
 		p.copyResponse(w, resp, -1)
 	case StallBody:
 		if !p.copyResponse(w, resp, fault.AfterBytes) {
-			return
+			abort()
 		}
 		w.(http.Flusher).Flush()
 		if !p.wait(r.Context(), fault.Duration) {
-			return
+			abort()
 		}
 		_, _ = io.Copy(w, resp.Body)
 	case Reset, ShortBody:
@@ -378,6 +379,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.copyResponse(w, resp, -1)
 	}
 }
+
+// abort ends the handler without completing the response: the server closes
+// the connection instead of sending an empty 200.
+func abort() { panic(http.ErrAbortHandler) }
 
 // ifMatch reports whether a successful response satisfies the If-Match
 // header cond ("" and "*" always do).
