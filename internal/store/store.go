@@ -87,6 +87,8 @@ type Options struct {
 	// The retry mode (standard or adaptive: AWS_RETRY_MODE, retry_mode)
 	// always comes from the SDK's configuration.
 	MaxAttempts int
+	// MaxBackoff caps the delay between two attempts; 0 = the SDK's 20 s.
+	MaxBackoff time.Duration
 	// RequestTimeout bounds one attempt of a request, body included (a read
 	// cut short by it resumes from where it stopped); 0 = 5 minutes,
 	// negative = none.
