@@ -109,6 +109,9 @@ func (c *Config) Validate() error {
 	if _, err := record.NewSchema(c.Columns, c.LocalTimeColumn); err != nil {
 		return err
 	}
+	if _, err := record.Codec(c.Compression); err != nil {
+		return err
+	}
 	switch c.OnMalformed {
 	case "fail", "report":
 	default:
