@@ -2,8 +2,8 @@
 // program the operator runs in its worker pods (flatten one shard of a plan,
 // merge a day) and the way to run a whole day in one process (run).
 //
-// Exit codes: 0 success, 1 failure (a retry may help), 2 usage error,
-// 3 bad input that a retry cannot fix (problem.ExitBadInput).
+// Exit codes (problem.ExitCode): 0 success, 1 failure (a retry may help),
+// 2 usage or configuration error, 3 bad input that a retry cannot fix.
 package main
 
 import (
@@ -97,25 +97,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitCode(err, stderr)
 }
 
+// usageError is a problem.ErrUsage (exit 2).
 type usageError struct{ error }
 
+func (u usageError) Unwrap() []error { return []error{u.error, problem.ErrUsage} }
+
+// exitCode prints err and maps it to the exit code (problem.ExitCode).
 func exitCode(err error, stderr io.Writer) int {
-	if err == nil {
-		return 0
-	}
-	if errors.Is(err, flag.ErrHelp) {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	fmt.Fprintf(stderr, "shard-worker: %v\n", err)
-	var ue usageError
-	switch {
-	case errors.As(err, &ue), errors.Is(err, pipeline.ErrConfig):
-		return 2
-	case errors.Is(err, problem.ErrBadInput):
-		return problem.ExitBadInput
-	default:
-		return 1
-	}
+	return problem.ExitCode(err)
 }
 
 // storeFlags are the settings for reaching S3-compatible stores; the SDK's
@@ -124,6 +117,8 @@ type storeFlags struct {
 	srcEndpoint, dstEndpoint string
 	region                   string
 	pathStyle                bool
+	maxAttempts              int
+	requestTimeout, idle     time.Duration
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet, source bool) {
@@ -133,13 +128,17 @@ func (s *storeFlags) register(fs *flag.FlagSet, source bool) {
 	fs.StringVar(&s.dstEndpoint, "destination-endpoint", "", "S3 endpoint URL of the destination, for S3-compatible stores")
 	fs.StringVar(&s.region, "region", "", "AWS region (default: the SDK's configuration chain)")
 	fs.BoolVar(&s.pathStyle, "path-style", false, "address buckets path-style (most S3-compatible stores)")
+	fs.IntVar(&s.maxAttempts, "max-attempts", 0, "attempts per S3 request and object read (default: AWS_MAX_ATTEMPTS, the profile's max_attempts, else 3)")
+	fs.DurationVar(&s.requestTimeout, "request-timeout", 0, "longest S3 request attempt, body included (default 5m)")
+	fs.DurationVar(&s.idle, "idle-timeout", 0, "fail an S3 request attempt after this long without a byte (default 30s)")
 }
 
 func (s *storeFlags) stores() pipeline.Stores {
-	return pipeline.Stores{
-		Source:      store.Options{Endpoint: s.srcEndpoint, Region: s.region, PathStyle: s.pathStyle},
-		Destination: store.Options{Endpoint: s.dstEndpoint, Region: s.region, PathStyle: s.pathStyle},
-	}
+	o := store.Options{Region: s.region, PathStyle: s.pathStyle,
+		MaxAttempts: s.maxAttempts, RequestTimeout: s.requestTimeout, IdleTimeout: s.idle}
+	src, dst := o, o
+	src.Endpoint, dst.Endpoint = s.srcEndpoint, s.dstEndpoint
+	return pipeline.Stores{Source: src, Destination: dst}
 }
 
 type dayFlags struct {

@@ -356,6 +356,9 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 		}
 		res.JSONBytes += rd.Offset()
 		cr.finish()
+		if cr.storeErr != nil {
+			return fmt.Errorf("reading %s: %w", obj.Key, cr.storeErr)
+		}
 		res.Bytes += cr.stored
 	}
 	return send()
@@ -440,11 +443,19 @@ func fetchOne(ctx context.Context, src store.Store, obj store.Object, i int, gzp
 			putBuf(buf)
 		}
 		if err == io.EOF {
+			if serr := cr.sizeErr(obj); serr != nil {
+				return chunk{obj: i, end: true, err: serr, store: true, stored: cr.n}
+			}
 			return chunk{obj: i, end: true, stored: cr.n}
 		}
 		if err != nil {
 			if cr.err != nil {
 				return chunk{obj: i, end: true, err: cr.err, store: true, stored: cr.n}
+			}
+			if serr := cr.sizeErr(obj); serr != nil {
+				// A body shorter than the listing is the store's fault (or
+				// the object changed), not a truncated file.
+				return chunk{obj: i, end: true, err: serr, store: true, stored: cr.n}
 			}
 			if err == io.ErrUnexpectedEOF {
 				err = errors.New("gzip: unexpected end of data (truncated object?)")
@@ -531,6 +542,9 @@ func (c *chunkReader) finish() {
 			c.done = true
 			if ok {
 				c.stored = ch.stored
+				if ch.store {
+					c.storeErr = ch.err
+				}
 			}
 		}
 	}
@@ -539,16 +553,28 @@ func (c *chunkReader) finish() {
 type countingReader struct {
 	r   io.Reader
 	n   int64
+	eof bool
 	err error // the store's error, if any
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if err != nil && err != io.EOF {
+	if err == io.EOF {
+		c.eof = true
+	} else if err != nil {
 		c.err = err
 	}
 	return n, err
+}
+
+// sizeErr says whether the object's body ended at another size than the
+// listing gave.
+func (c *countingReader) sizeErr(obj store.Object) error {
+	if !c.eof || obj.Size <= 0 || c.n == obj.Size {
+		return nil
+	}
+	return fmt.Errorf("read %d bytes of an object listed with %d (changed or cut short by the store)", c.n, obj.Size)
 }
 
 type byteReader struct{ b []byte }

@@ -120,6 +120,9 @@ func (c *Config) Validate() error {
 	if _, err := record.NewSchema(c.Columns, c.LocalTimeColumn); err != nil {
 		return err
 	}
+	if _, err := record.Codec(c.Compression); err != nil {
+		return err
+	}
 	switch c.OnMalformed {
 	case "fail", "report":
 	default:
@@ -218,7 +221,7 @@ func ReadFailure(ctx context.Context, dst store.Store, ymd, runID string, shard 
 
 // ErrConfig marks a run refused for its settings (exit 2): a source and a
 // destination that overlap, a window that has not closed.
-var ErrConfig = errors.New("configuration")
+var ErrConfig = problem.ErrUsage
 
 // ErrEmpty marks a run that selected no log file (bad input: a retry
 // cannot help; the settings or the source must change).

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/parquetrail/parquetrail/internal/problem"
 )
 
 // tempPrefix marks files a local Create has not committed yet; listings
@@ -69,9 +71,34 @@ type entry struct {
 	sort  string
 }
 
+// ErrOutsideRoot is the error of a symbolic link that leads out of a local
+// store's folder: the store neither lists nor reads through it, so that a
+// link in a source folder cannot make a run read (and copy into its output)
+// files from elsewhere on the machine. Links that stay inside are followed.
+var ErrOutsideRoot = errors.New("symbolic link leads outside the store's folder")
+
+// inside checks that the file p, symbolic links resolved, lies under the
+// root. A p that cannot be resolved is left to the caller's open to report.
+func (l *local) inside(p string) error {
+	resolved, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil
+	}
+	root := l.root
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
+	rel, err := filepath.Rel(root, resolved)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return problem.Usage(fmt.Errorf("%w: %s leads to %s", ErrOutsideRoot, p, resolved))
+	}
+	return nil
+}
+
 // readDir returns dir's entries in key order, without uncommitted files.
 // A missing folder has no entries, as a prefix without objects has none.
-func readDir(dir string) ([]entry, error) {
+// A link to a file outside the root fails the listing, naming it.
+func (l *local) readDir(dir string) ([]entry, error) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
@@ -92,6 +119,9 @@ func readDir(dir string) ([]entry, error) {
 			fi, err := os.Stat(filepath.Join(dir, name))
 			if err != nil || fi.IsDir() {
 				continue
+			}
+			if err := l.inside(filepath.Join(dir, name)); err != nil {
+				return nil, err
 			}
 		}
 		e := entry{name: name, isDir: isDir, sort: name}
@@ -115,7 +145,7 @@ func (l *local) List(ctx context.Context, prefix string, fn func(Object) error) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		entries, err := readDir(dir)
+		entries, err := l.readDir(dir)
 		if err != nil {
 			return l.fail("list", keyDir, err)
 		}
@@ -155,7 +185,7 @@ func (l *local) ListDirs(ctx context.Context, prefix string) ([]string, error) {
 	if err != nil {
 		return nil, l.fail("list", prefix, err)
 	}
-	entries, err := readDir(dir)
+	entries, err := l.readDir(dir)
 	if err != nil {
 		return nil, l.fail("list", prefix, err)
 	}
@@ -172,6 +202,9 @@ func (l *local) ListDirs(ctx context.Context, prefix string) ([]string, error) {
 // openRegular opens the file of key, which must be a regular file.
 func (l *local) openRegular(op, key string) (*os.File, int64, error) {
 	p, err := l.path(key)
+	if err == nil {
+		err = l.inside(p)
+	}
 	if err != nil {
 		return nil, 0, l.fail(op, key, err)
 	}

@@ -16,6 +16,8 @@ import (
 	neturl "net/url"
 	"strings"
 	"time"
+
+	"github.com/parquetrail/parquetrail/internal/problem"
 )
 
 // Object is one listed object.
@@ -87,6 +89,8 @@ type Options struct {
 	// The retry mode (standard or adaptive: AWS_RETRY_MODE, retry_mode)
 	// always comes from the SDK's configuration.
 	MaxAttempts int
+	// MaxBackoff caps the delay between two attempts; 0 = the SDK's 20 s.
+	MaxBackoff time.Duration
 	// RequestTimeout bounds one attempt of a request, body included (a read
 	// cut short by it resumes from where it stopped); 0 = 5 minutes,
 	// negative = none.
@@ -131,7 +135,14 @@ const redacted = "REDACTED"
 // Open returns the store addressed by url: a local folder ("/data/trails",
 // "./out", "file:///data/trails") or an S3 bucket with an optional key
 // prefix ("s3://bucket", "s3://bucket/some/prefix").
+//
+// Errors of the URL and of the configuration are problem.ErrUsage.
 func Open(ctx context.Context, url string, opts Options) (Store, error) {
+	st, err := open(ctx, url, opts)
+	return st, problem.Usage(err)
+}
+
+func open(ctx context.Context, url string, opts Options) (Store, error) {
 	switch {
 	case strings.HasPrefix(url, "s3://"):
 		return openS3(ctx, url, opts)
