@@ -202,10 +202,14 @@ type Options struct {
 type loaded struct {
 	key    string
 	name   Key
-	d      *Digest // nil when malformed
-	sha256 string  // hex, of the uncompressed file
-	sig    string  // hex, from the metadata or sidecar
-	fail   *DigestProblem
+	d      *Digest        // nil when malformed
+	sha256 string         // hex, of the uncompressed file
+	sig    string         // hex, from the metadata or sidecar
+	fail   *DigestProblem // of the digest itself: it vouches for nothing
+	// broken is a failed link to the previous digest. The digest itself is
+	// authentic (its signature holds), so its files can still be verified;
+	// the break says a digest before it was deleted or replaced.
+	broken *DigestProblem
 	root   string // the bucket key prefix above AWSLogs/ ("" or ending in "/")
 }
 
@@ -269,8 +273,10 @@ func Verify(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Counts.Digests = int64(len(digests))
 	for _, d := range digests {
-		if d.fail != nil {
-			rep.Digests = append(rep.Digests, *d.fail)
+		for _, p := range []*DigestProblem{d.fail, d.broken} {
+			if p != nil {
+				rep.Digests = append(rep.Digests, *p)
+			}
 		}
 	}
 	slices.SortFunc(rep.Digests, func(a, b DigestProblem) int {
@@ -583,12 +589,9 @@ func (v *verifier) chain(ctx context.Context, digests []*loaded, rep *Report) er
 			if err := v.link(ctx, cur, prev); err != nil {
 				return err
 			}
-			if cur.fail != nil {
-				rg.Intact = false
-			}
 		}
 		for _, d := range ds {
-			if d.fail != nil {
+			if d.fail != nil || d.broken != nil {
 				rg.Intact = false
 			}
 		}
@@ -611,14 +614,14 @@ func (v *verifier) link(ctx context.Context, cur, prev *loaded) error {
 	if prev == nil {
 		pkey, ok := strings.CutPrefix(*d.PreviousS3Object, cur.root)
 		if !ok || !v.sameObject(*d.PreviousS3Bucket, *d.PreviousS3Object, pkey) {
-			cur.fail = &DigestProblem{Key: cur.key, Failure: BrokenChain,
+			cur.broken = &DigestProblem{Key: cur.key, Failure: BrokenChain,
 				Detail: fmt.Sprintf("the previous digest s3://%s/%s is outside the source", *d.PreviousS3Bucket, *d.PreviousS3Object)}
 			return nil
 		}
 		p, err := v.load(ctx, pkey, false)
 		if err != nil {
 			if store.IsNotExist(err) {
-				cur.fail = &DigestProblem{Key: cur.key, Failure: BrokenChain,
+				cur.broken = &DigestProblem{Key: cur.key, Failure: BrokenChain,
 					Detail: fmt.Sprintf("the previous digest %s is not in the source", pkey)}
 				return nil
 			}
@@ -628,10 +631,10 @@ func (v *verifier) link(ctx context.Context, cur, prev *loaded) error {
 	}
 	switch {
 	case prev.sig == "" || !strings.EqualFold(prev.sig, *d.PreviousSignature):
-		cur.fail = &DigestProblem{Key: cur.key, Failure: BrokenChain,
+		cur.broken = &DigestProblem{Key: cur.key, Failure: BrokenChain,
 			Detail: fmt.Sprintf("the signature of the previous digest %s is not the previousDigestSignature this digest signed", prev.key)}
 	case !strings.EqualFold(prev.sha256, *d.PreviousHashValue):
-		cur.fail = &DigestProblem{Key: cur.key, Failure: BrokenChain,
+		cur.broken = &DigestProblem{Key: cur.key, Failure: BrokenChain,
 			Detail: fmt.Sprintf("the previous digest %s hashes to %s, not the previousDigestHashValue %s", prev.key, prev.sha256, *d.PreviousHashValue)}
 	}
 	return nil
