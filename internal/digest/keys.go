@@ -15,7 +15,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+
+	"github.com/parquetrail/parquetrail/internal/store"
 )
 
 // PublicKey is one of CloudTrail's digest-signing keys.
@@ -165,4 +169,24 @@ func (c *CloudTrailKeys) PublicKeys(ctx context.Context, region string, start, e
 		}
 	}
 	return out, nil
+}
+
+// NewKeyProvider returns the PEM bundle at pemFile when one is named, and
+// otherwise the CloudTrail ListPublicKeys API reached with the SDK's
+// standard chain (static credentials when opts carries them, as for the
+// source store).
+func NewKeyProvider(ctx context.Context, pemFile string, opts store.Options) (KeyProvider, error) {
+	if pemFile != "" {
+		return ReadPEM(pemFile)
+	}
+	var load []func(*config.LoadOptions) error
+	if opts.AccessKeyID != "" {
+		load = append(load, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(opts.AccessKeyID, opts.SecretAccessKey, opts.SessionToken)))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, load...)
+	if err != nil {
+		return nil, fmt.Errorf("public keys: loading AWS configuration: %w", err)
+	}
+	return NewCloudTrailKeys(cfg), nil
 }

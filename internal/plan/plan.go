@@ -8,6 +8,7 @@ package plan
 import (
 	"time"
 
+	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/store"
 )
 
@@ -30,6 +31,11 @@ type Plan struct {
 	OnMalformed     string `json:"onMalformed"`     // "fail" or "report"
 	Deduplicate     bool   `json:"deduplicate"`
 	Compression     string `json:"compression"` // "zstd" (default), "snappy", "gzip", "none"
+
+	// Integrity is the digest verification of the selected files (when
+	// asked for): counts, the digest range verified, and every file and
+	// digest that did not verify.
+	Integrity *digest.Report `json:"integrity,omitempty"`
 
 	Counts Counts  `json:"counts"`
 	Shards []Shard `json:"shards"`
