@@ -31,6 +31,43 @@ const (
 	MalformedReport MalformedPolicy = "Report"
 )
 
+// IntegrityPolicy says what a log file or digest that does not verify does.
+// +kubebuilder:validation:Enum=Fail;Report
+type IntegrityPolicy string
+
+const (
+	// IntegrityFail fails the day, before anything is read, when a file is
+	// edited, deleted, added or vouched for only by a failed digest, or a
+	// digest fails. Files whose digest is not delivered yet do not fail it.
+	IntegrityFail IntegrityPolicy = "Fail"
+	// IntegrityReport counts and names each one and goes on.
+	IntegrityReport IntegrityPolicy = "Report"
+)
+
+// Integrity is the verification of the day's log files against the signed
+// digest files CloudTrail delivers when log file validation is on.
+type Integrity struct {
+	// verify checks every selected log file against the digest chain.
+	// +optional
+	// +kubebuilder:default=false
+	Verify *bool `json:"verify,omitempty"`
+
+	// onFailure says what a file or digest that does not verify does.
+	// +optional
+	// +kubebuilder:default=Fail
+	OnFailure IntegrityPolicy `json:"onFailure,omitempty"`
+
+	// publicKeysConfigMap names a ConfigMap in the day's namespace whose key
+	// keys.pem holds CloudTrail's public keys as a PEM bundle, for clusters
+	// that cannot call the CloudTrail ListPublicKeys API. Public keys are
+	// not secret, but whoever may edit this ConfigMap decides what verifies.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	PublicKeysConfigMap string `json:"publicKeysConfigMap,omitempty"`
+}
+
 // Compression is the Parquet compression codec of the output.
 // +kubebuilder:validation:Enum=zstd;snappy;gzip;none
 type Compression string
@@ -278,6 +315,11 @@ type CloudTrailDaySpec struct {
 	// +optional
 	// +kubebuilder:default=zstd
 	Compression Compression `json:"compression,omitempty"`
+
+	// integrity verifies the day's log files against CloudTrail's signed
+	// digests (off unless verify is true).
+	// +optional
+	Integrity *Integrity `json:"integrity,omitempty"`
 
 	// workers shapes the pods that flatten and merge the day.
 	// +optional

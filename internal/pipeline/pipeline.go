@@ -49,6 +49,14 @@ type Config struct {
 	Deduplicate     bool
 	Compression     string
 
+	// VerifyIntegrity checks every selected file against CloudTrail's
+	// signed digests (see docs/integrity.md); PublicKeys is a PEM bundle
+	// used instead of the ListPublicKeys API; OnIntegrity is "fail" (the
+	// day fails when a file or digest does not verify) or "report".
+	VerifyIntegrity bool
+	PublicKeys      string
+	OnIntegrity     string
+
 	LateArrival      time.Duration
 	TargetShardBytes int64
 
@@ -95,6 +103,9 @@ func (c *Config) Defaults() {
 	if c.Compression == "" {
 		c.Compression = "zstd"
 	}
+	if c.OnIntegrity == "" {
+		c.OnIntegrity = "fail"
+	}
 	if c.LateArrival == 0 {
 		c.LateArrival = time.Hour
 	}
@@ -127,6 +138,14 @@ func (c *Config) Validate() error {
 	case "fail", "report":
 	default:
 		return fmt.Errorf("on-malformed must be fail or report, not %q", c.OnMalformed)
+	}
+	switch c.OnIntegrity {
+	case "", "fail", "report":
+	default:
+		return fmt.Errorf("on-integrity must be fail or report, not %q", c.OnIntegrity)
+	}
+	if c.PublicKeys != "" && !c.VerifyIntegrity {
+		return errors.New("public keys are only used with integrity verification on")
 	}
 	return nil
 }
@@ -163,6 +182,11 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	p.Deduplicate = c.Deduplicate
 	p.Compression = c.Compression
 	p.AllowEmpty = c.AllowEmpty
+	if c.VerifyIntegrity {
+		if err := verifyIntegrity(ctx, c, p, day, src, dst); err != nil {
+			return nil, "", "", err
+		}
+	}
 	sum, err := plan.Write(ctx, dst, p)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("writing the plan: %w", err)
@@ -315,7 +339,12 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 	}
 	s := newSummary(p, day)
 	s.addShards(results)
-	if wrote, err := writeProblems(ctx, dst, plan.ErrorsKey(ymd, p.RunID), results); err != nil {
+	var extra []problem.Problem
+	if p.Integrity != nil {
+		extra = p.Integrity.Problems()
+		s.addIntegrity(p.Integrity)
+	}
+	if wrote, err := writeProblems(ctx, dst, plan.ErrorsKey(ymd, p.RunID), results, extra...); err != nil {
 		return nil, fmt.Errorf("writing the error manifest: %w", err)
 	} else if wrote {
 		s.Errors = joinURL(p.Destination, plan.ErrorsKey(ymd, p.RunID))
@@ -545,8 +574,8 @@ func readJSON(ctx context.Context, st store.Store, key string, v any) error {
 
 // writeProblems writes every named problem of the run as JSON lines; no
 // file is written for a clean run.
-func writeProblems(ctx context.Context, st store.Store, key string, results []*flatten.Result) (bool, error) {
-	n := 0
+func writeProblems(ctx context.Context, st store.Store, key string, results []*flatten.Result, extra ...problem.Problem) (bool, error) {
+	n := len(extra)
 	for _, r := range results {
 		n += len(r.Problems)
 	}
@@ -558,6 +587,12 @@ func writeProblems(ctx context.Context, st store.Store, key string, results []*f
 		return false, err
 	}
 	enc := json.NewEncoder(w)
+	for _, pr := range extra {
+		if err := enc.Encode(pr); err != nil {
+			_ = w.Abort()
+			return false, err
+		}
+	}
 	for _, r := range results {
 		for _, pr := range r.Problems {
 			if err := enc.Encode(pr); err != nil {

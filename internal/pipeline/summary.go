@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/plan"
@@ -44,6 +45,9 @@ type Summary struct {
 	OutBytes int64    `json:"outputBytes"`
 	Problems []string `json:"problems,omitempty"` // the first few, named
 
+	// Integrity is the digest verification's outcome, when it ran.
+	Integrity *Integrity `json:"integrity,omitempty"`
+
 	Stages Stages `json:"stages"`
 }
 
@@ -66,6 +70,17 @@ type Records struct {
 	Outside    int64 `json:"outsideWindow"`
 	Duplicates int64 `json:"duplicates"`
 	Malformed  int64 `json:"malformed"`
+}
+
+// Integrity counts the selected files by verification outcome, and the
+// digests read and failed; Ranges is the digest range verified per chain.
+type Integrity struct {
+	digest.Counts
+	Ranges []digest.Range `json:"ranges"`
+}
+
+func (s *Summary) addIntegrity(r *digest.Report) {
+	s.Integrity = &Integrity{Counts: r.Counts, Ranges: r.Ranges}
 }
 
 // Stages is the wall time of each stage.
@@ -143,6 +158,10 @@ func (s *Summary) WriteText(w io.Writer) error {
 	p("records\tread %d = written %d + outside window %d + duplicates %d + malformed %d", r.Read, r.Written, r.Outside, r.Duplicates, r.Malformed)
 	p("output\t%s (%d files, %s, %s columns)", s.Output, s.Files, bytesHuman(s.OutBytes), s.Columns)
 	p("manifest\t%s", s.Manifest)
+	if in := s.Integrity; in != nil {
+		p("integrity\tverified %d, not yet covered %d, hash mismatch %d, missing %d, unlisted %d, digest invalid %d; %d digests, %d failed",
+			in.Verified, in.NotCovered, in.Mismatch, in.Missing, in.Unlisted, in.DigestInvalid, in.Digests, in.DigestFailures)
+	}
 	if s.Errors != "" {
 		p("errors\t%s", s.Errors)
 	}

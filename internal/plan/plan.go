@@ -8,6 +8,7 @@ package plan
 import (
 	"time"
 
+	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/store"
 )
 
@@ -33,6 +34,11 @@ type Plan struct {
 	// AllowEmpty lets a run that selects no log file publish an empty day;
 	// without it the worker fails the run rather than empty a good day.
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
+
+	// Integrity is the digest verification of the selected files (when
+	// asked for): counts, the digest range verified, and every file and
+	// digest that did not verify.
+	Integrity *digest.Report `json:"integrity,omitempty"`
 
 	Counts Counts  `json:"counts"`
 	Shards []Shard `json:"shards"`

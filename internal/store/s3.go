@@ -243,6 +243,25 @@ func (s *s3Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	return r, nil
 }
 
+// Metadata reads the object's user metadata with a HEAD request.
+func (s *s3Store) Metadata(ctx context.Context, key string) (map[string]string, error) {
+	if err := validS3Key(key); err != nil {
+		return nil, s.fail("head", key, err)
+	}
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(s.bucket),
+		Key:    aws.String(s.prefix + key),
+	})
+	if err != nil {
+		return nil, s.fail("head", key, err)
+	}
+	md := make(map[string]string, len(out.Metadata))
+	for k, v := range out.Metadata {
+		md[strings.ToLower(k)] = v
+	}
+	return md, nil
+}
+
 // OpenFile downloads the object to a temporary file, in ranged parts
 // fetched concurrently, each resumed on its own when its body breaks off
 // and all conditional on the ETag the HEAD saw. The file is unlinked at once

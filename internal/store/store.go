@@ -57,6 +57,15 @@ type Store interface {
 	URL() string
 }
 
+// MetadataReader is a store whose objects carry user metadata (S3's
+// x-amz-meta-* headers, which CloudTrail uses for a digest's signature). A
+// local folder keeps none and does not implement it.
+type MetadataReader interface {
+	// Metadata returns the object's user metadata, names lowercased and
+	// without "x-amz-meta-".
+	Metadata(ctx context.Context, key string) (map[string]string, error)
+}
+
 // Writer is an object being written.
 type Writer interface {
 	io.Writer
