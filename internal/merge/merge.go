@@ -90,6 +90,7 @@ type Manifest struct {
 	WindowStart     time.Time `json:"windowStart"`
 	WindowEnd       time.Time `json:"windowEnd"`
 	Columns         string    `json:"columns"`
+	Types           string    `json:"types,omitempty"`
 	LocalTimeColumn string    `json:"localTimeColumn"`
 	ColumnNames     []string  `json:"columnNames"`
 	Compression     string    `json:"compression"`
@@ -137,10 +138,15 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	if err != nil {
 		return nil, err
 	}
+	// Parts and staging runs are typed; the day's files have the plan's types.
+	fileSchema, err := schema.FileSchema(p.Types, ymd)
+	if err != nil {
+		return nil, err
+	}
 	m := &Manifest{
 		Version: 1, RunID: p.RunID, Date: p.Date, TimeZone: day.ZoneName(),
 		WindowStart: day.Start, WindowEnd: day.End,
-		Columns: schema.Set, LocalTimeColumn: schema.LocalTimeColumn(), ColumnNames: schema.Names(),
+		Columns: schema.Set, Types: p.Types, LocalTimeColumn: schema.LocalTimeColumn(), ColumnNames: fileSchema.Names(),
 		Compression: cmp.Or(p.Compression, record.Zstd), Deduplicate: p.Deduplicate,
 		Parts: len(parts),
 	}
@@ -222,7 +228,7 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 		runs = next
 	}
 
-	out := &output{ctx: ctx, dst: dst, schema: schema, compression: p.Compression, prefix: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts, kv: kv}
+	out := &output{ctx: ctx, dst: dst, schema: schema, fileSchema: fileSchema, compression: p.Compression, prefix: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts, kv: kv}
 	defer out.abort()
 	dups, err := mergeRuns(ctx, runs, out, p.Deduplicate)
 	if err != nil {
@@ -402,6 +408,7 @@ type output struct {
 	ctx         context.Context
 	dst         store.Store
 	schema      *record.Schema
+	fileSchema  *record.Schema // of the files, when not schema
 	compression string
 	prefix      string
 	runID       string
@@ -430,7 +437,11 @@ func (o *output) open() error {
 		return err
 	}
 	o.cw = &countingWriter{w: w, h: sha256.New()}
-	fw, err := record.NewFileWriter(o.cw, o.schema, o.compression, o.kv)
+	fs := o.schema
+	if o.fileSchema != nil {
+		fs = o.fileSchema
+	}
+	fw, err := record.NewFileWriter(o.cw, fs, o.compression, o.kv)
 	if err != nil {
 		_ = w.Abort()
 		return err

@@ -47,8 +47,13 @@ type Config struct {
 	OnMalformed     string // "fail" or "report"
 	Deduplicate     bool
 	Compression     string
+	Types           string // record.Typed (default) or record.Spark
 
-	LateArrival      time.Duration
+	LateArrival time.Duration
+	// LateArrivalFolder reads to the end of the last UTC date folder the
+	// window touches (what the Spark job did), instead of LateArrival.
+	LateArrivalFolder bool
+
 	TargetShardBytes int64
 	// Workers is how many shards are flattened at once by Run.
 	Workers int
@@ -109,6 +114,9 @@ func (c *Config) Validate() error {
 	if _, err := record.NewSchema(c.Columns, c.LocalTimeColumn); err != nil {
 		return err
 	}
+	if err := record.ValidTypes(c.Types, c.Columns); err != nil {
+		return err
+	}
 	switch c.OnMalformed {
 	case "fail", "report":
 	default:
@@ -128,7 +136,7 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	p, err := plan.Make(ctx, plan.Options{
 		Source:           src,
 		Day:              day,
-		LateArrival:      c.LateArrival,
+		LateArrival:      c.lateArrival(day),
 		OrgID:            c.OrgID,
 		Accounts:         c.Accounts,
 		Regions:          c.Regions,
@@ -148,6 +156,7 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	p.OnMalformed = c.OnMalformed
 	p.Deduplicate = c.Deduplicate
 	p.Compression = c.Compression
+	p.Types = c.Types
 	sum, err := plan.Write(ctx, dst, p)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("writing the plan: %w", err)

@@ -30,6 +30,8 @@ type Plan struct {
 	OnMalformed     string `json:"onMalformed"`     // "fail" or "report"
 	Deduplicate     bool   `json:"deduplicate"`
 	Compression     string `json:"compression"` // "zstd" (default), "snappy", "gzip", "none"
+	// Types of the published files: "typed" (default) or "spark".
+	Types string `json:"types,omitempty"`
 
 	Counts Counts  `json:"counts"`
 	Shards []Shard `json:"shards"`
