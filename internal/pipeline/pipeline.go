@@ -48,6 +48,9 @@ type Config struct {
 	Deduplicate     bool
 	Compression     string
 	Types           string // record.Typed (default) or record.Spark
+	// KeepRuns is how many runs of the day keep their report and error
+	// files: 0 is DefaultKeepRuns, a negative number keeps all.
+	KeepRuns int
 
 	LateArrival time.Duration
 	// LateArrivalFolder reads to the end of the last UTC date folder the
@@ -157,6 +160,7 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	p.Deduplicate = c.Deduplicate
 	p.Compression = c.Compression
 	p.Types = c.Types
+	p.KeepRuns = c.KeepRuns
 	sum, err := plan.Write(ctx, dst, p)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("writing the plan: %w", err)
@@ -217,6 +221,13 @@ func ReadFailure(ctx context.Context, dst store.Store, ymd, runID string, shard 
 // partition, publishes its manifest, writes the run's error manifest,
 // removes staging, and returns the day's summary.
 func MergeDay(ctx context.Context, p *plan.Plan, dst store.Store) (*Summary, error) {
+	return mergeDay(ctx, p, dst, nil)
+}
+
+// mergeDay is MergeDay; finish, when set, completes the summary (the
+// timings of the stages before the merge) before the report is written, so
+// that the report says what the summary says.
+func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, finish func(*Summary)) (*Summary, error) {
 	day, err := window.New(p.Date, p.TimeZone)
 	if err != nil {
 		return nil, err
@@ -244,13 +255,19 @@ func MergeDay(ctx context.Context, p *plan.Plan, dst store.Store) (*Summary, err
 	if err != nil {
 		return nil, err
 	}
-	s.Stages.Merge = Duration(time.Since(start))
+	s.Stages.Merge = msDuration(time.Since(start))
 	s.addMerge(m)
+	if finish != nil {
+		finish(s)
+	}
 	if err := s.Check(); err != nil {
 		return s, err
 	}
 	if err := writeJSON(ctx, dst, plan.ReportKey(ymd, p.RunID), s); err != nil {
 		return s, fmt.Errorf("writing the run's report: %w", err)
+	}
+	if err := pruneRuns(ctx, dst, ymd, p.RunID, keepRuns(p.KeepRuns)); err != nil {
+		return s, fmt.Errorf("removing the reports and errors of older runs: %w", err)
 	}
 	if err := merge.CleanStaging(ctx, dst, ymd, p.RunID); err != nil {
 		return s, fmt.Errorf("removing staging: %w", err)
@@ -304,13 +321,11 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	}
 	flattened := time.Since(t1)
 
-	s, err := MergeDay(ctx, p, dst)
-	if s != nil {
-		s.Stages.Plan = Duration(planned)
-		s.Stages.Flatten = Duration(flattened)
-		s.Stages.Total = Duration(time.Since(t0))
-	}
-	return s, err
+	return mergeDay(ctx, p, dst, func(s *Summary) {
+		s.Stages.Plan = msDuration(planned)
+		s.Stages.Flatten = msDuration(flattened)
+		s.Stages.Total = msDuration(time.Since(t0))
+	})
 }
 
 func flattenAll(ctx context.Context, c Config, p *plan.Plan, src, dst store.Store) error {

@@ -32,6 +32,9 @@ type Plan struct {
 	Compression     string `json:"compression"` // "zstd" (default), "snappy", "gzip", "none"
 	// Types of the published files: "typed" (default) or "spark".
 	Types string `json:"types,omitempty"`
+	// KeepRuns is how many runs of the day keep their report and error
+	// files (0: the default, 10; negative: all).
+	KeepRuns int `json:"keepRuns,omitempty"`
 
 	Counts Counts  `json:"counts"`
 	Shards []Shard `json:"shards"`
