@@ -64,6 +64,10 @@ type Options struct {
 	// MaxRuns bounds the sorted runs read at once (each holds a page and a
 	// dictionary per column); more are first merged in groups.
 	MaxRuns int
+	// Progress, when set, is called every few thousand rows of the final
+	// merge with the rows merged so far (written or dropped) and the rows
+	// of all the parts.
+	Progress func(rows, total int64)
 }
 
 // partPages bounds the pages of intermediate merge files like those of
@@ -230,7 +234,13 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 
 	out := &output{ctx: ctx, dst: dst, schema: schema, fileSchema: fileSchema, compression: p.Compression, prefix: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts, kv: kv}
 	defer out.abort()
+	if opts.Progress != nil {
+		out.progress = func(n int64) { opts.Progress(n, m.RowsIn) }
+	}
 	dups, err := mergeRuns(ctx, runs, out, p.Deduplicate)
+	if opts.Progress != nil && err == nil {
+		opts.Progress(m.RowsIn, m.RowsIn)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -293,8 +303,13 @@ func mergeRuns(ctx context.Context, runs []*run, out *output, dedup bool) (int64
 	var lastID []byte
 	lastTime, haveLast := int64(0), false
 	for n := 0; len(h) > 0; n++ {
-		if n&4095 == 0 && ctx.Err() != nil {
-			return dups, ctx.Err()
+		if n&4095 == 0 {
+			if ctx.Err() != nil {
+				return dups, ctx.Err()
+			}
+			if out.progress != nil {
+				out.progress(int64(n))
+			}
 		}
 		r := h[0]
 		if dedup && r.id != nil && haveLast && r.time == lastTime && bytes.Equal(r.id, lastID) {
@@ -409,6 +424,7 @@ type output struct {
 	dst         store.Store
 	schema      *record.Schema
 	fileSchema  *record.Schema // of the files, when not schema
+	progress    func(rows int64)
 	compression string
 	prefix      string
 	runID       string

@@ -61,21 +61,29 @@ type Config struct {
 	// Workers is how many shards are flattened at once by Run.
 	Workers int
 
-	// Progress, when set, is called as shards finish.
+	// Progress, when set, is called as folders are listed, as objects of
+	// shards are read and as rows are merged; calls do not overlap.
 	Progress func(Progress)
 	// Now is the clock (tests move it); nil means time.Now.
 	Now func() time.Time
 }
 
-// Progress is reported while a day runs.
+// Progress is reported while a day runs. Stage is "plan" (folders
+// listed), "flatten" (shards, records and bytes read) or "merge" (rows
+// merged); Elapsed is the stage's time so far.
 type Progress struct {
-	Stage       string
-	ShardsDone  int
-	ShardsTotal int
-	RecordsRead int64
-	BytesRead   int64
-	BytesTotal  int64
-	Elapsed     time.Duration
+	Stage         string
+	FoldersListed int
+	FoldersTotal  int
+	ObjectsListed int64
+	ShardsDone    int
+	ShardsTotal   int
+	RecordsRead   int64
+	BytesRead     int64
+	BytesTotal    int64
+	RowsMerged    int64
+	RowsTotal     int64
+	Elapsed       time.Duration
 }
 
 // Defaults fills what the user did not choose.
@@ -145,6 +153,7 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 		Regions:          c.Regions,
 		TargetShardBytes: c.TargetShardBytes,
 		MaxShards:        maxShards,
+		Progress:         planProgress(c.Progress),
 	})
 	if err != nil {
 		return nil, "", "", err
@@ -171,6 +180,12 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 // FlattenShard runs one shard of a plan and writes its result file. The
 // returned error wraps problem.ErrBadInput when a retry cannot help.
 func FlattenShard(ctx context.Context, p *plan.Plan, index int, src, dst store.Store) (*flatten.Result, error) {
+	return FlattenShardProgress(ctx, p, index, src, dst, nil)
+}
+
+// FlattenShardProgress is FlattenShard that calls progress after each
+// object with the shard's records and compressed bytes read so far.
+func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst store.Store, progress func(records, bytes int64)) (*flatten.Result, error) {
 	if index < 0 || index >= len(p.Shards) {
 		return nil, fmt.Errorf("shard index %d is outside the plan's %d shards", index, len(p.Shards))
 	}
@@ -185,6 +200,7 @@ func FlattenShard(ctx context.Context, p *plan.Plan, index int, src, dst store.S
 		LocalTimeColumn: p.LocalTimeColumn,
 		OnMalformed:     p.OnMalformed,
 		Compression:     p.Compression,
+		Progress:        progress,
 	})
 	if err != nil {
 		if res != nil && errors.Is(err, problem.ErrBadInput) {
@@ -221,13 +237,18 @@ func ReadFailure(ctx context.Context, dst store.Store, ymd, runID string, shard 
 // partition, publishes its manifest, writes the run's error manifest,
 // removes staging, and returns the day's summary.
 func MergeDay(ctx context.Context, p *plan.Plan, dst store.Store) (*Summary, error) {
-	return mergeDay(ctx, p, dst, nil)
+	return mergeDay(ctx, p, dst, nil, nil)
+}
+
+// MergeDayProgress is MergeDay reporting the rows merged to progress.
+func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, progress func(Progress)) (*Summary, error) {
+	return mergeDay(ctx, p, dst, progress, nil)
 }
 
 // mergeDay is MergeDay; finish, when set, completes the summary (the
 // timings of the stages before the merge) before the report is written, so
 // that the report says what the summary says.
-func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, finish func(*Summary)) (*Summary, error) {
+func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, progress func(Progress), finish func(*Summary)) (*Summary, error) {
 	day, err := window.New(p.Date, p.TimeZone)
 	if err != nil {
 		return nil, err
@@ -251,7 +272,13 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, finish func(*S
 		s.Errors = joinURL(p.Destination, plan.ErrorsKey(ymd, p.RunID))
 	}
 	start := time.Now()
-	m, err := merge.Day(ctx, dst, p, parts, merge.Options{})
+	var mo merge.Options
+	if progress != nil {
+		mo.Progress = func(rows, total int64) {
+			progress(Progress{Stage: "merge", RowsMerged: rows, RowsTotal: total, Elapsed: time.Since(start)})
+		}
+	}
+	m, err := merge.Day(ctx, dst, p, parts, mo)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +348,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	}
 	flattened := time.Since(t1)
 
-	return mergeDay(ctx, p, dst, func(s *Summary) {
+	return mergeDay(ctx, p, dst, c.Progress, func(s *Summary) {
 		s.Stages.Plan = msDuration(planned)
 		s.Stages.Flatten = msDuration(flattened)
 		s.Stages.Total = msDuration(time.Since(t0))
@@ -336,14 +363,20 @@ func flattenAll(ctx context.Context, c Config, p *plan.Plan, src, dst store.Stor
 		mu       sync.Mutex
 		firstErr error
 		done     int
-		records  int64
+		records  int64 // of finished shards
 		bytes    int64
+		running  = map[int][2]int64{} // records and bytes of shards under way
 	)
 	started := time.Now()
 	report := func() {
 		if c.Progress != nil {
+			r, b := records, bytes
+			for _, v := range running {
+				r += v[0]
+				b += v[1]
+			}
 			c.Progress(Progress{Stage: "flatten", ShardsDone: done, ShardsTotal: len(p.Shards),
-				RecordsRead: records, BytesRead: bytes, BytesTotal: p.Counts.SelectedBytes, Elapsed: time.Since(started)})
+				RecordsRead: r, BytesRead: b, BytesTotal: p.Counts.SelectedBytes, Elapsed: time.Since(started)})
 		}
 	}
 	report()
@@ -353,8 +386,14 @@ func flattenAll(ctx context.Context, c Config, p *plan.Plan, src, dst store.Stor
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				res, err := FlattenShard(ctx, p, i, src, dst)
+				res, err := FlattenShardProgress(ctx, p, i, src, dst, func(r, b int64) {
+					mu.Lock()
+					running[i] = [2]int64{r, b}
+					report()
+					mu.Unlock()
+				})
 				mu.Lock()
+				delete(running, i)
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("shard %d: %w", i, err)
 					cancel()
