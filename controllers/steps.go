@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/record"
@@ -170,6 +171,7 @@ func (r *Reconciler) makePlan(ctx context.Context, s *scope, w window.Day, src, 
 	p.OnMalformed = onMalformed(spec)
 	p.Deduplicate = ptr.Deref(spec.Deduplicate, true)
 	p.Compression = compression(spec)
+	p.AllowEmpty = spec.AllowEmpty
 	sum, err := plan.Write(ctx, dst, p)
 	if err != nil {
 		return nil, "", fmt.Errorf("writing the plan: %w", err)
@@ -248,6 +250,9 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 	switch {
 	case p.JobFailed:
 		msg := failureMessage(v1alpha1.StepMerge, job.Name, p, 1, nil)
+		if other := r.otherPublisher(ctx, s, w.YMD()); other != "" {
+			msg = truncate(other+" "+msg, maxMessageLength)
+		}
 		s.warning(job, ReasonFailed, "Merge", "%s", msg)
 		r.fail(s, msg)
 	case p.Complete:
@@ -271,6 +276,27 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 		setReady(st, day.Generation, v1alpha1.StageMerging, fmt.Sprintf("Merging %d parts into %s (Job %s)", st.Shards.Total, plan.PartitionPrefix(w.YMD()), job.Name), s.now)
 	}
 	return nil
+}
+
+// otherPublisher names the run that kept this attempt's merge from
+// publishing: one holding the day's lease (another CloudTrailDay for the
+// same date and destination), or a newer run that published it. "" when
+// there is none or the store cannot say.
+func (r *Reconciler) otherPublisher(ctx context.Context, s *scope, ymd string) string {
+	_, dst, err := r.stores(ctx, s.day)
+	if err != nil {
+		return ""
+	}
+	if l, err := commit.ReadLease(ctx, dst, ymd, s.now); err == nil && l != nil && l.Run != s.day.Status.RunID {
+		return fmt.Sprintf("The day is being published by run %s (%s) until %s.", l.Run, l.Holder, l.Expires.UTC().Format(time.RFC3339))
+	}
+	var m struct {
+		RunID string `json:"runID"`
+	}
+	if readJSON(ctx, dst, plan.ManifestKey(ymd), &m) == nil && commit.Older(s.day.Status.RunID, m.RunID) {
+		return fmt.Sprintf("The day was published by run %s, which started after this attempt's run %s.", m.RunID, s.day.Status.RunID)
+	}
+	return ""
 }
 
 // published reads the day's manifest and, if this attempt published it,

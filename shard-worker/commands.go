@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/parquetrail/parquetrail/internal/athena"
+	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/record"
@@ -68,7 +69,8 @@ func (d *dayFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.OrgID, "organization-id", "", "Organization trail ID (o-...); default: discover")
 	fs.StringVar(&d.accounts, "accounts", "", "comma-separated account IDs; default: discover")
 	fs.StringVar(&d.regions, "regions", "", "comma-separated regions; default: discover")
-	group(fs, "Day", "source", "destination", "date", "time-zone", "late-arrival", "organization-id", "accounts", "regions")
+	fs.BoolVar(&c.AllowOpenWindow, "allow-open-window", false, "run a day whose window plus late-arrival margin has not closed yet")
+	group(fs, "Day", "source", "destination", "date", "time-zone", "late-arrival", "organization-id", "accounts", "regions", "allow-open-window")
 
 	fs.StringVar(&c.Columns, "columns", record.Full, "column set: full (every field, lossless) or seed (the Spark job's 41 columns)")
 	typesFlag(fs, &c.Types)
@@ -77,10 +79,12 @@ func (d *dayFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.Deduplicate, "deduplicate", true, "drop a record whose eventID and eventTime were already written")
 	fs.StringVar(&c.OnMalformed, "on-malformed", "report", "what a malformed record or unreadable object does: fail the day, or report it and go on")
 	fs.IntVar(&c.KeepRuns, "keep-runs", pipeline.DefaultKeepRuns, "keep the report and error files of this many runs of a day (0: all)")
-	group(fs, "Output", "columns", "types", "local-time-column", "compression", "deduplicate", "on-malformed", "keep-runs")
+	fs.BoolVar(&c.AllowEmpty, "allow-empty", false, "publish an empty day when no log file is selected (default: fail, keeping the published day)")
+	group(fs, "Output", "columns", "types", "local-time-column", "compression", "deduplicate", "on-malformed", "keep-runs", "allow-empty")
 
 	fs.Int64Var(&d.shardMiB, "shard-size", 0, "target compressed MiB per shard (default: 32 for run, 256 for plan)")
-	group(fs, "Work", "shard-size")
+	fs.DurationVar(&c.Lease.TTL, "lease-ttl", 0, "how long the day's lease lasts without renewal; a killed run blocks the day this long (default 1m)")
+	group(fs, "Work", "shard-size", "lease-ttl")
 	d.st.register(fs, true)
 }
 
@@ -332,6 +336,7 @@ func (a *app) mergeCommand() *cobra.Command {
 	var dstURL, key string
 	var asJSON, quiet bool
 	var st storeFlags
+	var leaseTTL time.Duration
 	cmd := &cobra.Command{
 		Use:     "merge --destination DST --plan KEY",
 		Short:   "Merge a plan's parts into the day's partition",
@@ -353,7 +358,7 @@ previous run's files, write the run's report and remove staging.`,
 				fn = pr.update
 				defer pr.end()
 			}
-			s, err := pipeline.MergeDayProgress(cmd.Context(), p, dst, fn)
+			s, err := pipeline.MergeDayProgress(cmd.Context(), p, dst, commit.Options{TTL: leaseTTL}, fn)
 			a.printSummary(s, asJSON)
 			return err
 		},
@@ -363,7 +368,8 @@ previous run's files, write the run's report and remove staging.`,
 	fs.StringVar(&key, "plan", "", "key of the plan manifest in the destination")
 	fs.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	group(fs, "Day", "destination", "plan", "json", "quiet")
+	fs.DurationVar(&leaseTTL, "lease-ttl", 0, "how long the day's lease lasts without renewal (default 1m)")
+	group(fs, "Day", "destination", "plan", "json", "quiet", "lease-ttl")
 	st.register(fs, false)
 	return cmd
 }

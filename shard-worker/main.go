@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/problem"
 )
 
@@ -61,7 +62,7 @@ func (a *app) exitCode(err error) int {
 	code := 1
 	var ue usageError
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, pipeline.ErrConfig):
 		code = 2
 	case errors.Is(err, problem.ErrBadInput):
 		code = problem.ExitBadInput

@@ -260,6 +260,13 @@ type CloudTrailDaySpec struct {
 	// +kubebuilder:default=true
 	Deduplicate *bool `json:"deduplicate,omitempty"`
 
+	// allowEmpty publishes an empty day when no log file is selected for it.
+	// By default such a day fails (a wrong source, account, region or
+	// organization ID must not replace a published day with an empty one).
+	// +optional
+	// +kubebuilder:default=false
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
+
 	// onMalformed says what a malformed record or unreadable object does:
 	// Fail the day, or Report it in the run's error manifest and go on.
 	// Either way it is counted and named.

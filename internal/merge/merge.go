@@ -1,8 +1,8 @@
 // Package merge combines the Parquet parts of a day's shards into the day's
-// partition: a k-way merge of every row group of every part (each one a run
+// files: a k-way merge of every row group of every part (each one a run
 // sorted by (eventtime, eventid)), dropping duplicate events, written as
-// files of a target size, then a manifest, then the removal of whatever an
-// earlier run left in the partition.
+// files of a target size into the run's staging area, and the manifest that
+// names them. internal/commit publishes them into the partition.
 //
 // Duplicates: CloudTrail repeats an event with the same eventID, and a
 // repeated event is the same record, so it has the same eventTime. Under the
@@ -21,18 +21,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"math"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
@@ -114,8 +113,10 @@ type Manifest struct {
 // FileName is the name of the n-th output file of a run.
 func FileName(runID string, n int) string { return fmt.Sprintf("part-%s-%05d.parquet", runID, n) }
 
-// Day merges parts (keys in dst) into the day's partition of plan p, writes
-// the manifest and removes every other object under the partition prefix.
+// Day merges parts (keys in dst) into the day's files of plan p, written to
+// the run's staging area (commit.StagedKey), and returns the manifest that
+// names them under the partition, for commit.Day.Publish. Nothing enters the
+// partition here.
 func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opts Options) (*Manifest, error) {
 	began := time.Now()
 	if opts.TargetFileBytes <= 0 {
@@ -232,7 +233,8 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 		runs = next
 	}
 
-	out := &output{ctx: ctx, dst: dst, schema: schema, fileSchema: fileSchema, compression: p.Compression, prefix: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts, kv: kv}
+	out := &output{ctx: ctx, dst: dst, schema: schema, fileSchema: fileSchema, compression: p.Compression, prefix: commit.StagedKey(ymd, p.RunID, ""),
+		publishAs: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts, kv: kv}
 	defer out.abort()
 	if opts.Progress != nil {
 		out.progress = func(n int64) { opts.Progress(n, m.RowsIn) }
@@ -257,12 +259,6 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	}
 	m.Created = time.Now().UTC()
 	m.Duration = time.Since(began).Round(time.Millisecond).String()
-	if err := writeManifest(ctx, dst, plan.ManifestKey(ymd), m); err != nil {
-		return nil, err
-	}
-	if err := removeOthers(ctx, dst, ymd, m); err != nil {
-		return m, fmt.Errorf("removing files of earlier runs: %w", err)
-	}
 	return m, nil
 }
 
@@ -426,7 +422,8 @@ type output struct {
 	fileSchema  *record.Schema // of the files, when not schema
 	progress    func(rows int64)
 	compression string
-	prefix      string
+	prefix      string // where the files are written
+	publishAs   string // the prefix the manifest names them under ("" = prefix)
 	runID       string
 	kv          map[string]string
 	opts        Options
@@ -447,8 +444,8 @@ type output struct {
 }
 
 func (o *output) open() error {
-	key := o.prefix + FileName(o.runID, len(o.files))
-	w, err := o.dst.Create(o.ctx, key)
+	name := FileName(o.runID, len(o.files))
+	w, err := o.dst.Create(o.ctx, o.prefix+name)
 	if err != nil {
 		return err
 	}
@@ -464,7 +461,7 @@ func (o *output) open() error {
 	}
 	fw.SetPageOptions(o.pages)
 	o.w, o.fw = w, fw
-	o.cur = &File{Key: key}
+	o.cur = &File{Key: cmp.Or(o.publishAs, o.prefix) + name}
 	return nil
 }
 
@@ -641,60 +638,17 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func writeManifest(ctx context.Context, dst store.Store, key string, m *Manifest) error {
+// JSON is the manifest as published.
+func (m *Manifest) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	w, err := dst.Create(ctx, key)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(append(b, '\n')); err != nil {
-		_ = w.Abort()
-		return err
-	}
-	return w.Close()
+	return append(b, '\n'), nil
 }
 
-// removeOthers deletes every object under the day's partition prefix that
-// the manifest does not list: the files of earlier runs.
-func removeOthers(ctx context.Context, dst store.Store, ymd string, m *Manifest) error {
-	keep := map[string]bool{plan.ManifestKey(ymd): true}
-	for _, f := range m.Files {
-		keep[f.Key] = true
-	}
-	var stale []string
-	err := dst.List(ctx, plan.PartitionPrefix(ymd), func(o store.Object) error {
-		if !keep[o.Key] {
-			stale = append(stale, o.Key)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if len(stale) == 0 {
-		return nil
-	}
-	return dst.Delete(ctx, stale...)
-}
-
-// CleanStaging removes a run's staging area (plan, parts, results).
+// CleanStaging removes a run's staging area (plan, parts, results, the
+// files it was to publish).
 func CleanStaging(ctx context.Context, dst store.Store, ymd, runID string) error {
-	prefix := plan.StagingPrefix(ymd, runID)
-	if !strings.HasSuffix(prefix, "/") || runID == "" {
-		return errors.New("merge: refusing to clean staging without a run ID")
-	}
-	var keys []string
-	if err := dst.List(ctx, prefix, func(o store.Object) error {
-		keys = append(keys, o.Key)
-		return nil
-	}); err != nil {
-		return err
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	return dst.Delete(ctx, keys...)
+	return commit.RemoveStaging(ctx, dst, ymd, runID)
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/plan"
@@ -58,6 +59,16 @@ type Config struct {
 	LateArrivalFolder bool
 
 	TargetShardBytes int64
+
+	// AllowEmpty publishes an empty day when no log file is selected;
+	// without it such a run fails (bad input) and the day stays as it was.
+	AllowEmpty bool
+	// AllowOpenWindow runs a day whose window plus late-arrival margin has
+	// not closed yet; without it such a run is refused (configuration).
+	AllowOpenWindow bool
+	// Lease configures the day's lease (holder, TTL); zero = defaults.
+	Lease commit.Options
+
 	// Workers is how many shards are flattened at once by Run.
 	Workers int
 
@@ -170,6 +181,7 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	p.Compression = c.Compression
 	p.Types = c.Types
 	p.KeepRuns = c.KeepRuns
+	p.AllowEmpty = c.AllowEmpty
 	sum, err := plan.Write(ctx, dst, p)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("writing the plan: %w", err)
@@ -233,27 +245,99 @@ func ReadFailure(ctx context.Context, dst store.Store, ymd, runID string, shard 
 	return &f, nil
 }
 
-// MergeDay merges the parts of every shard of a plan into the day's
-// partition, publishes its manifest, writes the run's error manifest,
-// removes staging, and returns the day's summary.
+// ErrConfig marks a run refused for its settings (exit 2): a source and a
+// destination that overlap, a window that has not closed.
+var ErrConfig = errors.New("configuration")
+
+// ErrEmpty marks a run that selected no log file (bad input: a retry
+// cannot help; the settings or the source must change).
+var ErrEmpty = fmt.Errorf("%w: no log file selected", problem.ErrBadInput)
+
+// MergeDay merges the parts of every shard of a plan and publishes them as
+// the day (internal/commit: lease, recovery of an interrupted switch,
+// staged files, journal, manifest compare-and-swap), writes the run's error
+// manifest and report, removes staging, and returns the day's summary. A
+// plan that already is the published day (a retried merge whose first
+// attempt committed) returns its report without merging again.
 func MergeDay(ctx context.Context, p *plan.Plan, dst store.Store) (*Summary, error) {
-	return mergeDay(ctx, p, dst, nil, nil)
+	return MergeDayWith(ctx, p, dst, commit.Options{})
 }
 
-// MergeDayProgress is MergeDay reporting the rows merged to progress.
-func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, progress func(Progress)) (*Summary, error) {
-	return mergeDay(ctx, p, dst, progress, nil)
+// MergeDayWith is MergeDay with lease options.
+func MergeDayWith(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options) (*Summary, error) {
+	return MergeDayProgress(ctx, p, dst, lease, nil)
 }
 
-// mergeDay is MergeDay; finish, when set, completes the summary (the
-// timings of the stages before the merge) before the report is written, so
-// that the report says what the summary says.
-func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, progress func(Progress), finish func(*Summary)) (*Summary, error) {
+// MergeDayProgress is MergeDayWith reporting the rows merged to progress.
+func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options, progress func(Progress)) (*Summary, error) {
+	ymd := p.YMD()
+	held, lctx, err := commit.Acquire(ctx, dst, ymd, p.RunID, lease)
+	if err != nil {
+		return nil, err
+	}
+	defer held.Release(context.WithoutCancel(ctx))
+	if _, err := held.Recover(lctx); err != nil {
+		return nil, err
+	}
+	if s, done, err := publishedBy(lctx, dst, ymd, p.RunID); err != nil || done {
+		return s, err
+	}
+	s, err := mergeDay(lctx, p, dst, held, progress, nil)
+	if err != nil {
+		_ = commit.RemoveStaging(context.WithoutCancel(ctx), dst, ymd, p.RunID)
+	}
+	return s, leaseCause(lctx, err)
+}
+
+// leaseCause names the lost lease when that is why the run stopped.
+func leaseCause(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) && cause != ctx.Err() {
+			return fmt.Errorf("%w (%w)", err, cause)
+		}
+	}
+	return err
+}
+
+// publishedBy returns the report of run when the day's manifest is run's.
+func publishedBy(ctx context.Context, dst store.Store, ymd, run string) (*Summary, bool, error) {
+	var m struct {
+		RunID string `json:"runID"`
+	}
+	err := readJSON(ctx, dst, plan.ManifestKey(ymd), &m)
+	if store.IsNotExist(err) || err == nil && m.RunID != run {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading the day's manifest: %w", err)
+	}
+	s, err := ReadReport(ctx, dst, ymd, run)
+	if err != nil {
+		return nil, true, fmt.Errorf("run %s is published, but its report: %w", run, err)
+	}
+	_ = commit.RemoveStaging(ctx, dst, ymd, run)
+	return s, true, nil
+}
+
+// emptyError is the failure of a run that selected no log file.
+func emptyError(p *plan.Plan) error {
+	return fmt.Errorf("%w for %s (%s) under %s: %d objects listed in %d date folders, none an event log of the day; check the source, organization ID, accounts and regions, or allow an empty day (--allow-empty, spec.allowEmpty) to publish one",
+		ErrEmpty, p.Date, p.TimeZone, p.Source, p.Counts.Listed, p.Counts.Prefixes)
+}
+
+// mergeDay merges and publishes the day under the lease held. finish, when
+// set, completes the summary (the timings of the stages before the merge)
+// before the report is written, so that the report says what the summary
+// says.
+func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, progress func(Progress), finish func(*Summary)) (*Summary, error) {
 	day, err := window.New(p.Date, p.TimeZone)
 	if err != nil {
 		return nil, err
 	}
 	ymd := day.YMD()
+	if p.Counts.Selected == 0 && !p.AllowEmpty {
+		return nil, emptyError(p)
+	}
 	results := make([]*flatten.Result, len(p.Shards))
 	parts := make([]string, len(p.Shards))
 	for i := range p.Shards {
@@ -290,14 +374,24 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, progress func(
 	if err := s.Check(); err != nil {
 		return s, err
 	}
+	// The report first: a run killed right after its commit point still
+	// has one for the operator (and for a retried merge) to read.
 	if err := writeJSON(ctx, dst, plan.ReportKey(ymd, p.RunID), s); err != nil {
 		return s, fmt.Errorf("writing the run's report: %w", err)
 	}
-	if err := pruneRuns(ctx, dst, ymd, p.RunID, keepRuns(p.KeepRuns)); err != nil {
-		return s, fmt.Errorf("removing the reports and errors of older runs: %w", err)
+	commit.Failpoint("run.merged")
+	b, err := m.JSON()
+	if err != nil {
+		return s, err
 	}
-	if err := merge.CleanStaging(ctx, dst, ymd, p.RunID); err != nil {
-		return s, fmt.Errorf("removing staging: %w", err)
+	if _, err := held.Publish(ctx, b); err != nil {
+		return s, err
+	}
+	if err := commit.RemoveStaging(context.WithoutCancel(ctx), dst, ymd, p.RunID); err != nil {
+		return s, fmt.Errorf("published; removing staging: %w", err)
+	}
+	if err := pruneRuns(ctx, dst, ymd, p.RunID, keepRuns(p.KeepRuns)); err != nil {
+		return s, fmt.Errorf("published; removing the reports and errors of older runs: %w", err)
 	}
 	return s, nil
 }
@@ -311,11 +405,40 @@ func ReadReport(ctx context.Context, dst store.Store, ymd, runID string) (*Summa
 	return &s, nil
 }
 
-// Run converts one day in this process: plan, flatten c.Workers shards at
-// a time, merge.
+// CheckStores refuses a source and a destination that overlap (either
+// inside the other): a run would read its own output and its commit could
+// delete what it reads.
+func CheckStores(src, dst store.Store) error {
+	if store.SameLocation(src, dst) {
+		return fmt.Errorf("%w: the source %s and the destination %s overlap (one is inside the other); use separate locations", ErrConfig, src.URL(), dst.URL())
+	}
+	return nil
+}
+
+// CheckWindow refuses a day whose window and late-arrival margin have not
+// passed: its files are not all delivered, and publishing it would replace
+// a day with part of it.
+func CheckWindow(c Config) error {
+	day, err := window.New(c.Date, c.TimeZone)
+	if err != nil {
+		return err
+	}
+	closes := day.End.Add(c.LateArrival)
+	if now := c.Now(); now.Before(closes) && !c.AllowOpenWindow {
+		return fmt.Errorf("%w: the window of %s (%s) closes at %s with the late-arrival margin of %s, in %s; run it after that, or pass --allow-open-window",
+			ErrConfig, c.Date, day.ZoneName(), closes.UTC().Format(time.RFC3339), c.LateArrival, closes.Sub(now).Round(time.Second))
+	}
+	return nil
+}
+
+// Run converts one day in this process: lease and recovery of the day,
+// plan, flatten c.Workers shards at a time, merge, publish.
 func Run(ctx context.Context, c Config) (*Summary, error) {
 	c.Defaults()
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := CheckWindow(c); err != nil {
 		return nil, err
 	}
 	began := c.Now()
@@ -327,28 +450,51 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckStores(src, dst); err != nil {
+		return nil, err
+	}
 	if c.TargetShardBytes == 0 {
 		// Locally, many small shards balance the cores; the merge reads
 		// sorted row groups, so their number costs little.
 		c.TargetShardBytes = 32 << 20
 	}
-	t0 := time.Now()
-	p, _, _, err := PlanDay(ctx, c, src, dst, plan.NewRunID(began), 0)
+	ymd := window.MustNew(c.Date, c.TimeZone).YMD()
+	runID := plan.NewRunID(began)
+	held, lctx, err := commit.Acquire(ctx, dst, ymd, runID, c.Lease)
 	if err != nil {
 		return nil, err
+	}
+	defer held.Release(context.WithoutCancel(ctx))
+	s, err := runHeld(lctx, c, src, dst, held)
+	if err != nil {
+		// Best effort: nothing else reads this attempt's staging.
+		_ = commit.RemoveStaging(context.WithoutCancel(ctx), dst, ymd, runID)
+	}
+	return s, leaseCause(lctx, err)
+}
+
+func runHeld(ctx context.Context, c Config, src, dst store.Store, held *commit.Day) (*Summary, error) {
+	if _, err := held.Recover(ctx); err != nil {
+		return nil, err
+	}
+	commit.Failpoint("run.planning")
+	t0 := time.Now()
+	p, _, _, err := PlanDay(ctx, c, src, dst, held.Run(), 0)
+	if err != nil {
+		return nil, err
+	}
+	if p.Counts.Selected == 0 && !c.AllowEmpty {
+		return nil, emptyError(p)
 	}
 	planned := time.Since(t0)
 
 	t1 := time.Now()
 	if err := flattenAll(ctx, c, p, src, dst); err != nil {
-		// Nothing else reads this attempt's staging; the error names the
-		// culprit.
-		_ = merge.CleanStaging(context.WithoutCancel(ctx), dst, p.YMD(), p.RunID)
 		return nil, err
 	}
 	flattened := time.Since(t1)
 
-	return mergeDay(ctx, p, dst, c.Progress, func(s *Summary) {
+	return mergeDay(ctx, p, dst, held, c.Progress, func(s *Summary) {
 		s.Stages.Plan = msDuration(planned)
 		s.Stages.Flatten = msDuration(flattened)
 		s.Stages.Total = msDuration(time.Since(t0))
@@ -392,6 +538,9 @@ func flattenAll(ctx context.Context, c Config, p *plan.Plan, src, dst store.Stor
 					report()
 					mu.Unlock()
 				})
+				if i == 0 {
+					commit.Failpoint("run.flattening")
+				}
 				mu.Lock()
 				delete(running, i)
 				if err != nil && firstErr == nil {

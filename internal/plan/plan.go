@@ -30,6 +30,9 @@ type Plan struct {
 	OnMalformed     string `json:"onMalformed"`     // "fail" or "report"
 	Deduplicate     bool   `json:"deduplicate"`
 	Compression     string `json:"compression"` // "zstd" (default), "snappy", "gzip", "none"
+	// AllowEmpty lets a run that selects no log file publish an empty day;
+	// without it the worker fails the run rather than empty a good day.
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
 	// Types of the published files: "typed" (default) or "spark".
 	Types string `json:"types,omitempty"`
 	// KeepRuns is how many runs of the day keep their report and error

@@ -229,13 +229,17 @@ func (l *local) Create(_ context.Context, key string) (Writer, error) {
 	if err != nil {
 		return nil, l.fail("create", key, err)
 	}
-	dir := filepath.Dir(p)
+	// The temporary file lives in the store's own folder (TempDir), never
+	// beside the target: a killed writer must leave nothing in a partition
+	// that engines read. Same file system as the target, so the rename on
+	// Close stays atomic.
+	tmpDir := filepath.Join(l.root, filepath.FromSlash(TempDir))
 	var f *os.File
-	// A concurrent Delete may prune the folder between MkdirAll and
+	// A concurrent writer may prune the folder between MkdirAll and
 	// CreateTemp; try again then.
 	for attempt := 0; ; attempt++ {
-		if err = os.MkdirAll(dir, 0o755); err == nil {
-			f, err = os.CreateTemp(dir, tempPrefix+"*")
+		if err = os.MkdirAll(tmpDir, 0o755); err == nil {
+			f, err = os.CreateTemp(tmpDir, tempPrefix+"*")
 		}
 		if err == nil || attempt == 3 || !errors.Is(err, fs.ErrNotExist) {
 			break
@@ -281,11 +285,21 @@ func (w *localWriter) Close() error {
 	if err == nil {
 		err = os.Chmod(tmp, 0o644) // CreateTemp makes 0600
 	}
-	if err == nil {
-		err = os.Rename(tmp, w.path)
+	// A concurrent Delete may prune the target's folder before the rename;
+	// make it again then.
+	for attempt := 0; err == nil; attempt++ {
+		if err = os.MkdirAll(filepath.Dir(w.path), 0o755); err == nil {
+			err = os.Rename(tmp, w.path)
+		}
+		if err == nil || attempt == 3 || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		err = nil
 	}
+	w.l.prune(filepath.Dir(tmp))
 	if err != nil {
 		os.Remove(tmp)
+		w.l.prune(filepath.Dir(tmp))
 		w.l.prune(filepath.Dir(w.path))
 		return w.l.fail("create", w.key, unwrapLink(err))
 	}
@@ -309,6 +323,7 @@ func (w *localWriter) Abort() error {
 	if err := os.Remove(w.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return w.l.fail("abort", w.key, unwrapPath(err))
 	}
+	w.l.prune(filepath.Dir(w.f.Name()))
 	w.l.prune(filepath.Dir(w.path))
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -13,13 +14,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
 )
 
 const (
@@ -77,13 +79,25 @@ func NewS3Client(ctx context.Context, opts Options) (*s3.Client, error) {
 		load = append(load, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(opts.AccessKeyID, opts.SecretAccessKey, opts.SessionToken)))
 	}
-	load = append(load, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			if opts.MaxAttempts > 0 {
-				o.MaxAttempts = opts.MaxAttempts
-			}
-		})
-	}))
+	// Retries follow the SDK's configuration (AWS_MAX_ATTEMPTS,
+	// AWS_RETRY_MODE, the profile's max_attempts and retry_mode) unless
+	// opts.MaxAttempts overrides the attempts below.
+	reqTimeout, idle := opts.RequestTimeout, opts.IdleTimeout
+	if reqTimeout == 0 {
+		reqTimeout = DefaultRequestTimeout
+	}
+	if idle == 0 {
+		idle = DefaultIdleTimeout
+	}
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		if idle > 0 {
+			withIdleTimeout(tr, idle)
+		}
+	})
+	if reqTimeout > 0 {
+		httpClient = httpClient.WithTimeout(reqTimeout)
+	}
+	load = append(load, config.WithHTTPClient(httpClient))
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
@@ -94,13 +108,16 @@ func NewS3Client(ctx context.Context, opts Options) (*s3.Client, error) {
 		cfg.Region = "us-east-1"
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if opts.MaxAttempts > 0 {
+			o.RetryMaxAttempts = opts.MaxAttempts
+		}
 		if opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
 		}
 		if opts.PathStyle {
 			o.UsePathStyle = true
 		}
-		// Ranged GETs (OpenFile) and many S3-compatible servers return no
+		// Ranged GETs (OpenFile, resumed reads) and many S3-compatible servers return no
 		// checksum; the SDK would log that on every response.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	}), nil
@@ -215,44 +232,67 @@ func (s *s3Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := validS3Key(key); err != nil {
 		return nil, s.fail("open", key, err)
 	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
-		Bucket: aws.String(s.bucket),
-		Key:    aws.String(s.prefix + key),
-	})
-	if err != nil {
-		return nil, s.fail("open", key, err)
+	r := s.newReader(ctx, key, 0, -1, "")
+	if err := r.get(); err != nil {
+		return nil, err
 	}
-	return out.Body, nil
+	return r, nil
 }
 
 // OpenFile downloads the object to a temporary file, in ranged parts
-// fetched concurrently. The file is unlinked at once where the system
-// allows it, so no copy outlives the process, whatever happens to it.
+// fetched concurrently, each resumed on its own when its body breaks off
+// and all conditional on the ETag the HEAD saw. The file is unlinked at once
+// where the system allows it, so no copy outlives the process, whatever
+// happens to it.
 func (s *s3Store) OpenFile(ctx context.Context, key string) (File, error) {
 	if err := validS3Key(key); err != nil {
 		return nil, s.fail("open", key, err)
 	}
-	f, err := os.CreateTemp(s.opts.TempDir, "parquetrail-download-*")
-	if err != nil {
-		return nil, s.fail("open", key, err)
-	}
-	tf := &tempFile{File: f}
-	if os.Remove(f.Name()) != nil {
-		tf.remove = true
-	}
-	d := manager.NewDownloader(s.client, func(d *manager.Downloader) {
-		d.PartSize = s.opts.PartSize
-		d.Concurrency = s.opts.Concurrency
-	})
-	n, err := d.Download(ctx, f, &s3.GetObjectInput{
+	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
 		Bucket: aws.String(s.bucket),
 		Key:    aws.String(s.prefix + key),
 	})
 	if err != nil {
-		tf.Close()
+		e := s.fail("open", key, err)
+		e.(*Error).Retryable = retryableAPIError(err)
+		return nil, e
+	}
+	size := aws.ToInt64(head.ContentLength)
+	etag := strings.Trim(aws.ToString(head.ETag), `"`)
+	f, err := os.CreateTemp(s.opts.TempDir, "parquetrail-download-*")
+	if err != nil {
 		return nil, s.fail("open", key, err)
 	}
-	tf.size = n
+	tf := &tempFile{File: f, size: size}
+	if os.Remove(f.Name()) != nil {
+		tf.remove = true
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	for off := int64(0); off < size; off += s.opts.PartSize {
+		end := min(off+s.opts.PartSize, size)
+		g.Go(func() error {
+			r := s.newReader(gctx, key, off, end, etag)
+			defer r.Close()
+			n, err := io.Copy(io.NewOffsetWriter(f, off), r)
+			if err != nil {
+				var se *Error
+				if errors.As(err, &se) {
+					return err
+				}
+				return s.fail("open", key, err)
+			}
+			if n != end-off {
+				return &Error{Op: "open", URL: s.url(key), Retryable: true,
+					Err: fmt.Errorf("bytes [%d, %d): read %d", off, end, n)}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		tf.Close()
+		return nil, err
+	}
 	return tf, nil
 }
 

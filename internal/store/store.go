@@ -81,9 +81,20 @@ type Options struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
-	// MaxAttempts per request, with the SDK's standard retryer (exponential
-	// backoff with jitter, retry quota); 0 = the SDK's default.
+	// MaxAttempts per request, and per object read (a body that breaks off
+	// is resumed from where it stopped, each GET an attempt); 0 = the SDK's
+	// configuration: AWS_MAX_ATTEMPTS, the profile's max_attempts, else 3.
+	// The retry mode (standard or adaptive: AWS_RETRY_MODE, retry_mode)
+	// always comes from the SDK's configuration.
 	MaxAttempts int
+	// RequestTimeout bounds one attempt of a request, body included (a read
+	// cut short by it resumes from where it stopped); 0 = 5 minutes,
+	// negative = none.
+	RequestTimeout time.Duration
+	// IdleTimeout fails an attempt whose connection has carried no byte for
+	// that long, in either direction (a stalled server); 0 = 30 seconds,
+	// negative = none.
+	IdleTimeout time.Duration
 	// PartSize of multipart uploads and ranged downloads; 0 = 8 MiB, at least 5 MiB.
 	PartSize int64
 	// Concurrency of one upload's or download's parts; 0 = 2. An upload
@@ -147,6 +158,10 @@ type Error struct {
 	Op  string // "list", "open", "create", "delete", ...
 	URL string // of the object or prefix
 	Err error
+	// Retryable is set when the store gave up on a fault that a later run
+	// may not meet (a body broken off after every attempt, an object
+	// replaced while it was read).
+	Retryable bool
 }
 
 func (e *Error) Error() string { return "store: " + e.Op + " " + e.URL + ": " + e.Err.Error() }
