@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/parquetrail/parquetrail/internal/pipeline"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -189,5 +191,38 @@ func TestProgressWithoutTTY(t *testing.T) {
 	}
 	if d := cmp.Diff(map[string]bool{"plan": true, "flatten": true, "merge": true}, stages); d != "" {
 		t.Errorf("progress stages logged (-want +got):\n%s\n%s", d, errb)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	for _, tc := range []struct {
+		p    pipeline.Progress
+		want string
+	}{
+		{pipeline.Progress{Stage: "plan", FoldersListed: 3, FoldersTotal: 12, ObjectsListed: 12345, Elapsed: 2 * time.Second},
+			"plan: 3/12 date folders listed, 12,345 objects, 2s"},
+		{pipeline.Progress{Stage: "flatten", ShardsDone: 1, ShardsTotal: 4, RecordsRead: 250000, BytesRead: 100 << 20, BytesTotal: 400 << 20, Elapsed: 10 * time.Second},
+			"flatten: 1/4 shards, 250,000 records, 100.0 MiB of 400.0 MiB (25%), 10.0 MiB/s, 25,000 records/s, ETA 30s, 10s"},
+		{pipeline.Progress{Stage: "merge", RowsMerged: 300000, RowsTotal: 900000, Elapsed: 3 * time.Second},
+			"merge: 300,000 of 900,000 rows (33%), 100,000 rows/s, ETA 6s, 3s"},
+	} {
+		if got := progressLine(tc.p); got != tc.want {
+			t.Errorf("progressLine(%+v)\n got %q\nwant %q", tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestAthenaSparkTypes(t *testing.T) {
+	code, out, errb := runCLI(t, "athena", "--location", "s3://lake/ct", "--columns", "seed", "--types", "spark", "--local-time-column", "eventtime_kst")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	for _, s := range []string{"`requestparameters` map<string,string>,", "`eventtime_kst` string,", "PARTITIONED BY (`proc_ymd` string)"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("DDL has no %q:\n%s", s, out)
+		}
+	}
+	if code, _, errb := runCLI(t, "athena", "--location", "s3://lake/ct", "--types", "spark"); code != 2 || !strings.Contains(errb, `need the "seed" column set`) {
+		t.Errorf("spark types with the full set: exit %d, %s", code, errb)
 	}
 }
