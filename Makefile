@@ -51,7 +51,7 @@ test-e2e: controlplane ## The operator end to end with the real Job controller.
 controlplane: ## Build kube-apiserver, etcd, kube-controller-manager from the Go module proxy (cached).
 	hack/controlplane.sh >/dev/null
 
-duckdb: ## Install DuckDB's Node client for the tests and the benchmark.
+duckdb: ## Install DuckDB's and chDB's (ClickHouse) Node clients for the tests and the benchmark.
 	cd hack/bench && npm ci --no-audit --no-fund --loglevel=error
 
 generate: ## Regenerate deepcopy, CRD and RBAC (controller-gen from hack/tools).

@@ -1,7 +1,8 @@
 // Package athena prints the CREATE EXTERNAL TABLE statement that makes a
 // parquetrail destination queryable from Amazon Athena (and the Glue Data
 // Catalog), with partition projection on proc_ymd so that new days are
-// visible without a crawler or MSCK REPAIR.
+// visible without a crawler or MSCK REPAIR. proc_ymd is a string, here as
+// in every engine's documented setup (docs/querying.md).
 package athena
 
 import (
@@ -52,11 +53,20 @@ func DDL(s *record.Schema, o Options) (string, error) {
 	}
 	loc := strings.TrimSuffix(o.Location, "/") + "/"
 
+	// proc_ymd of the spark types is in the files too, but a Hive table
+	// names a partition column only in PARTITIONED BY, and takes its value
+	// from the folder (the Spark job's table did the same).
+	var cols []record.Column
+	for _, c := range s.Columns {
+		if c.Kind != record.Const {
+			cols = append(cols, c)
+		}
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s`.`%s` (\n", o.Database, o.Table)
-	for i, c := range s.Columns {
+	for i, c := range cols {
 		sep := ","
-		if i == len(s.Columns)-1 {
+		if i == len(cols)-1 {
 			sep = ""
 		}
 		fmt.Fprintf(&b, "  `%s` %s%s\n", c.Name, hiveType(c.Kind), sep)
@@ -95,6 +105,8 @@ func hiveType(k record.Kind) string {
 		return "timestamp"
 	case record.StringList:
 		return "array<string>"
+	case record.Map:
+		return "map<string,string>"
 	default:
 		return "string"
 	}

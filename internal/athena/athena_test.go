@@ -26,16 +26,32 @@ var golden = []struct {
 		Database: "security", Table: "cloudtrail_kst", Location: "s3://example-security-lake/cloudtrail_parquet/",
 		FirstDay: "20240101",
 	}},
+	{"seed_spark.sql", record.Seed + "+" + record.Spark, "eventtime_kst", Options{
+		Database: "security", Table: "cloudtrail_spark", Location: "s3://example-security-lake/cloudtrail_sparkjob/",
+		FirstDay: "20240101",
+	}},
+}
+
+// schema returns the file schema of a golden's set ("seed+spark" for the
+// spark types).
+func schema(t *testing.T, set, local string) *record.Schema {
+	t.Helper()
+	set, types, _ := strings.Cut(set, "+")
+	s, err := record.NewSchema(set, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := s.FileSchema(types, "20240101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
 }
 
 func TestDDLGolden(t *testing.T) {
 	for _, g := range golden {
 		t.Run(g.file, func(t *testing.T) {
-			s, err := record.NewSchema(g.set, g.localTime)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := DDL(s, g.opts)
+			got, err := DDL(schema(t, g.set, g.localTime), g.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +74,7 @@ func TestDDLGolden(t *testing.T) {
 }
 
 var (
-	columnLine = regexp.MustCompile("^  `([a-z_][a-z0-9_]*)` ([a-z<>]+),?$")
+	columnLine = regexp.MustCompile("^  `([a-z_][a-z0-9_]*)` ([a-z<>,]+?),?$")
 	property   = regexp.MustCompile(`^  '([a-z._]+)'='([^']*)',?$`)
 )
 
@@ -114,16 +130,17 @@ var athenaType = map[record.Kind]string{
 	record.TimeUTC:    "timestamp",
 	record.TimeLocal:  "timestamp",
 	record.StringList: "array<string>",
+	record.TimeText:   "string",
+	record.LocalText:  "string",
+	record.Map:        "map<string,string>",
 }
 
 func TestDDLColumnsAreTheSchema(t *testing.T) {
 	for _, c := range []struct{ set, local string }{
 		{record.Full, ""}, {record.Full, "eventtime_kst"}, {record.Seed, ""}, {record.Seed, "eventtime_kst"},
+		{record.Seed + "+" + record.Spark, "eventtime_kst"},
 	} {
-		s, err := record.NewSchema(c.set, c.local)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := schema(t, c.set, c.local)
 		ddl, err := DDL(s, Options{Location: "s3://lake/prefix"})
 		if err != nil {
 			t.Fatal(err)
@@ -131,6 +148,9 @@ func TestDDLColumnsAreTheSchema(t *testing.T) {
 		p := parse(t, ddl)
 		var want [][2]string
 		for _, col := range s.Columns {
+			if col.Kind == record.Const {
+				continue // proc_ymd: the partition key
+			}
 			typ, ok := athenaType[col.Kind]
 			if !ok {
 				t.Fatalf("column %s has kind %v, which has no Athena type here", col.Name, col.Kind)

@@ -70,6 +70,9 @@ type Options struct {
 	MaxProblems int
 	// Workers encode columns in parallel (default GOMAXPROCS).
 	Workers int
+	// Progress, when set, is called after each object with the shard's
+	// records read and compressed bytes read so far.
+	Progress func(records, bytes int64)
 }
 
 // Result is what a shard's worker reports (written as JSON to plan.ResultKey).
@@ -360,6 +363,9 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 			return fmt.Errorf("reading %s: %w", obj.Key, cr.storeErr)
 		}
 		res.Bytes += cr.stored
+		if opts.Progress != nil {
+			opts.Progress(res.Read, res.Bytes)
+		}
 	}
 	return send()
 }

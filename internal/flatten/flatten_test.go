@@ -86,9 +86,14 @@ func expectCounts(t testing.TB, plain []byte, day window.Day) (counts, []json.Ra
 			c.Malformed++
 			continue
 		}
-		et, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			et, err = time.ParseInLocation("2006-01-02 15:04:05.999999999", s, time.UTC)
+		// The documented forms: RFC 3339, or ISO 8601 with a space for the
+		// "T", with or without a zone (none is UTC).
+		var et time.Time
+		var err error
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+			if et, err = time.ParseInLocation(layout, s, time.UTC); err == nil {
+				break
+			}
 		}
 		if err != nil {
 			c.Malformed++

@@ -63,6 +63,10 @@ type Options struct {
 	// MaxRuns bounds the sorted runs read at once (each holds a page and a
 	// dictionary per column); more are first merged in groups.
 	MaxRuns int
+	// Progress, when set, is called every few thousand rows of the final
+	// merge with the rows merged so far (written or dropped) and the rows
+	// of all the parts.
+	Progress func(rows, total int64)
 }
 
 // partPages bounds the pages of intermediate merge files like those of
@@ -89,6 +93,7 @@ type Manifest struct {
 	WindowStart     time.Time `json:"windowStart"`
 	WindowEnd       time.Time `json:"windowEnd"`
 	Columns         string    `json:"columns"`
+	Types           string    `json:"types,omitempty"`
 	LocalTimeColumn string    `json:"localTimeColumn"`
 	ColumnNames     []string  `json:"columnNames"`
 	Compression     string    `json:"compression"`
@@ -138,10 +143,15 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	if err != nil {
 		return nil, err
 	}
+	// Parts and staging runs are typed; the day's files have the plan's types.
+	fileSchema, err := schema.FileSchema(p.Types, ymd)
+	if err != nil {
+		return nil, err
+	}
 	m := &Manifest{
 		Version: 1, RunID: p.RunID, Date: p.Date, TimeZone: day.ZoneName(),
 		WindowStart: day.Start, WindowEnd: day.End,
-		Columns: schema.Set, LocalTimeColumn: schema.LocalTimeColumn(), ColumnNames: schema.Names(),
+		Columns: schema.Set, Types: p.Types, LocalTimeColumn: schema.LocalTimeColumn(), ColumnNames: fileSchema.Names(),
 		Compression: cmp.Or(p.Compression, record.Zstd), Deduplicate: p.Deduplicate,
 		Parts: len(parts),
 	}
@@ -223,10 +233,16 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 		runs = next
 	}
 
-	out := &output{ctx: ctx, dst: dst, schema: schema, compression: p.Compression, prefix: commit.StagedKey(ymd, p.RunID, ""),
+	out := &output{ctx: ctx, dst: dst, schema: schema, fileSchema: fileSchema, compression: p.Compression, prefix: commit.StagedKey(ymd, p.RunID, ""),
 		publishAs: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts, kv: kv}
 	defer out.abort()
+	if opts.Progress != nil {
+		out.progress = func(n int64) { opts.Progress(n, m.RowsIn) }
+	}
 	dups, err := mergeRuns(ctx, runs, out, p.Deduplicate)
+	if opts.Progress != nil && err == nil {
+		opts.Progress(m.RowsIn, m.RowsIn)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -283,8 +299,13 @@ func mergeRuns(ctx context.Context, runs []*run, out *output, dedup bool) (int64
 	var lastID []byte
 	lastTime, haveLast := int64(0), false
 	for n := 0; len(h) > 0; n++ {
-		if n&4095 == 0 && ctx.Err() != nil {
-			return dups, ctx.Err()
+		if n&4095 == 0 {
+			if ctx.Err() != nil {
+				return dups, ctx.Err()
+			}
+			if out.progress != nil {
+				out.progress(int64(n))
+			}
 		}
 		r := h[0]
 		if dedup && r.id != nil && haveLast && r.time == lastTime && bytes.Equal(r.id, lastID) {
@@ -398,6 +419,8 @@ type output struct {
 	ctx         context.Context
 	dst         store.Store
 	schema      *record.Schema
+	fileSchema  *record.Schema // of the files, when not schema
+	progress    func(rows int64)
 	compression string
 	prefix      string // where the files are written
 	publishAs   string // the prefix the manifest names them under ("" = prefix)
@@ -427,7 +450,11 @@ func (o *output) open() error {
 		return err
 	}
 	o.cw = &countingWriter{w: w, h: sha256.New()}
-	fw, err := record.NewFileWriter(o.cw, o.schema, o.compression, o.kv)
+	fs := o.schema
+	if o.fileSchema != nil {
+		fs = o.fileSchema
+	}
+	fw, err := record.NewFileWriter(o.cw, fs, o.compression, o.kv)
 	if err != nil {
 		_ = w.Abort()
 		return err

@@ -48,6 +48,15 @@ type Config struct {
 	OnMalformed     string // "fail" or "report"
 	Deduplicate     bool
 	Compression     string
+	Types           string // record.Typed (default) or record.Spark
+	// KeepRuns is how many runs of the day keep their report and error
+	// files: 0 is DefaultKeepRuns, a negative number keeps all.
+	KeepRuns int
+
+	LateArrival time.Duration
+	// LateArrivalFolder reads to the end of the last UTC date folder the
+	// window touches (what the Spark job did), instead of LateArrival.
+	LateArrivalFolder bool
 
 	// VerifyIntegrity checks every selected file against CloudTrail's
 	// signed digests (see docs/integrity.md); PublicKeys is a PEM bundle
@@ -57,7 +66,6 @@ type Config struct {
 	PublicKeys      string
 	OnIntegrity     string
 
-	LateArrival      time.Duration
 	TargetShardBytes int64
 
 	// AllowEmpty publishes an empty day when no log file is selected;
@@ -72,21 +80,29 @@ type Config struct {
 	// Workers is how many shards are flattened at once by Run.
 	Workers int
 
-	// Progress, when set, is called as shards finish.
+	// Progress, when set, is called as folders are listed, as objects of
+	// shards are read and as rows are merged; calls do not overlap.
 	Progress func(Progress)
 	// Now is the clock (tests move it); nil means time.Now.
 	Now func() time.Time
 }
 
-// Progress is reported while a day runs.
+// Progress is reported while a day runs. Stage is "plan" (folders
+// listed), "flatten" (shards, records and bytes read) or "merge" (rows
+// merged); Elapsed is the stage's time so far.
 type Progress struct {
-	Stage       string
-	ShardsDone  int
-	ShardsTotal int
-	RecordsRead int64
-	BytesRead   int64
-	BytesTotal  int64
-	Elapsed     time.Duration
+	Stage         string
+	FoldersListed int
+	FoldersTotal  int
+	ObjectsListed int64
+	ShardsDone    int
+	ShardsTotal   int
+	RecordsRead   int64
+	BytesRead     int64
+	BytesTotal    int64
+	RowsMerged    int64
+	RowsTotal     int64
+	Elapsed       time.Duration
 }
 
 // Defaults fills what the user did not choose.
@@ -134,6 +150,9 @@ func (c *Config) Validate() error {
 	if _, err := record.Codec(c.Compression); err != nil {
 		return err
 	}
+	if err := record.ValidTypes(c.Types, c.Columns); err != nil {
+		return err
+	}
 	switch c.OnMalformed {
 	case "fail", "report":
 	default:
@@ -161,12 +180,13 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	p, err := plan.Make(ctx, plan.Options{
 		Source:           src,
 		Day:              day,
-		LateArrival:      c.LateArrival,
+		LateArrival:      c.lateArrival(day),
 		OrgID:            c.OrgID,
 		Accounts:         c.Accounts,
 		Regions:          c.Regions,
 		TargetShardBytes: c.TargetShardBytes,
 		MaxShards:        maxShards,
+		Progress:         planProgress(c.Progress),
 	})
 	if err != nil {
 		return nil, "", "", err
@@ -181,6 +201,8 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	p.OnMalformed = c.OnMalformed
 	p.Deduplicate = c.Deduplicate
 	p.Compression = c.Compression
+	p.Types = c.Types
+	p.KeepRuns = c.KeepRuns
 	p.AllowEmpty = c.AllowEmpty
 	if c.VerifyIntegrity {
 		if err := verifyIntegrity(ctx, c, p, day, src, dst); err != nil {
@@ -197,6 +219,12 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 // FlattenShard runs one shard of a plan and writes its result file. The
 // returned error wraps problem.ErrBadInput when a retry cannot help.
 func FlattenShard(ctx context.Context, p *plan.Plan, index int, src, dst store.Store) (*flatten.Result, error) {
+	return FlattenShardProgress(ctx, p, index, src, dst, nil)
+}
+
+// FlattenShardProgress is FlattenShard that calls progress after each
+// object with the shard's records and compressed bytes read so far.
+func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst store.Store, progress func(records, bytes int64)) (*flatten.Result, error) {
 	if index < 0 || index >= len(p.Shards) {
 		return nil, fmt.Errorf("shard index %d is outside the plan's %d shards", index, len(p.Shards))
 	}
@@ -211,6 +239,7 @@ func FlattenShard(ctx context.Context, p *plan.Plan, index int, src, dst store.S
 		LocalTimeColumn: p.LocalTimeColumn,
 		OnMalformed:     p.OnMalformed,
 		Compression:     p.Compression,
+		Progress:        progress,
 	})
 	if err != nil {
 		if res != nil && errors.Is(err, problem.ErrBadInput) {
@@ -263,6 +292,11 @@ func MergeDay(ctx context.Context, p *plan.Plan, dst store.Store) (*Summary, err
 
 // MergeDayWith is MergeDay with lease options.
 func MergeDayWith(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options) (*Summary, error) {
+	return MergeDayProgress(ctx, p, dst, lease, nil)
+}
+
+// MergeDayProgress is MergeDayWith reporting the rows merged to progress.
+func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options, progress func(Progress)) (*Summary, error) {
 	ymd := p.YMD()
 	held, lctx, err := commit.Acquire(ctx, dst, ymd, p.RunID, lease)
 	if err != nil {
@@ -275,7 +309,7 @@ func MergeDayWith(ctx context.Context, p *plan.Plan, dst store.Store, lease comm
 	if s, done, err := publishedBy(lctx, dst, ymd, p.RunID); err != nil || done {
 		return s, err
 	}
-	s, err := mergeDay(lctx, p, dst, held)
+	s, err := mergeDay(lctx, p, dst, held, progress, nil)
 	if err != nil {
 		_ = commit.RemoveStaging(context.WithoutCancel(ctx), dst, ymd, p.RunID)
 	}
@@ -318,7 +352,11 @@ func emptyError(p *plan.Plan) error {
 		ErrEmpty, p.Date, p.TimeZone, p.Source, p.Counts.Listed, p.Counts.Prefixes)
 }
 
-func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day) (*Summary, error) {
+// mergeDay merges and publishes the day under the lease held. finish, when
+// set, completes the summary (the timings of the stages before the merge)
+// before the report is written, so that the report says what the summary
+// says.
+func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, progress func(Progress), finish func(*Summary)) (*Summary, error) {
 	day, err := window.New(p.Date, p.TimeZone)
 	if err != nil {
 		return nil, err
@@ -350,12 +388,21 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 		s.Errors = joinURL(p.Destination, plan.ErrorsKey(ymd, p.RunID))
 	}
 	start := time.Now()
-	m, err := merge.Day(ctx, dst, p, parts, merge.Options{})
+	var mo merge.Options
+	if progress != nil {
+		mo.Progress = func(rows, total int64) {
+			progress(Progress{Stage: "merge", RowsMerged: rows, RowsTotal: total, Elapsed: time.Since(start)})
+		}
+	}
+	m, err := merge.Day(ctx, dst, p, parts, mo)
 	if err != nil {
 		return nil, err
 	}
-	s.Stages.Merge = Duration(time.Since(start))
+	s.Stages.Merge = msDuration(time.Since(start))
 	s.addMerge(m)
+	if finish != nil {
+		finish(s)
+	}
 	if err := s.Check(); err != nil {
 		return s, err
 	}
@@ -374,6 +421,9 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 	}
 	if err := commit.RemoveStaging(context.WithoutCancel(ctx), dst, ymd, p.RunID); err != nil {
 		return s, fmt.Errorf("published; removing staging: %w", err)
+	}
+	if err := pruneRuns(ctx, dst, ymd, p.RunID, keepRuns(p.KeepRuns)); err != nil {
+		return s, fmt.Errorf("published; removing the reports and errors of older runs: %w", err)
 	}
 	return s, nil
 }
@@ -476,13 +526,11 @@ func runHeld(ctx context.Context, c Config, src, dst store.Store, held *commit.D
 	}
 	flattened := time.Since(t1)
 
-	s, err := mergeDay(ctx, p, dst, held)
-	if s != nil {
-		s.Stages.Plan = Duration(planned)
-		s.Stages.Flatten = Duration(flattened)
-		s.Stages.Total = Duration(time.Since(t0))
-	}
-	return s, err
+	return mergeDay(ctx, p, dst, held, c.Progress, func(s *Summary) {
+		s.Stages.Plan = msDuration(planned)
+		s.Stages.Flatten = msDuration(flattened)
+		s.Stages.Total = msDuration(time.Since(t0))
+	})
 }
 
 func flattenAll(ctx context.Context, c Config, p *plan.Plan, src, dst store.Store) error {
@@ -493,14 +541,20 @@ func flattenAll(ctx context.Context, c Config, p *plan.Plan, src, dst store.Stor
 		mu       sync.Mutex
 		firstErr error
 		done     int
-		records  int64
+		records  int64 // of finished shards
 		bytes    int64
+		running  = map[int][2]int64{} // records and bytes of shards under way
 	)
 	started := time.Now()
 	report := func() {
 		if c.Progress != nil {
+			r, b := records, bytes
+			for _, v := range running {
+				r += v[0]
+				b += v[1]
+			}
 			c.Progress(Progress{Stage: "flatten", ShardsDone: done, ShardsTotal: len(p.Shards),
-				RecordsRead: records, BytesRead: bytes, BytesTotal: p.Counts.SelectedBytes, Elapsed: time.Since(started)})
+				RecordsRead: r, BytesRead: b, BytesTotal: p.Counts.SelectedBytes, Elapsed: time.Since(started)})
 		}
 	}
 	report()
@@ -510,11 +564,17 @@ func flattenAll(ctx context.Context, c Config, p *plan.Plan, src, dst store.Stor
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				res, err := FlattenShard(ctx, p, i, src, dst)
+				res, err := FlattenShardProgress(ctx, p, i, src, dst, func(r, b int64) {
+					mu.Lock()
+					running[i] = [2]int64{r, b}
+					report()
+					mu.Unlock()
+				})
 				if i == 0 {
 					commit.Failpoint("run.flattening")
 				}
 				mu.Lock()
+				delete(running, i)
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("shard %d: %w", i, err)
 					cancel()

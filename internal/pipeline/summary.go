@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,6 +23,20 @@ type Duration time.Duration
 func (d Duration) MarshalJSON() ([]byte, error) {
 	return []byte(fmt.Sprintf("%.3f", time.Duration(d).Seconds())), nil
 }
+
+// UnmarshalJSON reads what MarshalJSON writes, so that a report read back
+// has the timings it was written with.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var sec float64
+	if err := json.Unmarshal(b, &sec); err != nil {
+		return fmt.Errorf("duration %s: %w", b, err)
+	}
+	*d = Duration(time.Duration(math.Round(sec*1000)) * time.Millisecond)
+	return nil
+}
+
+// msDuration is d to the millisecond, the precision the report keeps.
+func msDuration(d time.Duration) Duration { return Duration(d.Round(time.Millisecond)) }
 
 func (d Duration) String() string { return time.Duration(d).Round(time.Millisecond).String() }
 

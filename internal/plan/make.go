@@ -48,6 +48,10 @@ type Options struct {
 	// ListConcurrency bounds the listing requests in flight;
 	// 0 = DefaultListConcurrency.
 	ListConcurrency int
+	// Progress, when set, is called as each date folder has been listed,
+	// with the folders listed so far, all of them, and the objects seen;
+	// calls do not overlap.
+	Progress func(listed, folders int, objects int64)
 }
 
 func (o *Options) normalize() error {
@@ -267,6 +271,7 @@ func listPrefixes(ctx context.Context, o *Options, prefixes []string) ([]listed,
 		mu     sync.Mutex
 		all    []listed
 		counts Counts
+		done   int
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.ListConcurrency)
@@ -307,6 +312,10 @@ func listPrefixes(ctx context.Context, o *Options, prefixes []string) ([]listed,
 			counts.SkippedEarly += c.SkippedEarly
 			counts.SkippedLate += c.SkippedLate
 			counts.NotLogs += c.NotLogs
+			if o.Progress != nil {
+				done++
+				o.Progress(done, len(prefixes), counts.Listed)
+			}
 			return nil
 		})
 	}

@@ -34,6 +34,11 @@ type Plan struct {
 	// AllowEmpty lets a run that selects no log file publish an empty day;
 	// without it the worker fails the run rather than empty a good day.
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// Types of the published files: "typed" (default) or "spark".
+	Types string `json:"types,omitempty"`
+	// KeepRuns is how many runs of the day keep their report and error
+	// files (0: the default, 10; negative: all).
+	KeepRuns int `json:"keepRuns,omitempty"`
 
 	// Integrity is the digest verification of the selected files (when
 	// asked for): counts, the digest range verified, and every file and

@@ -24,7 +24,12 @@ func TestLosslessRules(t *testing.T) {
 		{"plain", `{` + et + `,"eventName":"X","readOnly":true}`, Values{"eventname": "X", "readonly": true}, ""},
 		{"readOnly as a string", `{` + et + `,"readOnly":"true"}`, Values{"readonly": true}, `{"readOnly":"true"}`},
 		{"readOnly neither", `{` + et + `,"readOnly":"yes"}`, Values{"readonly": nil}, `{"readOnly":"yes"}`},
-		{"userAgent as a list", `{` + et + `,"userAgent":["a","b"]}`, Values{"useragent": nil}, `{"userAgent":["a","b"]}`},
+		{"userAgent as a list", `{` + et + `,"userAgent":["a","b"]}`, Values{"useragent": `["a","b"]`}, `{"userAgent":["a","b"]}`},
+		{"object in a string field", `{` + et + `,"errorMessage":{ "code" : 5, "x": [true] }}`,
+			Values{"errormessage": `{"code":5,"x":[true]}`}, `{"errorMessage":{"code":5,"x":[true]}}`},
+		{"object in a nested string field", `{` + et + `,"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":{"v":false}}}}}`,
+			Values{"useridentity_sessioncontext_attributes_mfaauthenticated": `{"v":false}`},
+			`{"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":{"v":false}}}}}`},
 		{"explicit null", `{` + et + `,"errorCode":null}`, Values{"errorcode": nil}, `{"errorCode":null}`},
 		{"number in a string field", `{` + et + `,"apiVersion":2}`, Values{"apiversion": "2"}, `{"apiVersion":2}`},
 		{"lenient eventTime", `{"eventTime":"2025-03-26 16:43:57.000000000"}`, Values{}, `{"eventTime":"2025-03-26 16:43:57.000000000"}`},
@@ -79,6 +84,41 @@ func TestLosslessRules(t *testing.T) {
 			}
 			if err := r.Next(&row); err != io.EOF {
 				t.Errorf("after the record: %v", err)
+			}
+		})
+	}
+}
+
+// TestScalarColumnsKeepJSON checks the seed set, which has no unmapped
+// column: a value of another JSON type in a string column is kept as its
+// compact JSON text, never null.
+func TestScalarColumnsKeepJSON(t *testing.T) {
+	const et = `"eventTime":"2024-05-01T10:00:00Z"`
+	for _, tc := range []struct {
+		name string
+		rec  string
+		want Values
+	}{
+		{"number", `{` + et + `,"apiVersion":2.5}`, Values{"apiversion": "2.5"}},
+		{"boolean", `{` + et + `,"sharedEventID":false}`, Values{"sharedeventid": "false"}},
+		{"object", `{` + et + `,"errorCode":{"a": "b"}}`, Values{"errorcode": `{"a":"b"}`}},
+		{"array", `{` + et + `,"userAgent":[ "a", 1 ]}`, Values{"useragent": `["a",1]`}},
+		{"nested object", `{` + et + `,"userIdentity":{"sessionContext":{"sessionIssuer":{"userName":{"n":[]}}}}}`,
+			Values{"useridentity_sessioncontext_sessionissuer_username": `{"n":[]}`}},
+		{"null stays null", `{` + et + `,"errorCode":null}`, Values{"errorcode": nil}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := NewSchema(Seed, "")
+			r := NewReader(strings.NewReader(`{"Records":[`+tc.rec+`]}`), s, ReaderOptions{})
+			var row Row
+			if err := r.Next(&row); err != nil {
+				t.Fatal(err)
+			}
+			got := s.RowValues(&row)
+			for k, want := range tc.want {
+				if d := cmp.Diff(want, got[k]); d != "" {
+					t.Errorf("%s (-want +got):\n%s", k, d)
+				}
 			}
 		})
 	}

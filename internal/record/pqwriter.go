@@ -55,6 +55,7 @@ type PageOptions struct {
 type leaf struct {
 	col  int
 	path []string
+	part uint8 // of a Map column: 0 the key, 1 the value
 }
 
 var magic = []byte("PAR1")
@@ -73,17 +74,17 @@ func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]str
 	str := format.LogicalType{Value: &format.StringType{}}
 	for ci, c := range s.Columns {
 		switch c.Kind {
-		case String, JSON:
+		case String, JSON, Const, TimeText, LocalText:
 			fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{
 				Type: thrift.New(format.ByteArray), RepetitionType: thrift.New(format.Optional), Name: c.Name,
 				ConvertedType: thrift.New(deprecated.UTF8), LogicalType: str,
 			})
-			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}})
+			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}, 0})
 		case Bool:
 			fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{
 				Type: thrift.New(format.Boolean), RepetitionType: thrift.New(format.Optional), Name: c.Name,
 			})
-			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}})
+			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}, 0})
 		case TimeUTC, TimeLocal:
 			e := format.SchemaElement{
 				Type: thrift.New(format.Int64), RepetitionType: thrift.New(format.Required), Name: c.Name,
@@ -94,7 +95,7 @@ func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]str
 				e.ConvertedType = thrift.New(deprecated.TimestampMillis)
 			}
 			fw.meta.Schema = append(fw.meta.Schema, e)
-			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}})
+			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}, 0})
 		case StringList:
 			fw.meta.Schema = append(fw.meta.Schema,
 				format.SchemaElement{RepetitionType: thrift.New(format.Optional), Name: c.Name, NumChildren: thrift.New(int32(1)),
@@ -103,7 +104,21 @@ func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]str
 				format.SchemaElement{Type: thrift.New(format.ByteArray), RepetitionType: thrift.New(format.Optional), Name: "element",
 					ConvertedType: thrift.New(deprecated.UTF8), LogicalType: str},
 			)
-			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name, "list", "element"}})
+			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name, "list", "element"}, 0})
+		case Map:
+			// The layout Spark writes and every reader maps to MAP<STRING,STRING>.
+			fw.meta.Schema = append(fw.meta.Schema,
+				format.SchemaElement{RepetitionType: thrift.New(format.Optional), Name: c.Name, NumChildren: thrift.New(int32(1)),
+					ConvertedType: thrift.New(deprecated.Map), LogicalType: format.LogicalType{Value: &format.MapType{}}},
+				format.SchemaElement{RepetitionType: thrift.New(format.Repeated), Name: "key_value", NumChildren: thrift.New(int32(2))},
+				format.SchemaElement{Type: thrift.New(format.ByteArray), RepetitionType: thrift.New(format.Required), Name: "key",
+					ConvertedType: thrift.New(deprecated.UTF8), LogicalType: str},
+				format.SchemaElement{Type: thrift.New(format.ByteArray), RepetitionType: thrift.New(format.Optional), Name: "value",
+					ConvertedType: thrift.New(deprecated.UTF8), LogicalType: str},
+			)
+			fw.leaves = append(fw.leaves,
+				leaf{ci, []string{c.Name, "key_value", "key"}, 0},
+				leaf{ci, []string{c.Name, "key_value", "value"}, 1})
 		}
 	}
 	for range fw.leaves {
@@ -186,7 +201,7 @@ func (fw *FileWriter) AppendBatch(b *Batch, sorted bool, workers int) error {
 	}
 	// The biggest columns first, so that the workers finish together.
 	slices.SortFunc(order, func(x, y int) int {
-		return b.cols[fw.leaves[y].col].bytes - b.cols[fw.leaves[x].col].bytes
+		return fw.leafBytes(b, fw.leaves[y]) - fw.leafBytes(b, fw.leaves[x])
 	})
 	for _, i := range order {
 		next <- i
@@ -254,7 +269,8 @@ func (fw *FileWriter) EndRowGroup() error {
 		rg.TotalCompressedSize += md.TotalCompressedSize
 		c.open = false
 	}
-	if ti, ii := fw.leafOf(fEventTime), fw.leafOf(fEventID); ti >= 0 && ii >= 0 {
+	// Spark's eventtime text does not sort as the times do ("…00.5Z" < "…00Z").
+	if ti, ii := fw.leafOf(fEventTime), fw.leafOf(fEventID); ti >= 0 && ii >= 0 && fw.s.Types != Spark {
 		rg.SortingColumns = []format.SortingColumn{{ColumnIdx: int32(ti)}, {ColumnIdx: int32(ii), NullsFirst: true}}
 	}
 	fw.meta.RowGroups = append(fw.meta.RowGroups, rg)
@@ -306,6 +322,20 @@ func (fw *FileWriter) finishChunk(out *chunk, lf leaf, sc *scratch) error {
 	}
 	return nil
 }
+
+// leafBytes is the size of the batch's values behind a leaf (0 when they
+// are not kept as bytes).
+func (fw *FileWriter) leafBytes(b *Batch, l leaf) int {
+	c := &fw.s.Columns[l.col]
+	if i := b.s.col[c.field]; i >= 0 && stored(c.Kind) {
+		return b.cols[i].bytes
+	}
+	return 0
+}
+
+// stored says whether a kind's values are a batch column's bytes as they
+// are written.
+func stored(k Kind) bool { return k == String || k == JSON || k == Bool }
 
 func (fw *FileWriter) leafOf(f field) int {
 	for i, l := range fw.leaves {
@@ -368,8 +398,33 @@ type scratch struct {
 
 // values walks the column's cells in sorted row order, calling fn for each
 // level entry: v is the value (nil when null), rep and def its levels.
-func (b *Batch) values(c *Column, fn func(row int, v []byte, rep, def uint8)) {
+//
+// c is a column of the file's schema, which is the batch's or its spark
+// form; part picks a Map column's key or value leaf.
+func (b *Batch) values(c *Column, part uint8, fn func(row int, v []byte, rep, def uint8)) {
 	switch c.Kind {
+	case Const:
+		for r := range b.perm {
+			fn(r, c.konst, 0, 1)
+		}
+		return
+	case TimeText, LocalText:
+		var buf [32]byte
+		src := b.time
+		if c.Kind == LocalText {
+			src = b.local
+		}
+		for r, i := range b.perm {
+			if c.Kind == TimeText {
+				fn(r, appendTimeText(buf[:0], src[i]), 0, 1)
+			} else {
+				fn(r, appendLocalText(buf[:0], src[i]), 0, 1)
+			}
+		}
+		return
+	case Map:
+		b.mapValues(c, part, fn)
+		return
 	case StringList:
 		l := &b.lists[c.field-fResourcesARN]
 		for r, i := range b.perm {
@@ -405,6 +460,40 @@ func (b *Batch) values(c *Column, fn func(row int, v []byte, rep, def uint8)) {
 	}
 }
 
+// mapValues walks a Map leaf: the batch holds the blob's JSON text, and
+// each row is a null map (null, or not an object), an empty map, or its
+// top-level members. The key leaf's levels are (rep, 2); the value leaf's
+// (rep, 3), or (rep, 2) for a null value.
+func (b *Batch) mapValues(c *Column, part uint8, fn func(row int, v []byte, rep, def uint8)) {
+	cb := &b.cols[b.s.col[c.field]]
+	var arena []byte
+	var ms []member
+	for r, i := range b.perm {
+		v, ok := cb.get(i)
+		if ok {
+			ms, ok = splitObject(v, &arena, ms[:0])
+		}
+		switch {
+		case !ok:
+			fn(r, nil, 0, 0)
+		case len(ms) == 0:
+			fn(r, nil, 0, 1)
+		default:
+			for k, m := range ms {
+				rep := uint8(min(k, 1))
+				switch {
+				case part == 0:
+					fn(r, m.k, rep, 2)
+				case m.v == nil:
+					fn(r, nil, rep, 2)
+				default:
+					fn(r, m.v, rep, 3)
+				}
+			}
+		}
+	}
+}
+
 func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) error {
 	c := &fw.s.Columns[lf.col]
 	if !out.open {
@@ -431,8 +520,11 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		md.Type = format.ByteArray
 	}
 	maxDef, maxRep := uint8(1), uint8(0)
-	if c.Kind == StringList {
+	switch {
+	case c.Kind == StringList, c.Kind == Map && lf.part == 1:
 		maxDef, maxRep = 3, 1
+	case c.Kind == Map:
+		maxDef, maxRep = 2, 1
 	}
 
 	// Look this batch's values up in the chunk's dictionary, adding the new
@@ -440,7 +532,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	useDict := out.useDict >= 0
 	last := int32(-1)
 	sc.idx = sc.idx[:0]
-	flat := c.Kind != StringList
+	flat := stored(c.Kind)
 	add := func(v []byte) (int32, bool) {
 		out.plainBytes += len(v) + 4
 		if last >= 0 && string(out.entries[last]) == string(v) {
@@ -460,7 +552,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	if useDict && flat {
 		// In insertion order, which reads the column's blocks in turn; the
 		// pages then take each row's index in sorted order.
-		cb := &b.cols[lf.col]
+		cb := &b.cols[b.s.col[c.field]]
 		list := b.store.list
 		sc.rowIdx = sc.rowIdx[:0]
 		for _, sp := range cb.spans[:b.n] {
@@ -476,7 +568,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 			sc.rowIdx = append(sc.rowIdx, k)
 		}
 	} else if useDict {
-		b.values(c, func(_ int, v []byte, _, def uint8) {
+		b.values(c, lf.part, func(_ int, v []byte, _, def uint8) {
 			if def != maxDef || !useDict {
 				return
 			}
@@ -541,7 +633,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	if useDict && flat {
 		sc.idx = sc.idx[:0]
 	}
-	b.values(c, func(row int, v []byte, rep, def uint8) {
+	b.values(c, lf.part, func(row int, v []byte, rep, def uint8) {
 		if rep == 0 && (pb >= fw.page.PageBytes || row-pageStartRow >= pageRows) {
 			flush()
 			pageStartRow = row

@@ -439,9 +439,10 @@ func (p *parser) member(lv level, depth int, kraw, key []byte) error {
 				p.eidRaw = p.b[s-1 : e+1 : e+1]
 			}
 			return nil
-		case 't', 'f', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			// A scalar in a string field: its text in the column, the
-			// original in unmapped.
+		case 't', 'f', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '{', '[':
+			// A number, boolean, object or array in a string field: its
+			// compact JSON text in the column (a query still finds it),
+			// the original in unmapped.
 			v, err := p.raw()
 			if err != nil {
 				return err

@@ -49,6 +49,10 @@ func (k Kind) String() string {
 		return "timestamp(ms, local)"
 	case StringList:
 		return "list<string>"
+	case Const, TimeText, LocalText:
+		return "string"
+	case Map:
+		return "map<string,string>"
 	}
 	return "?"
 }
@@ -78,6 +82,7 @@ type Column struct {
 	Path []string
 
 	field field
+	konst []byte // the value of a Const column
 }
 
 // field identifies what the scanner extracted. Values index Row.val.
@@ -154,6 +159,7 @@ const (
 	fSCWebIDFederatedProvider
 	fSCWebIDAttributes
 	fUnmapped
+	fProcYMD // proc_ymd in files of the spark types; not a record's field
 	numFields
 )
 
@@ -244,6 +250,9 @@ var fields = []fieldDef{
 type Schema struct {
 	Set     string
 	Columns []Column
+	// Types is Spark for the schema of a published file in the Spark job's
+	// types (see FileSchema), empty otherwise.
+	Types string
 
 	want [numFields]bool // fields the scanner extracts
 	col  [numFields]int  // field → column index, -1 when not stored

@@ -2,9 +2,11 @@ package record
 
 import "time"
 
-// parseTime parses an eventTime: RFC 3339 with or without fractional
-// seconds (CloudTrail writes "2006-01-02T15:04:05Z"), or the lenient
-// "2006-01-02 15:04:05.999999999" taken as UTC, which some exporters write.
+// parseTime parses an eventTime. CloudTrail writes RFC 3339 in UTC
+// ("2006-01-02T15:04:05Z"); exporters and hand-made test data also write
+// fractional seconds, other offsets, a space instead of the "T", or no zone
+// at all. ISO 8601 without a zone is local time of an unknown place; an
+// eventTime is always UTC, so a zoneless time is read as UTC.
 // canonical says whether formatting the result back gives the same text,
 // that is whether the eventtime column alone reproduces the field.
 func parseTime(s []byte) (ms int64, canonical, ok bool) {
@@ -14,15 +16,24 @@ func parseTime(s []byte) (ms int64, canonical, ok bool) {
 		}
 	}
 	str := string(s)
-	t, err := time.Parse(time.RFC3339Nano, str)
-	if err != nil {
-		t, err = time.Parse("2006-01-02 15:04:05.999999999", str)
-		if err != nil {
-			return 0, false, false
+	for _, layout := range timeLayouts {
+		t, err := time.Parse(layout, str)
+		if err == nil {
+			ms = t.UnixMilli()
+			return ms, formatTime(nil, ms) == str, true
 		}
 	}
-	ms = t.UnixMilli()
-	return ms, formatTime(nil, ms) == str, true
+	return 0, false, false
+}
+
+// timeLayouts are the accepted eventTime forms after the fast path, with
+// and without a zone, with "T" or a space between date and time. A layout
+// without a zone parses as UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
 }
 
 // fastTime parses "YYYY-MM-DDTHH:MM:SSZ" without allocating.

@@ -60,7 +60,7 @@ func TestDuckDBReadsTheDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	from := fmt.Sprintf("read_parquet('%s/proc_ymd=*/*.parquet', hive_partitioning = true)", filepath.ToSlash(out))
+	from := fmt.Sprintf("read_parquet('%s/proc_ymd=*/*.parquet', hive_partitioning = true, hive_types = {'proc_ymd': VARCHAR})", filepath.ToSlash(out))
 
 	rows := query(t, "SELECT proc_ymd, count(*) AS n, count(DISTINCT eventid) AS ids, min(eventtime) AS lo, max(eventtime) AS hi FROM "+from+" GROUP BY ALL")
 	if len(rows) != 1 || rows[0]["proc_ymd"] != "20261124" {
@@ -96,7 +96,7 @@ func TestDuckDBReadsTheDay(t *testing.T) {
 	}
 	for col, want := range map[string]string{
 		"eventtime": "TIMESTAMP WITH TIME ZONE", "eventtime_kst": "TIMESTAMP", "readonly": "BOOLEAN",
-		"resources_arn": "VARCHAR[]", "requestparameters": "VARCHAR", "eventname": "VARCHAR",
+		"resources_arn": "VARCHAR[]", "requestparameters": "VARCHAR", "eventname": "VARCHAR", "proc_ymd": "VARCHAR",
 	} {
 		if got[col] != want {
 			t.Errorf("column %s is %s in DuckDB, want %s", col, got[col], want)

@@ -82,6 +82,19 @@ func value(a arrow.Array, i int) (any, error) {
 		return a.Value(i), nil
 	case *array.Timestamp:
 		return time.UnixMilli(int64(a.Value(i))).UTC(), nil
+	case *array.Map:
+		// Keys are strings in every map parquetrail writes.
+		start, end := a.ValueOffsets(i)
+		keys, items := a.Keys().(*array.String), a.Items()
+		out := make(map[string]any, end-start)
+		for j := start; j < end; j++ {
+			v, err := value(items, int(j))
+			if err != nil {
+				return nil, err
+			}
+			out[keys.Value(int(j))] = v
+		}
+		return out, nil
 	case *array.List:
 		start, end := a.ValueOffsets(i)
 		elems := a.ListValues()
