@@ -7,8 +7,9 @@ package controllers
 import (
 	"context"
 	"errors"
-	corev1 "k8s.io/api/core/v1"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -17,7 +18,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
 	"github.com/parquetrail/parquetrail/internal/store"
@@ -42,16 +45,20 @@ type Config struct {
 	MaxShards int
 	// ReadConcurrency bounds the result files read at once.
 	ReadConcurrency int
+	// MaxConcurrentDays bounds the days that plan, flatten or merge at
+	// once (0 = no bound); the others wait as Queued, oldest date first.
+	MaxConcurrentDays int
 }
 
 // DefaultConfig is the configuration the manager's flags default to.
 func DefaultConfig() Config {
 	return Config{
-		WorkerImage:     "ghcr.io/parquetrail/shard-worker:latest",
-		PlanTimeout:     10 * time.Minute,
-		ListConcurrency: 16,
-		MaxShards:       5000,
-		ReadConcurrency: 16,
+		WorkerImage:       "ghcr.io/parquetrail/shard-worker:latest",
+		PlanTimeout:       10 * time.Minute,
+		ListConcurrency:   16,
+		MaxShards:         5000,
+		ReadConcurrency:   16,
+		MaxConcurrentDays: 4,
 	}
 }
 
@@ -72,6 +79,9 @@ type Reconciler struct {
 	// Metrics records outcomes; nil records nothing.
 	Metrics *Metrics
 	Config  Config
+
+	// queue holds the slots of running days; made on first use.
+	queue *queue
 }
 
 // +kubebuilder:rbac:groups=parquetrail.io,resources=cloudtraildays,verbs=get;list;watch;update;patch
@@ -99,6 +109,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, errors.Join(err, werr)
 	}
 	s.flush(r.Recorder, r.Metrics)
+	if finished(stageOf(&s.day.Status)) {
+		r.release(ctx, s.day)
+	}
 	return result, err
 }
 
@@ -136,6 +149,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, con
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.CloudTrailDay{}).
 		Owns(&batchv1.Job{}).
+		WatchesRawSource(source.Channel(r.dayQueue().wake, &handler.EnqueueRequestForObject{})).
 		Named("cloudtrailday").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)

@@ -39,6 +39,7 @@ func (r *Reconciler) finalize(ctx context.Context, day *v1alpha1.CloudTrailDay) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	s.flush(r.Recorder, nil)
+	r.release(ctx, day)
 	return ctrl.Result{}, nil
 }
 
