@@ -48,6 +48,11 @@ type Config struct {
 	// MaxConcurrentDays bounds the days that plan, flatten or merge at
 	// once (0 = no bound); the others wait as Queued, oldest date first.
 	MaxConcurrentDays int
+	// SecretNamespaces are the namespaces in which the manager reads the
+	// credentials Secrets that days name ("*" = every namespace); a day
+	// elsewhere that names one fails. Only Secrets labelled
+	// parquetrail.io/credentials: "true" are used.
+	SecretNamespaces []string
 }
 
 // DefaultConfig is the configuration the manager's flags default to.
@@ -88,7 +93,9 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=parquetrail.io,resources=cloudtraildays/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=parquetrail.io,resources=cloudtraildays/finalizers,verbs=update
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// Secrets: get, in the namespaces of --secret-namespaces only, is granted
+// by a Role per namespace (the chart's rbac.yaml, config/rbac/secret_reader_role.yaml),
+// not by the ClusterRole generated here.
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile moves a day one step on and writes its status once.

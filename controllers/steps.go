@@ -125,6 +125,12 @@ func (r *Reconciler) plan(ctx context.Context, s *scope) error {
 	day, st := s.day, &s.day.Status
 	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
 	src, dst, err := r.stores(ctx, day)
+	var refused *credentialsRefusedError
+	if errors.As(err, &refused) {
+		s.warning(nil, ReasonPlanFailed, "Plan", "%v", err)
+		r.fail(s, v1alpha1.StalledCredentialsRefused, "Cannot use the credentials: "+err.Error())
+		return nil
+	}
 	if err != nil {
 		setReady(st, day.Generation, v1alpha1.StagePlanning, "Cannot reach the stores, retrying: "+err.Error(), s.now)
 		return err

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -73,6 +74,16 @@ func run(fs *flag.FlagSet, args []string) error {
 	fs.DurationVar(&cfg.PlanTimeout, "plan-timeout", cfg.PlanTimeout, "bound on listing and planning one day")
 	fs.IntVar(&cfg.ListConcurrency, "list-concurrency", cfg.ListConcurrency, "S3 listings one plan runs at once")
 	fs.IntVar(&cfg.MaxShards, "max-shards", cfg.MaxShards, "most shards of one day (a larger day gets larger shards)")
+	fs.IntVar(&cfg.MaxConcurrentDays, "max-concurrent-days", cfg.MaxConcurrentDays, "days that plan, flatten or merge at once (0: no bound); the others wait as Queued, oldest date first")
+	fs.Func("secret-namespaces", `comma-separated namespaces in which days may name a credentials Secret ("*": every namespace, which needs a cluster-wide grant); the manager reads only Secrets labelled `+v1alpha1.CredentialsLabel+`: "true"`, func(v string) error {
+		cfg.SecretNamespaces = nil
+		for _, ns := range strings.Split(v, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				cfg.SecretNamespaces = append(cfg.SecretNamespaces, ns)
+			}
+		}
+		return nil
+	})
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -131,7 +142,8 @@ func run(fs *flag.FlagSet, args []string) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	log.Info("Starting the manager", "version", version, "workerImage", cfg.WorkerImage, "planTimeout", cfg.PlanTimeout.String())
+	log.Info("Starting the manager", "version", version, "workerImage", cfg.WorkerImage, "planTimeout", cfg.PlanTimeout.String(),
+		"maxConcurrentDays", cfg.MaxConcurrentDays, "secretNamespaces", cfg.SecretNamespaces)
 	return mgr.Start(ctx)
 }
 

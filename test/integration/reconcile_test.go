@@ -54,7 +54,7 @@ func newDay(t *testing.T, w *controllertest.DayWrapper) *day {
 	}
 	s3test.PutAll(t, s3c, "trail", controllertest.TrailFiles("", []string{"111122223333", "444455556666"}, []string{"us-east-1", "eu-west-1"}, hours...))
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "s3", Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{Name: "s3", Namespace: ns, Labels: map[string]string{v1alpha1.CredentialsLabel: "true"}},
 		StringData: map[string]string{"AWS_ACCESS_KEY_ID": s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY": s3test.SecretAccessKey},
 	}
 	if err := k8s.Create(ctx, secret); err != nil {
