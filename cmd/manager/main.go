@@ -1,11 +1,14 @@
 // Command manager runs the parquetrail operator: the CloudTrailDay
 // controller, with its metrics and health endpoints. "manager create-day"
-// makes the CloudTrailDay of yesterday from a template, for a daily CronJob.
+// makes the CloudTrailDay of yesterday from a template, for a daily CronJob;
+// "manager create-days --from DATE --to DATE" makes a range of them from
+// the same template, for a backfill.
 package main
 
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -36,6 +39,21 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "create-day" {
 		if err := createDay(ctrl.SetupSignalHandler(), os.Args[2:], time.Now()); err != nil {
 			fmt.Fprintln(os.Stderr, "manager create-day:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "create-days" {
+		err := createDays(ctrl.SetupSignalHandler(), os.Args[2:], os.Stdout)
+		var usage usageError
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return
+		case errors.As(err, &usage):
+			fmt.Fprintln(os.Stderr, "manager create-days:", err)
+			os.Exit(2)
+		case err != nil:
+			fmt.Fprintln(os.Stderr, "manager create-days:", err)
 			os.Exit(1)
 		}
 		return
