@@ -36,6 +36,12 @@ type Config struct {
 	// WorkerResources are the worker container's resources for a day whose
 	// spec sets none (nil = the built-in defaults).
 	WorkerResources *corev1.ResourceRequirements
+	// WorkerPod holds the worker pods' defaults for a day whose spec leaves
+	// them out, in spec.workers' shape: podLabels, podAnnotations,
+	// imagePullSecrets, affinity, tolerations, nodeSelector,
+	// priorityClassName and activeDeadlineSeconds (other fields are
+	// ignored).
+	WorkerPod v1alpha1.Workers
 	// PlanTimeout bounds the listing and planning of a day.
 	PlanTimeout time.Duration
 	// ListConcurrency bounds the listings a plan runs at once.

@@ -89,6 +89,20 @@ func run(fs *flag.FlagSet, args []string) error {
 		cfg.WorkerResources = &rr
 		return nil
 	})
+	fs.Func("worker-pod-defaults", `worker pod settings, as JSON in spec.workers' shape ({"podAnnotations":{"sidecar.istio.io/inject":"false"},"imagePullSecrets":[{"name":"registry"}],"priorityClassName":"batch","activeDeadlineSeconds":21600,"affinity":{...},"nodeSelector":{...},"tolerations":[...],"podLabels":{...}}), for days whose spec leaves them out`, func(v string) error {
+		var w v1alpha1.Workers
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&w); err != nil {
+			return fmt.Errorf("--worker-pod-defaults: %w", err)
+		}
+		if w.Parallelism != nil || w.TargetShardSize != nil || w.Image != "" || w.Resources != nil || w.ServiceAccountName != "" ||
+			w.BackoffLimitPerIndex != nil || w.TTLSecondsAfterFinished != nil || w.ScratchSizeLimit != nil || w.ImagePullPolicy != "" {
+			return errors.New("--worker-pod-defaults takes only podAnnotations, podLabels, imagePullSecrets, affinity, priorityClassName, activeDeadlineSeconds, nodeSelector and tolerations")
+		}
+		cfg.WorkerPod = w
+		return nil
+	})
 	fs.DurationVar(&cfg.PlanTimeout, "plan-timeout", cfg.PlanTimeout, "bound on listing and planning one day")
 	fs.IntVar(&cfg.ListConcurrency, "list-concurrency", cfg.ListConcurrency, "S3 listings one plan runs at once")
 	fs.IntVar(&cfg.MaxShards, "max-shards", cfg.MaxShards, "most shards of one day (a larger day gets larger shards)")
