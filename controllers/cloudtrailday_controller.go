@@ -159,6 +159,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, con
 	if r.OpenStore == nil {
 		r.OpenStore = store.Open
 	}
+	if r.Metrics != nil {
+		r.Metrics.WatchDays(mgr.GetClient())
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.CloudTrailDay{}).
 		Owns(&batchv1.Job{}).

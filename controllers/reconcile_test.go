@@ -355,7 +355,7 @@ func TestReconcileDay(t *testing.T) {
 	if diff := cmp.Diff(wantEvents, e.drain()); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
-	if got := testutil.ToFloat64(e.metrics.Days.WithLabelValues("succeeded")); got != 1 {
+	if got := testutil.ToFloat64(e.metrics.DayRuns.WithLabelValues("succeeded")); got != 1 {
 		t.Errorf("days succeeded = %v", got)
 	}
 	if got := testutil.ToFloat64(e.metrics.RecordsWritten); got != float64(88*n) {
@@ -423,7 +423,7 @@ func TestReconcileFlattenFails(t *testing.T) {
 	if got := e.drain(); !slices.Equal(got, []string{"Warning Failed"}) {
 		t.Errorf("events = %v", got)
 	}
-	if got := testutil.ToFloat64(e.metrics.Days.WithLabelValues("failed")); got != 1 {
+	if got := testutil.ToFloat64(e.metrics.DayRuns.WithLabelValues("failed")); got != 1 {
 		t.Errorf("days failed = %v", got)
 	}
 	e.reconcile()

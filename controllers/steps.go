@@ -240,7 +240,7 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 			s.record(func(m *Metrics) { m.stage(v1alpha1.StageFlattening, d) })
 		}
 		bytes := st.Counts.Bytes
-		s.record(func(m *Metrics) { m.BytesRead.Add(float64(bytes)) })
+		s.record(func(m *Metrics) { m.ReadBytes.Add(float64(bytes)) })
 		beginStage(st, v1alpha1.StageMerging, s.now)
 		setReady(st, day.Generation, v1alpha1.StageMerging, fmt.Sprintf("All %d shards flattened: %d records read", st.Shards.Total, st.Counts.RecordsRead), s.now)
 		s.normal(job, ReasonFlattened, "Flatten", "Flattened %d shards: %d records read, %d outside the window, %d malformed", st.Shards.Total, st.Counts.RecordsRead, st.Counts.RecordsOutsideWindow, st.Counts.Malformed)
@@ -363,10 +363,16 @@ func (r *Reconciler) endAttempt(s *scope, stage v1alpha1.Stage, why, msg string)
 		}
 	}
 	finish(st, s.day.Generation, stage, why, msg, s.now)
-	written := st.Counts.RecordsWritten
+	read, written := st.Counts.RecordsRead, st.Counts.RecordsWritten
+	var bytes int64
+	if stage == v1alpha1.StageSucceeded && st.Output != nil {
+		bytes = st.Output.Bytes
+	}
 	s.record(func(m *Metrics) {
-		m.Days.WithLabelValues(outcomeLabel(stage)).Inc()
+		m.DayRuns.WithLabelValues(resultLabel(stage)).Inc()
+		m.RecordsRead.Add(float64(read))
 		m.RecordsWritten.Add(float64(written))
+		m.WrittenBytes.Add(float64(bytes))
 	})
 }
 
@@ -482,9 +488,9 @@ func onMalformed(spec *v1alpha1.CloudTrailDaySpec) string {
 	return "fail"
 }
 
-func outcomeLabel(stage v1alpha1.Stage) string {
+func resultLabel(stage v1alpha1.Stage) string {
 	if stage == v1alpha1.StageSucceeded {
-		return "succeeded"
+		return resultSucceeded
 	}
-	return "failed"
+	return resultFailed
 }
