@@ -7,8 +7,9 @@ package controllers
 import (
 	"context"
 	"errors"
-	corev1 "k8s.io/api/core/v1"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -17,7 +18,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
 	"github.com/parquetrail/parquetrail/internal/store"
@@ -33,6 +36,12 @@ type Config struct {
 	// WorkerResources are the worker container's resources for a day whose
 	// spec sets none (nil = the built-in defaults).
 	WorkerResources *corev1.ResourceRequirements
+	// WorkerPod holds the worker pods' defaults for a day whose spec leaves
+	// them out, in spec.workers' shape: podLabels, podAnnotations,
+	// imagePullSecrets, affinity, tolerations, nodeSelector,
+	// priorityClassName and activeDeadlineSeconds (other fields are
+	// ignored).
+	WorkerPod v1alpha1.Workers
 	// PlanTimeout bounds the listing and planning of a day.
 	PlanTimeout time.Duration
 	// ListConcurrency bounds the listings a plan runs at once.
@@ -42,16 +51,25 @@ type Config struct {
 	MaxShards int
 	// ReadConcurrency bounds the result files read at once.
 	ReadConcurrency int
+	// MaxConcurrentDays bounds the days that plan, flatten or merge at
+	// once (0 = no bound); the others wait as Queued, oldest date first.
+	MaxConcurrentDays int
+	// SecretNamespaces are the namespaces in which the manager reads the
+	// credentials Secrets that days name ("*" = every namespace); a day
+	// elsewhere that names one fails. Only Secrets labelled
+	// parquetrail.io/credentials: "true" are used.
+	SecretNamespaces []string
 }
 
 // DefaultConfig is the configuration the manager's flags default to.
 func DefaultConfig() Config {
 	return Config{
-		WorkerImage:     "ghcr.io/parquetrail/shard-worker:latest",
-		PlanTimeout:     10 * time.Minute,
-		ListConcurrency: 16,
-		MaxShards:       5000,
-		ReadConcurrency: 16,
+		WorkerImage:       "ghcr.io/parquetrail/shard-worker:latest",
+		PlanTimeout:       10 * time.Minute,
+		ListConcurrency:   16,
+		MaxShards:         5000,
+		ReadConcurrency:   16,
+		MaxConcurrentDays: 4,
 	}
 }
 
@@ -72,13 +90,18 @@ type Reconciler struct {
 	// Metrics records outcomes; nil records nothing.
 	Metrics *Metrics
 	Config  Config
+
+	// queue holds the slots of running days; made on first use.
+	queue *queue
 }
 
 // +kubebuilder:rbac:groups=parquetrail.io,resources=cloudtraildays,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=parquetrail.io,resources=cloudtraildays/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=parquetrail.io,resources=cloudtraildays/finalizers,verbs=update
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// Secrets: get, in the namespaces of --secret-namespaces only, is granted
+// by a Role per namespace (the chart's rbac.yaml, config/rbac/secret_reader_role.yaml),
+// not by the ClusterRole generated here.
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile moves a day one step on and writes its status once.
@@ -99,6 +122,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, errors.Join(err, werr)
 	}
 	s.flush(r.Recorder, r.Metrics)
+	if finished(stageOf(&s.day.Status)) {
+		r.release(ctx, s.day)
+	}
 	return result, err
 }
 
@@ -133,9 +159,13 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, con
 	if r.OpenStore == nil {
 		r.OpenStore = store.Open
 	}
+	if r.Metrics != nil {
+		r.Metrics.WatchDays(mgr.GetClient())
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.CloudTrailDay{}).
 		Owns(&batchv1.Job{}).
+		WatchesRawSource(source.Channel(r.dayQueue().wake, &handler.EnqueueRequestForObject{})).
 		Named("cloudtrailday").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,12 +40,14 @@ func (r *Reconciler) finalize(ctx context.Context, day *v1alpha1.CloudTrailDay) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	s.flush(r.Recorder, nil)
+	r.release(ctx, day)
 	return ctrl.Result{}, nil
 }
 
 // cleanStaging removes every attempt's staging data. When the credentials
-// Secret is gone (a namespace being deleted removes it too), the data is
-// left with a warning rather than holding the namespace forever.
+// Secret is gone (a namespace being deleted removes it too) or may not be
+// used, the data is left with a warning rather than holding the namespace
+// forever.
 func (r *Reconciler) cleanStaging(ctx context.Context, s *scope) error {
 	day := s.day
 	w, err := window.New(day.Spec.Date, day.Spec.TimeZone)
@@ -52,7 +55,8 @@ func (r *Reconciler) cleanStaging(ctx context.Context, s *scope) error {
 		return nil // never started, nothing staged
 	}
 	_, dst, err := r.stores(ctx, day)
-	if apierrors.IsNotFound(err) {
+	var refused *credentialsRefusedError
+	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || errors.As(err, &refused) {
 		s.warning(nil, ReasonStagingKept, "Delete", "Left the staging data under %s: %v", objectURL(&day.Spec, w.YMD()), err)
 		return nil
 	}

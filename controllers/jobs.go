@@ -47,6 +47,44 @@ type jobDefaults struct {
 	Image          string
 	ServiceAccount string
 	Resources      *corev1.ResourceRequirements
+	// Pod holds the pod-level defaults (podLabels, podAnnotations,
+	// imagePullSecrets, affinity, tolerations, nodeSelector,
+	// priorityClassName, activeDeadlineSeconds) in spec.workers' shape.
+	Pod v1alpha1.Workers
+}
+
+// Scratch sizing: the flatten pod's scratch holds at most its shard's
+// Parquet part, the merge pod's the day's parts and the files it writes;
+// Parquet is no larger than the gzip'd JSON it comes from, so twice the
+// compressed input, plus room for the runtime, bounds either.
+const (
+	minScratch     = 1 << 30
+	scratchHeadway = 256 << 20
+)
+
+// scratchSize is the sizeLimit of the scratch emptyDir for input bytes of
+// compressed logs: 2 x bytes + 256Mi, at least 1Gi, in whole MiB.
+func scratchSize(bytes int64) resource.Quantity {
+	n := max(int64(minScratch), 2*bytes+scratchHeadway)
+	n = (n + (1<<20 - 1)) &^ (1<<20 - 1)
+	return *resource.NewQuantity(n, resource.BinarySI)
+}
+
+// flattenScratch sizes a flatten pod's scratch from the day's average shard.
+func flattenScratch(day *v1alpha1.CloudTrailDay) resource.Quantity {
+	if q := day.Spec.Workers.ScratchSizeLimit; q != nil {
+		return *q
+	}
+	shards := max(int64(day.Status.Shards.Total), 1)
+	return scratchSize((day.Status.Counts.Bytes + shards - 1) / shards)
+}
+
+// mergeScratch sizes the merge pod's scratch from the whole day.
+func mergeScratch(day *v1alpha1.CloudTrailDay) resource.Quantity {
+	if q := day.Spec.Workers.ScratchSizeLimit; q != nil {
+		return *q
+	}
+	return scratchSize(day.Status.Counts.Bytes)
 }
 
 // newFlattenJob is the Indexed Job whose completion index i flattens shard
@@ -57,7 +95,7 @@ func newFlattenJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
 	total := st.Shards.Total
 	args := []string{"flatten", "--destination", destinationURL(&day.Spec), "--plan", st.Plan.Key}
 	args = append(args, storeArgs(&day.Spec, true)...)
-	job := newJob(day, v1alpha1.StepFlatten, d, args)
+	job := newJob(day, v1alpha1.StepFlatten, d, args, flattenScratch(day))
 	job.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
 	job.Spec.Completions = ptr.To(total)
 	job.Spec.Parallelism = ptr.To(flattenParallelism(day))
@@ -79,7 +117,7 @@ func flattenParallelism(day *v1alpha1.CloudTrailDay) int32 {
 func newMergeJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
 	args := []string{"merge", "--destination", destinationURL(&day.Spec), "--plan", day.Status.Plan.Key}
 	args = append(args, storeArgs(&day.Spec, false)...)
-	job := newJob(day, v1alpha1.StepMerge, d, args)
+	job := newJob(day, v1alpha1.StepMerge, d, args, mergeScratch(day))
 	job.Spec.CompletionMode = ptr.To(batchv1.NonIndexedCompletion)
 	job.Spec.Completions = ptr.To[int32](1)
 	job.Spec.Parallelism = ptr.To[int32](1)
@@ -121,19 +159,26 @@ func jobLabels(day *v1alpha1.CloudTrailDay, step string) map[string]string {
 	}
 }
 
-func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []string) *batchv1.Job {
+func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []string, scratch resource.Quantity) *batchv1.Job {
 	w := &day.Spec.Workers
 	labels := jobLabels(day, step)
 	image := w.Image
 	if image == "" {
 		image = d.Image
 	}
-	resources := defaultWorkerResources
+	resources := *defaultWorkerResources.DeepCopy()
 	switch {
 	case w.Resources != nil:
-		resources = *w.Resources
+		resources = *w.Resources.DeepCopy()
 	case d.Resources != nil:
-		resources = *d.Resources
+		resources = *d.Resources.DeepCopy()
+	}
+	if _, ok := resources.Requests[corev1.ResourceEphemeralStorage]; !ok {
+		// The scheduler places the pod where its scratch fits.
+		if resources.Requests == nil {
+			resources.Requests = corev1.ResourceList{}
+		}
+		resources.Requests[corev1.ResourceEphemeralStorage] = scratch
 	}
 	serviceAccount := w.ServiceAccountName
 	if serviceAccount == "" {
@@ -149,6 +194,9 @@ func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []stri
 		token.ValueFrom.SecretKeyRef.Optional = ptr.To(true)
 		env = append(env, secretEnv(secretAccessKeyID, s.Name), secretEnv(secretSecretAccessKey, s.Name), token)
 	}
+	p := podSettings(w, &d.Pod)
+	// The operator's labels win: its selectors and the Job's own rely on them.
+	podLabels := merged(p.PodLabels, labels)
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            jobName(day.Name, day.Status.Attempt, step),
@@ -159,15 +207,19 @@ func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []stri
 		},
 		Spec: batchv1.JobSpec{
 			TTLSecondsAfterFinished: ptr.To(ptr.Deref(w.TTLSecondsAfterFinished, 86400)),
+			ActiveDeadlineSeconds:   p.ActiveDeadlineSeconds,
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: p.PodAnnotations},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,
 					ServiceAccountName:           serviceAccount,
 					AutomountServiceAccountToken: ptr.To(false),
 					EnableServiceLinks:           ptr.To(false),
-					NodeSelector:                 w.NodeSelector,
-					Tolerations:                  w.Tolerations,
+					NodeSelector:                 p.NodeSelector,
+					Tolerations:                  p.Tolerations,
+					Affinity:                     p.Affinity,
+					PriorityClassName:            p.PriorityClassName,
+					ImagePullSecrets:             p.ImagePullSecrets,
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsNonRoot:   ptr.To(true),
 						RunAsUser:      ptr.To[int64](workerUID),
@@ -198,12 +250,63 @@ func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []stri
 					}},
 					Volumes: []corev1.Volume{{
 						Name:         "scratch",
-						VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+						VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &scratch}},
 					}},
 				},
 			},
 		},
 	}
+}
+
+// podSettings are the pod-level settings of the day's spec, each falling
+// back to the manager's default when the spec leaves it out; labels and
+// annotations are the defaults with the spec's on top.
+func podSettings(w, d *v1alpha1.Workers) v1alpha1.Workers {
+	p := v1alpha1.Workers{
+		PodLabels:             merged(d.PodLabels, w.PodLabels),
+		PodAnnotations:        merged(d.PodAnnotations, w.PodAnnotations),
+		ImagePullSecrets:      w.ImagePullSecrets,
+		Affinity:              w.Affinity,
+		PriorityClassName:     w.PriorityClassName,
+		ActiveDeadlineSeconds: w.ActiveDeadlineSeconds,
+		NodeSelector:          w.NodeSelector,
+		Tolerations:           w.Tolerations,
+	}
+	if len(p.ImagePullSecrets) == 0 {
+		p.ImagePullSecrets = d.ImagePullSecrets
+	}
+	if p.Affinity == nil {
+		p.Affinity = d.Affinity
+	}
+	if p.PriorityClassName == "" {
+		p.PriorityClassName = d.PriorityClassName
+	}
+	if p.ActiveDeadlineSeconds == nil {
+		p.ActiveDeadlineSeconds = d.ActiveDeadlineSeconds
+	}
+	if len(p.NodeSelector) == 0 {
+		p.NodeSelector = d.NodeSelector
+	}
+	if len(p.Tolerations) == 0 {
+		p.Tolerations = d.Tolerations
+	}
+	return p
+}
+
+// merged is a copy of base with over's entries on top; nil when both are
+// empty.
+func merged(base, over map[string]string) map[string]string {
+	if len(base) == 0 && len(over) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
 }
 
 func secretEnv(key, secret string) corev1.EnvVar {

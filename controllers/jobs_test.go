@@ -294,7 +294,9 @@ func TestJobDefaultsFillWhatTheSpecLeavesOut(t *testing.T) {
 	if pod.ServiceAccountName != "parquetrail-worker" {
 		t.Errorf("service account %q, want the manager's default", pod.ServiceAccountName)
 	}
-	if diff := cmp.Diff(*rr, pod.Containers[0].Resources); diff != "" {
+	want := rr.DeepCopy()
+	want.Requests[corev1.ResourceEphemeralStorage] = resource.MustParse("1Gi") // the scratch of a small day
+	if diff := cmp.Diff(*want, pod.Containers[0].Resources); diff != "" {
 		t.Errorf("resources (-default +got):\n%s", diff)
 	}
 
@@ -309,5 +311,111 @@ func TestJobDefaultsFillWhatTheSpecLeavesOut(t *testing.T) {
 	none := newFlattenJob(bare, jobDefaults{Image: "img"}).Spec.Template.Spec
 	if none.ServiceAccountName != "" || !none.Containers[0].Resources.Requests.Memory().Equal(resource.MustParse("384Mi")) {
 		t.Errorf("without manager defaults: %q %+v", none.ServiceAccountName, none.Containers[0].Resources)
+	}
+}
+
+func TestScratchSize(t *testing.T) {
+	const mi = 1 << 20
+	cases := []struct {
+		bytes int64
+		want  string
+	}{
+		{0, "1Gi"},
+		{300 * mi, "1Gi"},   // 856Mi, raised to the floor
+		{384 * mi, "1Gi"},   // exactly 1Gi
+		{1 << 30, "2304Mi"}, // 2 x 1Gi + 256Mi
+		{5000 * mi, "10256Mi"},
+		{1000*mi + 1, "2257Mi"}, // 2256Mi and 2 bytes, rounded up to whole MiB
+	}
+	for _, c := range cases {
+		got := scratchSize(c.bytes)
+		if want := resource.MustParse(c.want); got.Cmp(want) != 0 {
+			t.Errorf("scratchSize(%d) = %s, want %s", c.bytes, got.String(), c.want)
+		}
+	}
+	// A flatten pod's scratch follows its shard, the merge's the day.
+	day := flattening(controllertest.MakeDay("d", "ns").UID("u").Obj(), 4)
+	day.Status.Counts.Bytes = 4 << 30
+	flatten := newFlattenJob(day, jobDefaults{Image: "img"}).Spec.Template.Spec
+	merge := newMergeJob(day, jobDefaults{Image: "img"}).Spec.Template.Spec
+	for _, c := range []struct {
+		name string
+		pod  corev1.PodSpec
+		want string
+	}{{"flatten", flatten, "2304Mi"}, {"merge", merge, "8448Mi"}} {
+		limit := c.pod.Volumes[0].EmptyDir.SizeLimit
+		request := c.pod.Containers[0].Resources.Requests[corev1.ResourceEphemeralStorage]
+		if want := resource.MustParse(c.want); limit == nil || limit.Cmp(want) != 0 || request.Cmp(want) != 0 {
+			t.Errorf("%s: sizeLimit %v, ephemeral-storage request %s, want %s", c.name, limit, request.String(), c.want)
+		}
+	}
+	// The spec's own limit and request win.
+	day.Spec.Workers.ScratchSizeLimit = ptr.To(resource.MustParse("50Gi"))
+	day.Spec.Workers.Resources = &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse("60Gi")}}
+	pod := newMergeJob(day, jobDefaults{Image: "img"}).Spec.Template.Spec
+	if got := pod.Volumes[0].EmptyDir.SizeLimit.String(); got != "50Gi" {
+		t.Errorf("sizeLimit = %s, want the spec's 50Gi", got)
+	}
+	if got := pod.Containers[0].Resources.Requests[corev1.ResourceEphemeralStorage]; got.String() != "60Gi" {
+		t.Errorf("ephemeral-storage request = %s, want the spec's 60Gi", got.String())
+	}
+}
+
+// TestPodTemplate: the spec's pod settings land on the Jobs' pod template,
+// the manager's defaults fill what the spec leaves out, and the operator's
+// own labels cannot be overridden.
+func TestPodTemplate(t *testing.T) {
+	defaults := jobDefaults{Image: "img", Pod: v1alpha1.Workers{
+		PodLabels:             map[string]string{"team": "platform", v1alpha1.StepLabel: "hijack"},
+		PodAnnotations:        map[string]string{"sidecar.istio.io/inject": "false", "karpenter.sh/do-not-disrupt": "true"},
+		ImagePullSecrets:      []corev1.LocalObjectReference{{Name: "registry"}},
+		PriorityClassName:     "batch-low",
+		ActiveDeadlineSeconds: ptr.To[int64](21600),
+		NodeSelector:          map[string]string{"pool": "batch"},
+		Tolerations:           []corev1.Toleration{{Key: "batch", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+		Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "arch", Operator: corev1.NodeSelectorOpIn, Values: []string{"arm64"}}}}}}}},
+	}}
+	day := flattening(controllertest.MakeDay("d", "ns").UID("u").Obj(), 2)
+
+	// The defaults alone.
+	for _, job := range []*batchv1.Job{newFlattenJob(day, defaults), newMergeJob(day, defaults)} {
+		pod := job.Spec.Template
+		wantLabels := map[string]string{"team": "platform", v1alpha1.DayLabel: "d", v1alpha1.DayUIDLabel: "u", v1alpha1.AttemptLabel: "1",
+			v1alpha1.StepLabel: job.Labels[v1alpha1.StepLabel]}
+		if diff := cmp.Diff(wantLabels, pod.Labels); diff != "" {
+			t.Errorf("%s pod labels (-want +got):\n%s", job.Name, diff)
+		}
+		if diff := cmp.Diff(defaults.Pod.PodAnnotations, pod.Annotations); diff != "" {
+			t.Errorf("%s pod annotations (-want +got):\n%s", job.Name, diff)
+		}
+		got := v1alpha1.Workers{
+			ImagePullSecrets: pod.Spec.ImagePullSecrets, PriorityClassName: pod.Spec.PriorityClassName, ActiveDeadlineSeconds: job.Spec.ActiveDeadlineSeconds,
+			NodeSelector: pod.Spec.NodeSelector, Tolerations: pod.Spec.Tolerations, Affinity: pod.Spec.Affinity,
+		}
+		want := defaults.Pod
+		want.PodLabels, want.PodAnnotations = nil, nil
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s pod settings (-want +got):\n%s", job.Name, diff)
+		}
+	}
+
+	// The spec's own settings win; labels and annotations merge.
+	own := day.DeepCopy()
+	w := &own.Spec.Workers
+	w.PodAnnotations = map[string]string{"sidecar.istio.io/inject": "true", "proxy.istio.io/config": "{}"}
+	w.PodLabels = map[string]string{"team": "security"}
+	w.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "mine"}}
+	w.PriorityClassName = "high"
+	w.ActiveDeadlineSeconds = ptr.To[int64](3600)
+	w.NodeSelector = map[string]string{"pool": "mine"}
+	job := newFlattenJob(own, defaults)
+	pod := job.Spec.Template
+	if diff := cmp.Diff(map[string]string{"sidecar.istio.io/inject": "true", "proxy.istio.io/config": "{}", "karpenter.sh/do-not-disrupt": "true"}, pod.Annotations); diff != "" {
+		t.Errorf("annotations (-want +got):\n%s", diff)
+	}
+	if pod.Labels["team"] != "security" || pod.Spec.ImagePullSecrets[0].Name != "mine" || pod.Spec.PriorityClassName != "high" ||
+		*job.Spec.ActiveDeadlineSeconds != 3600 || pod.Spec.NodeSelector["pool"] != "mine" || pod.Spec.Tolerations[0].Key != "batch" {
+		t.Errorf("the spec's settings lost: %+v %+v", pod.ObjectMeta, pod.Spec)
 	}
 }

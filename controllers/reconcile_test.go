@@ -15,6 +15,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -73,7 +74,7 @@ func newEnv(t *testing.T, day *controllertest.DayWrapper, funcs *interceptor.Fun
 	}
 	obj := day.Clone().UID(testUID).Endpoint(endpoint, s3test.Region).CredentialsSecret("s3").Obj()
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "s3", Namespace: obj.Namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: "s3", Namespace: obj.Namespace, Labels: map[string]string{v1alpha1.CredentialsLabel: "true"}},
 		Data: map[string][]byte{
 			"AWS_ACCESS_KEY_ID":     []byte(s3test.AccessKeyID),
 			"AWS_SECRET_ACCESS_KEY": []byte(s3test.SecretAccessKey),
@@ -102,6 +103,7 @@ func newEnv(t *testing.T, day *controllertest.DayWrapper, funcs *interceptor.Fun
 		OpenStore: store.Open, Config: DefaultConfig(),
 	}
 	e.r.Config.WorkerImage = "example/shard-worker:test"
+	e.r.Config.SecretNamespaces = []string{obj.Namespace}
 	return e
 }
 
@@ -353,7 +355,7 @@ func TestReconcileDay(t *testing.T) {
 	if diff := cmp.Diff(wantEvents, e.drain()); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
-	if got := testutil.ToFloat64(e.metrics.Days.WithLabelValues("succeeded")); got != 1 {
+	if got := testutil.ToFloat64(e.metrics.DayRuns.WithLabelValues("succeeded")); got != 1 {
 		t.Errorf("days succeeded = %v", got)
 	}
 	if got := testutil.ToFloat64(e.metrics.RecordsWritten); got != float64(88*n) {
@@ -421,7 +423,7 @@ func TestReconcileFlattenFails(t *testing.T) {
 	if got := e.drain(); !slices.Equal(got, []string{"Warning Failed"}) {
 		t.Errorf("events = %v", got)
 	}
-	if got := testutil.ToFloat64(e.metrics.Days.WithLabelValues("failed")); got != 1 {
+	if got := testutil.ToFloat64(e.metrics.DayRuns.WithLabelValues("failed")); got != 1 {
 		t.Errorf("days failed = %v", got)
 	}
 	e.reconcile()
@@ -488,7 +490,7 @@ func TestReconcileRetriesWhatMayPass(t *testing.T) {
 		t.Fatalf("Reconcile = %v, want a not-found error to retry", err)
 	}
 	d := e.day()
-	wantStage(t, d, v1alpha1.StagePlanning, "Cannot reach the stores, retrying: reading the credentials Secret s3")
+	wantStage(t, d, v1alpha1.StagePlanning, "Cannot reach the stores, retrying: reading the credentials Secret ns/s3")
 	if d.Status.ObservedGeneration != d.Generation {
 		// Written by the reconcile that started the attempt, not moved since.
 		t.Logf("observedGeneration %d, generation %d", d.Status.ObservedGeneration, d.Generation)
@@ -765,4 +767,47 @@ func TestReconcilePublishedByAnotherRun(t *testing.T) {
 	e.updateJob("2026-11-24-1-merge", func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
 	e.reconcile()
 	wantStage(t, e.day(), v1alpha1.StageFailed, "run ffffffffffff-3 has replaced it since")
+}
+
+// TestReconcileRefusesCredentials: a day fails, Stalled with reason
+// CredentialsRefused, when its Secret is outside the manager's namespaces
+// or does not opt in with the label; no Job is created.
+func TestReconcileRefusesCredentials(t *testing.T) {
+	cases := []struct {
+		name       string
+		namespaces []string
+		label      string
+		want       string
+	}{
+		{"namespace not given", []string{"other"}, "true", "the manager reads credentials Secrets only in the namespaces it is given (--secret-namespaces other), not in ns, so it cannot use the Secret ns/s3"},
+		{"no namespaces", nil, "true", `(--secret-namespaces ""), not in ns`},
+		{"not labelled", []string{"ns"}, "", `the Secret ns/s3 is not labelled parquetrail.io/credentials="true"`},
+		{"labelled false", []string{"*"}, "false", `the Secret ns/s3 is not labelled parquetrail.io/credentials="true"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns"), nil)
+			e.r.Config.SecretNamespaces = c.namespaces
+			secret := &corev1.Secret{}
+			if err := e.client.Get(e.ctx, client.ObjectKey{Namespace: "ns", Name: "s3"}, secret); err != nil {
+				t.Fatal(err)
+			}
+			secret.Labels = map[string]string{v1alpha1.CredentialsLabel: c.label}
+			if err := e.client.Update(e.ctx, secret); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.SetTime(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
+			e.reconcile()
+			e.reconcile()
+			d := e.day()
+			wantStage(t, d, v1alpha1.StageFailed, c.want)
+			stalled := apimeta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionStalled)
+			if stalled == nil || stalled.Status != metav1.ConditionTrue || stalled.Reason != v1alpha1.StalledCredentialsRefused {
+				t.Errorf("Stalled = %+v", stalled)
+			}
+			if got := e.jobs(); len(got) != 0 {
+				t.Errorf("%d Jobs created", len(got))
+			}
+		})
+	}
 }

@@ -40,6 +40,7 @@ type event struct {
 // Event reasons.
 const (
 	ReasonWaiting        = "Waiting"
+	ReasonQueued         = "Queued"
 	ReasonStarted        = "Started"
 	ReasonRerun          = "Rerun"
 	ReasonPlanned        = "Planned"

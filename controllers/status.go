@@ -32,21 +32,57 @@ func finished(stage v1alpha1.Stage) bool {
 	return stage == v1alpha1.StageSucceeded || stage == v1alpha1.StageFailed
 }
 
-// setReady records stage as the Ready condition; Ready is True only once
-// the day is published.
+// setReady records stage in the conditions, for any stage but Failed (see
+// setFailed).
 func setReady(st *v1alpha1.CloudTrailDayStatus, generation int64, stage v1alpha1.Stage, message string, now time.Time) {
-	status := metav1.ConditionFalse
-	if stage == v1alpha1.StageSucceeded {
-		status = metav1.ConditionTrue
+	setConditions(st, generation, stage, "", message, now)
+}
+
+// setFailed records a failed attempt; why is the Stalled reason.
+func setFailed(st *v1alpha1.CloudTrailDayStatus, generation int64, why, message string, now time.Time) {
+	setConditions(st, generation, v1alpha1.StageFailed, why, message, now)
+}
+
+// setConditions writes the three conditions from the stage, following the
+// kstatus conventions: Ready is True only once the day is published, with
+// the stage as its reason; Reconciling is True while the day waits, is
+// queued or runs; Stalled is True on failure, with why as its reason. kstatus
+// then reads Failed as Failed, Succeeded as Current and the rest as
+// InProgress.
+func setConditions(st *v1alpha1.CloudTrailDayStatus, generation int64, stage v1alpha1.Stage, why, message string, now time.Time) {
+	message = truncate(message, maxMessageLength)
+	set := func(t string, ok bool, reason, message string) {
+		status := metav1.ConditionFalse
+		if ok {
+			status = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: t, Status: status, Reason: reason, Message: message,
+			ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now),
+		})
 	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type:               v1alpha1.ConditionReady,
-		Status:             status,
-		Reason:             string(stage),
-		Message:            truncate(message, maxMessageLength),
-		ObservedGeneration: generation,
-		LastTransitionTime: metav1.NewTime(now),
-	})
+	set(v1alpha1.ConditionReady, stage == v1alpha1.StageSucceeded, string(stage), message)
+	if finished(stage) {
+		set(v1alpha1.ConditionReconciling, false, string(stage), "The attempt is over")
+	} else {
+		set(v1alpha1.ConditionReconciling, true, string(stage), message)
+	}
+	if stage == v1alpha1.StageFailed {
+		if why == "" {
+			why = string(v1alpha1.StageFailed)
+		}
+		set(v1alpha1.ConditionStalled, true, why, message)
+	} else {
+		set(v1alpha1.ConditionStalled, false, string(stage), "")
+	}
+}
+
+// observeGeneration records that a finished attempt's outcome holds for
+// the spec's generation (changes apply to the next attempt).
+func observeGeneration(st *v1alpha1.CloudTrailDayStatus, generation int64) {
+	for i := range st.Conditions {
+		st.Conditions[i].ObservedGeneration = generation
+	}
 }
 
 // startAttempt begins a new attempt of the day: a new run ID and staging
@@ -95,14 +131,15 @@ func endStage(st *v1alpha1.CloudTrailDayStatus, name v1alpha1.Stage, now time.Ti
 	return 0, false
 }
 
-// finish ends the attempt as Succeeded or Failed.
-func finish(st *v1alpha1.CloudTrailDayStatus, generation int64, stage v1alpha1.Stage, message string, now time.Time) {
+// finish ends the attempt as Succeeded or Failed; why is the Stalled
+// reason of a failure.
+func finish(st *v1alpha1.CloudTrailDayStatus, generation int64, stage v1alpha1.Stage, why, message string, now time.Time) {
 	for _, s := range []v1alpha1.Stage{v1alpha1.StagePlanning, v1alpha1.StageFlattening, v1alpha1.StageMerging} {
 		endStage(st, s, now)
 	}
 	t := metav1.NewTime(now)
 	st.CompletionTime = &t
-	setReady(st, generation, stage, message, now)
+	setConditions(st, generation, stage, why, message, now)
 }
 
 // applyShards records the flatten Job's progress.

@@ -7,38 +7,86 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
 )
 
 var fixedNow = time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)
 
-func TestSetReady(t *testing.T) {
+// TestSetConditions: the conditions of each stage, and what kstatus (the
+// library Flux's health checks use) computes from them.
+func TestSetConditions(t *testing.T) {
+	const F, T = metav1.ConditionFalse, metav1.ConditionTrue
+	cond := func(typ string, status metav1.ConditionStatus, reason, msg string) metav1.Condition {
+		return metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: 7, LastTransitionTime: metav1.NewTime(fixedNow)}
+	}
+	running := func(stage string) []metav1.Condition {
+		return []metav1.Condition{cond("Ready", F, stage, "msg"), cond("Reconciling", T, stage, "msg"), cond("Stalled", F, stage, "")}
+	}
 	cases := []struct {
-		stage  v1alpha1.Stage
-		status metav1.ConditionStatus
+		stage   v1alpha1.Stage
+		why     string
+		want    []metav1.Condition
+		kstatus kstatus.Status
 	}{
-		{v1alpha1.StageWaiting, metav1.ConditionFalse},
-		{v1alpha1.StagePlanning, metav1.ConditionFalse},
-		{v1alpha1.StageFlattening, metav1.ConditionFalse},
-		{v1alpha1.StageMerging, metav1.ConditionFalse},
-		{v1alpha1.StageSucceeded, metav1.ConditionTrue},
-		{v1alpha1.StageFailed, metav1.ConditionFalse},
+		{v1alpha1.StageWaiting, "", running("Waiting"), kstatus.InProgressStatus},
+		{v1alpha1.StageQueued, "", running("Queued"), kstatus.InProgressStatus},
+		{v1alpha1.StagePlanning, "", running("Planning"), kstatus.InProgressStatus},
+		{v1alpha1.StageFlattening, "", running("Flattening"), kstatus.InProgressStatus},
+		{v1alpha1.StageMerging, "", running("Merging"), kstatus.InProgressStatus},
+		{v1alpha1.StageSucceeded, "", []metav1.Condition{
+			cond("Ready", T, "Succeeded", "msg"), cond("Reconciling", F, "Succeeded", "The attempt is over"), cond("Stalled", F, "Succeeded", "")},
+			kstatus.CurrentStatus},
+		{v1alpha1.StageFailed, v1alpha1.StalledFlattenFailed, []metav1.Condition{
+			cond("Ready", F, "Failed", "msg"), cond("Reconciling", F, "Failed", "The attempt is over"), cond("Stalled", T, "FlattenFailed", "msg")},
+			kstatus.FailedStatus},
+		{v1alpha1.StageFailed, "", []metav1.Condition{
+			cond("Ready", F, "Failed", "msg"), cond("Reconciling", F, "Failed", "The attempt is over"), cond("Stalled", T, "Failed", "msg")},
+			kstatus.FailedStatus},
 	}
 	for _, c := range cases {
-		var st v1alpha1.CloudTrailDayStatus
-		setReady(&st, 7, c.stage, "msg", fixedNow)
-		want := []metav1.Condition{{
-			Type: "Ready", Status: c.status, Reason: string(c.stage), Message: "msg",
-			ObservedGeneration: 7, LastTransitionTime: metav1.NewTime(fixedNow),
-		}}
-		if diff := cmp.Diff(want, st.Conditions); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", c.stage, diff)
-		}
-		if stageOf(&st) != c.stage {
-			t.Errorf("stageOf = %q, want %q", stageOf(&st), c.stage)
-		}
+		t.Run(string(c.stage)+c.why, func(t *testing.T) {
+			st := v1alpha1.CloudTrailDayStatus{ObservedGeneration: 7}
+			setConditions(&st, 7, c.stage, c.why, "msg", fixedNow)
+			if diff := cmp.Diff(c.want, st.Conditions); diff != "" {
+				t.Errorf("conditions (-want +got):\n%s", diff)
+			}
+			if stageOf(&st) != c.stage {
+				t.Errorf("stageOf = %q, want %q", stageOf(&st), c.stage)
+			}
+			if got := computeKstatus(t, 7, &st); got != c.kstatus {
+				t.Errorf("kstatus = %s, want %s", got, c.kstatus)
+			}
+			// A spec the operator has not seen yet is in progress, whatever
+			// the stage.
+			if got := computeKstatus(t, 8, &st); got != kstatus.InProgressStatus {
+				t.Errorf("kstatus of an unobserved generation = %s, want InProgress", got)
+			}
+		})
 	}
+}
+
+// computeKstatus runs kstatus on a day with this status.
+func computeKstatus(t *testing.T, generation int64, st *v1alpha1.CloudTrailDayStatus) kstatus.Status {
+	t.Helper()
+	day := &v1alpha1.CloudTrailDay{Status: *st}
+	day.APIVersion, day.Kind = v1alpha1.GroupVersion.String(), "CloudTrailDay"
+	day.Generation = generation
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := kstatus.Compute(&unstructured.Unstructured{Object: obj})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Status
+}
+
+func TestSetReadyTransitions(t *testing.T) {
 	// The transition time moves only when the status does.
 	var st v1alpha1.CloudTrailDayStatus
 	setReady(&st, 1, v1alpha1.StagePlanning, "", fixedNow)
@@ -50,7 +98,7 @@ func TestSetReady(t *testing.T) {
 	if got := st.Conditions[0].LastTransitionTime.Time; !got.Equal(fixedNow.Add(time.Hour)) {
 		t.Errorf("transition time did not move on True: %v", got)
 	}
-	setReady(&st, 1, v1alpha1.StageFailed, strings.Repeat("x", 5000), fixedNow)
+	setFailed(&st, 1, v1alpha1.StalledMergeFailed, strings.Repeat("x", 5000), fixedNow)
 	if n := len(st.Conditions[0].Message); n > maxMessageLength {
 		t.Errorf("message of %d bytes", n)
 	}
@@ -78,6 +126,12 @@ func TestStartAttempt(t *testing.T) {
 		Conditions: []metav1.Condition{{
 			Type: "Ready", Status: metav1.ConditionFalse, Reason: "Planning", Message: "Attempt 2: listing the day's log files",
 			ObservedGeneration: 4, LastTransitionTime: metav1.NewTime(later),
+		}, {
+			Type: "Reconciling", Status: metav1.ConditionTrue, Reason: "Planning", Message: "Attempt 2: listing the day's log files",
+			ObservedGeneration: 4, LastTransitionTime: metav1.NewTime(later),
+		}, {
+			Type: "Stalled", Status: metav1.ConditionFalse, Reason: "Planning",
+			ObservedGeneration: 4, LastTransitionTime: metav1.NewTime(fixedNow),
 		}},
 	}
 	if diff := cmp.Diff(want, st); diff != "" {
@@ -96,7 +150,7 @@ func TestStages(t *testing.T) {
 		t.Error("a stage ended twice")
 	}
 	beginStage(&st, v1alpha1.StageFlattening, fixedNow.Add(2*time.Second))
-	finish(&st, 1, v1alpha1.StageFailed, "boom", fixedNow.Add(time.Minute))
+	finish(&st, 1, v1alpha1.StageFailed, v1alpha1.StalledFlattenFailed, "boom", fixedNow.Add(time.Minute))
 	want := []v1alpha1.StageTiming{
 		{Name: "Planning", StartTime: metav1.NewTime(fixedNow), CompletionTime: &metav1.Time{Time: fixedNow.Add(1500 * time.Millisecond)},
 			Duration: &metav1.Duration{Duration: 1500 * time.Millisecond}},

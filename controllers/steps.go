@@ -8,7 +8,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,21 +44,20 @@ func (r *Reconciler) step(ctx context.Context, s *scope) (ctrl.Result, error) {
 	}
 	// A finished attempt's outcome holds for a changed spec too (changes
 	// apply to the next attempt).
-	if c := meta.FindStatusCondition(s.day.Status.Conditions, v1alpha1.ConditionReady); c != nil {
-		c.ObservedGeneration = s.day.Generation
-	}
+	observeGeneration(&s.day.Status, s.day.Generation)
 	return ctrl.Result{}, nil
 }
 
-// start waits for the day's window to close, then starts the first
-// attempt; later, it starts a new attempt when the rerun annotation asks.
+// start waits for the day's window to close, then for a slot, then starts
+// the first attempt; later, it starts a new attempt when the rerun
+// annotation asks.
 func (r *Reconciler) start(ctx context.Context, s *scope) (ctrl.Result, bool, error) {
 	day, st := s.day, &s.day.Status
 	w, err := window.New(day.Spec.Date, day.Spec.TimeZone)
 	if err != nil {
 		// Only reachable before the day started (the date and zone are
 		// immutable after), so a corrected spec is picked up again.
-		setReady(st, day.Generation, v1alpha1.StageFailed, "Invalid day: "+err.Error(), s.now)
+		setFailed(st, day.Generation, v1alpha1.StalledInvalidSpec, "Invalid day: "+err.Error(), s.now)
 		return ctrl.Result{}, true, nil
 	}
 	st.Window = windowStatus(w, lateArrival(&day.Spec))
@@ -75,28 +73,50 @@ func (r *Reconciler) start(ctx context.Context, s *scope) (ctrl.Result, bool, er
 			return ctrl.Result{RequeueAfter: st.Window.ClosesAt.Sub(s.now) + time.Second}, true, nil
 		}
 		if err := validate(&day.Spec); err != nil {
-			setReady(st, day.Generation, v1alpha1.StageFailed, "Invalid day: "+err.Error(), s.now)
+			setFailed(st, day.Generation, v1alpha1.StalledInvalidSpec, "Invalid day: "+err.Error(), s.now)
 			return ctrl.Result{}, true, nil
+		}
+		if res, queued, err := r.queueUp(ctx, s); queued || err != nil {
+			return res, true, err
 		}
 		startAttempt(st, day.UID, day.Generation, rerunToken(rerun), s.now)
 		s.normal(nil, ReasonStarted, "Start", "Started attempt %d of %s (%s)", st.Attempt, day.Spec.Date, w)
 		return ctrl.Result{}, true, nil
 	case rerun != "" && rerunToken(rerun) != st.Rerun:
 		if err := validate(&day.Spec); err != nil {
-			setReady(st, day.Generation, v1alpha1.StageFailed, "Invalid rerun: "+err.Error(), s.now)
+			setFailed(st, day.Generation, v1alpha1.StalledInvalidSpec, "Invalid rerun: "+err.Error(), s.now)
 			return ctrl.Result{}, true, nil
 		}
-		if !finished(stageOf(st)) {
-			// The running attempt gives way; its Jobs must not publish.
+		if running(stageOf(st)) {
+			// The running attempt gives way, and its slot passes to the
+			// new one; its Jobs must not publish.
 			if err := r.deleteJobs(ctx, s, st.Attempt); err != nil {
 				return ctrl.Result{}, true, err
 			}
+		} else if res, queued, err := r.queueUp(ctx, s); queued || err != nil {
+			return res, true, err
 		}
 		startAttempt(st, day.UID, day.Generation, rerunToken(rerun), s.now)
 		s.normal(nil, ReasonRerun, "Start", "Started attempt %d of %s for rerun %q; it replaces the day's output", st.Attempt, day.Spec.Date, rerun)
 		return ctrl.Result{}, true, nil
 	}
 	return ctrl.Result{}, false, nil
+}
+
+// queueUp takes a slot for the day, or records it as Queued.
+func (r *Reconciler) queueUp(ctx context.Context, s *scope) (res ctrl.Result, queued bool, err error) {
+	a, err := r.admit(ctx, s.day)
+	if err != nil {
+		return ctrl.Result{}, false, err
+	}
+	if a.ok {
+		return ctrl.Result{}, false, nil
+	}
+	if stageOf(s.read) != v1alpha1.StageQueued {
+		s.normal(nil, ReasonQueued, "Queue", "%s", queuedMessage(a, r.Config.MaxConcurrentDays))
+	}
+	setReady(&s.day.Status, s.day.Generation, v1alpha1.StageQueued, queuedMessage(a, r.Config.MaxConcurrentDays), s.now)
+	return ctrl.Result{RequeueAfter: queuedRecheck}, true, nil
 }
 
 // plan lists the day and writes its plan into the attempt's staging area.
@@ -106,6 +126,12 @@ func (r *Reconciler) plan(ctx context.Context, s *scope) error {
 	day, st := s.day, &s.day.Status
 	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
 	src, dst, err := r.stores(ctx, day)
+	var refused *credentialsRefusedError
+	if errors.As(err, &refused) {
+		s.warning(nil, ReasonPlanFailed, "Plan", "%v", err)
+		r.fail(s, v1alpha1.StalledCredentialsRefused, "Cannot use the credentials: "+err.Error())
+		return nil
+	}
 	if err != nil {
 		setReady(st, day.Generation, v1alpha1.StagePlanning, "Cannot reach the stores, retrying: "+err.Error(), s.now)
 		return err
@@ -119,7 +145,7 @@ func (r *Reconciler) plan(ctx context.Context, s *scope) error {
 	if err != nil {
 		if errors.Is(err, problem.ErrBadInput) {
 			s.warning(nil, ReasonPlanFailed, "Plan", "Planning failed: %v", err)
-			r.fail(s, "Planning failed: "+err.Error())
+			r.fail(s, v1alpha1.StalledPlanFailed, "Planning failed: "+err.Error())
 			return nil
 		}
 		setReady(st, day.Generation, v1alpha1.StagePlanning, "Planning failed, retrying: "+err.Error(), s.now)
@@ -206,7 +232,7 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 		shards := r.failedShards(ctx, s, p.FailedIndexes)
 		msg := failureMessage(v1alpha1.StepFlatten, job.Name, p, st.Shards.Total, shards)
 		s.warning(job, ReasonFailed, "Flatten", "%s", msg)
-		r.fail(s, msg)
+		r.fail(s, v1alpha1.StalledFlattenFailed, msg)
 	case p.Complete:
 		if err := r.addResults(ctx, s); err != nil {
 			setReady(st, day.Generation, v1alpha1.StageFlattening, "Reading the shards' results, retrying: "+err.Error(), s.now)
@@ -216,7 +242,7 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 			s.record(func(m *Metrics) { m.stage(v1alpha1.StageFlattening, d) })
 		}
 		bytes := st.Counts.Bytes
-		s.record(func(m *Metrics) { m.BytesRead.Add(float64(bytes)) })
+		s.record(func(m *Metrics) { m.ReadBytes.Add(float64(bytes)) })
 		beginStage(st, v1alpha1.StageMerging, s.now)
 		setReady(st, day.Generation, v1alpha1.StageMerging, fmt.Sprintf("All %d shards flattened: %d records read", st.Shards.Total, st.Counts.RecordsRead), s.now)
 		s.normal(job, ReasonFlattened, "Flatten", "Flattened %d shards: %d records read, %d outside the window, %d malformed", st.Shards.Total, st.Counts.RecordsRead, st.Counts.RecordsOutsideWindow, st.Counts.Malformed)
@@ -254,7 +280,7 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 			msg = truncate(other+" "+msg, maxMessageLength)
 		}
 		s.warning(job, ReasonFailed, "Merge", "%s", msg)
-		r.fail(s, msg)
+		r.fail(s, v1alpha1.StalledMergeFailed, msg)
 	case p.Complete:
 		done, other, err := r.published(ctx, s, w.YMD())
 		if err != nil || done {
@@ -266,7 +292,7 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 			msg := fmt.Sprintf("The merge Job %s published the day, but run %s has replaced it since (another CloudTrailDay for %s into %s?)",
 				job.Name, other, day.Spec.Date, destinationURL(&day.Spec))
 			s.warning(job, ReasonFailed, "Merge", "%s", msg)
-			r.fail(s, msg)
+			r.fail(s, v1alpha1.StalledReplacedByOtherRun, msg)
 			return nil
 		}
 		err = fmt.Errorf("the merge Job %s completed, but the day has no manifest", job.Name)
@@ -321,7 +347,7 @@ func (r *Reconciler) published(ctx context.Context, s *scope, ymd string) (done 
 	}
 	if err := accountingError(&st.Counts); err != nil {
 		s.warning(nil, ReasonFailed, "Merge", "%v", err)
-		r.fail(s, err.Error())
+		r.fail(s, v1alpha1.StalledAccountingMismatch, err.Error())
 		return true, "", nil
 	}
 	r.succeed(s)
@@ -347,25 +373,32 @@ func (r *Reconciler) syncParallelism(ctx context.Context, s *scope, job *batchv1
 func (r *Reconciler) succeed(s *scope) {
 	st := &s.day.Status
 	msg := successMessage(&st.Counts, st.Output)
-	r.endAttempt(s, v1alpha1.StageSucceeded, msg)
+	r.endAttempt(s, v1alpha1.StageSucceeded, "", msg)
 	s.normal(nil, ReasonSucceeded, "Publish", "%s", msg)
 }
 
-func (r *Reconciler) fail(s *scope, msg string) { r.endAttempt(s, v1alpha1.StageFailed, msg) }
+// fail ends the attempt as Failed; why is the Stalled reason.
+func (r *Reconciler) fail(s *scope, why, msg string) { r.endAttempt(s, v1alpha1.StageFailed, why, msg) }
 
 // endAttempt finishes the current attempt and records its metrics.
-func (r *Reconciler) endAttempt(s *scope, stage v1alpha1.Stage, msg string) {
+func (r *Reconciler) endAttempt(s *scope, stage v1alpha1.Stage, why, msg string) {
 	st := &s.day.Status
 	for _, name := range []v1alpha1.Stage{v1alpha1.StagePlanning, v1alpha1.StageFlattening, v1alpha1.StageMerging} {
 		if d, ok := endStage(st, name, s.now); ok {
 			s.record(func(m *Metrics) { m.stage(name, d) })
 		}
 	}
-	finish(st, s.day.Generation, stage, msg, s.now)
-	written := st.Counts.RecordsWritten
+	finish(st, s.day.Generation, stage, why, msg, s.now)
+	read, written := st.Counts.RecordsRead, st.Counts.RecordsWritten
+	var bytes int64
+	if stage == v1alpha1.StageSucceeded && st.Output != nil {
+		bytes = st.Output.Bytes
+	}
 	s.record(func(m *Metrics) {
-		m.Days.WithLabelValues(outcomeLabel(stage)).Inc()
+		m.DayRuns.WithLabelValues(resultLabel(stage)).Inc()
+		m.RecordsRead.Add(float64(read))
 		m.RecordsWritten.Add(float64(written))
+		m.WrittenBytes.Add(float64(bytes))
 	})
 }
 
@@ -389,7 +422,7 @@ func (r *Reconciler) createJob(ctx context.Context, s *scope, job *batchv1.Job) 
 	if !metav1.IsControlledBy(existing, s.day) {
 		msg := fmt.Sprintf("Job %s exists and does not belong to this day; delete or rename it, then rerun", job.Name)
 		s.warning(existing, ReasonFailed, "CreateJob", "%s", msg)
-		r.fail(s, msg)
+		r.fail(s, v1alpha1.StalledJobNameTaken, msg)
 		return nil, nil
 	}
 	return existing, nil
@@ -416,7 +449,7 @@ func (r *Reconciler) deleteJobs(ctx context.Context, s *scope, attempt int32) er
 }
 
 func (r *Reconciler) jobDefaults() jobDefaults {
-	return jobDefaults{Image: r.Config.WorkerImage, ServiceAccount: r.Config.WorkerServiceAccount, Resources: r.Config.WorkerResources}
+	return jobDefaults{Image: r.Config.WorkerImage, ServiceAccount: r.Config.WorkerServiceAccount, Resources: r.Config.WorkerResources, Pod: r.Config.WorkerPod}
 }
 
 // validate checks what CEL cannot: the zone's existence in tzdata (done by
@@ -481,9 +514,9 @@ func onMalformed(spec *v1alpha1.CloudTrailDaySpec) string {
 	return "fail"
 }
 
-func outcomeLabel(stage v1alpha1.Stage) string {
+func resultLabel(stage v1alpha1.Stage) string {
 	if stage == v1alpha1.StageSucceeded {
-		return "succeeded"
+		return resultSucceeded
 	}
-	return "failed"
+	return resultFailed
 }

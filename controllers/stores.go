@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -55,18 +56,45 @@ func (r *Reconciler) storeOptions(ctx context.Context, namespace string, s *v1al
 	if s.CredentialsSecret == nil {
 		return o, nil
 	}
+	name := s.CredentialsSecret.Name
+	if !r.Config.mayReadSecrets(namespace) {
+		return o, &credentialsRefusedError{fmt.Sprintf("the manager reads credentials Secrets only in the namespaces it is given (--secret-namespaces %s), not in %s, so it cannot use the Secret %s/%s",
+			r.Config.secretNamespacesText(), namespace, namespace, name)}
+	}
 	secret := &corev1.Secret{}
-	key := client.ObjectKey{Namespace: namespace, Name: s.CredentialsSecret.Name}
+	key := client.ObjectKey{Namespace: namespace, Name: name}
 	if err := r.APIReader.Get(ctx, key, secret); err != nil {
-		return o, fmt.Errorf("reading the credentials Secret %s: %w", s.CredentialsSecret.Name, err)
+		return o, fmt.Errorf("reading the credentials Secret %s/%s: %w", namespace, name, err)
+	}
+	if secret.Labels[v1alpha1.CredentialsLabel] != "true" {
+		return o, &credentialsRefusedError{fmt.Sprintf("the Secret %s/%s is not labelled %s=\"true\": the manager uses only Secrets that opt in (kubectl label secret -n %s %s %s=true, then rerun the day)",
+			namespace, name, v1alpha1.CredentialsLabel, namespace, name, v1alpha1.CredentialsLabel)}
 	}
 	o.AccessKeyID = string(secret.Data[secretAccessKeyID])
 	o.SecretAccessKey = string(secret.Data[secretSecretAccessKey])
 	o.SessionToken = string(secret.Data[secretSessionToken])
 	if o.AccessKeyID == "" || o.SecretAccessKey == "" {
-		return o, fmt.Errorf("the credentials Secret %s needs the keys %s and %s", s.CredentialsSecret.Name, secretAccessKeyID, secretSecretAccessKey)
+		return o, fmt.Errorf("the credentials Secret %s/%s needs the keys %s and %s", namespace, name, secretAccessKeyID, secretSecretAccessKey)
 	}
 	return o, nil
+}
+
+// credentialsRefusedError is a credentials Secret the manager may not use:
+// only a change by the user (a label, the manager's namespaces) fixes it.
+type credentialsRefusedError struct{ msg string }
+
+func (e *credentialsRefusedError) Error() string { return e.msg }
+
+// mayReadSecrets says whether the manager reads credentials Secrets in ns.
+func (c *Config) mayReadSecrets(ns string) bool {
+	return slices.Contains(c.SecretNamespaces, "*") || slices.Contains(c.SecretNamespaces, ns)
+}
+
+func (c *Config) secretNamespacesText() string {
+	if len(c.SecretNamespaces) == 0 {
+		return `""`
+	}
+	return strings.Join(c.SecretNamespaces, ",")
 }
 
 // removeStaging removes the staging areas of the day's earlier attempts

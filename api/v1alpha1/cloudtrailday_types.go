@@ -216,6 +216,51 @@ type Workers struct {
 	// +kubebuilder:validation:MaxItems=32
 	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
 
+	// podLabels are added to the worker pods' labels (the operator's own
+	// parquetrail.io/ labels win over them).
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	PodLabels map[string]string `json:"podLabels,omitempty"`
+
+	// podAnnotations are added to the worker pods, for example
+	// sidecar.istio.io/inject: "false" in a mesh (a sidecar that never exits
+	// keeps a Job from completing) or karpenter.sh/do-not-disrupt: "true".
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+
+	// imagePullSecrets of the worker pods, for a private registry.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
+	// affinity of the worker pods.
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+
+	// priorityClassName of the worker pods.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+
+	// activeDeadlineSeconds bounds each Job (the flatten Job as a whole, and
+	// the merge Job); a Job past it fails with reason DeadlineExceeded.
+	// Empty means no bound.
+	// +optional
+	// +kubebuilder:validation:Minimum=60
+	// +kubebuilder:validation:Maximum=604800
+	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
+
+	// scratchSizeLimit is the sizeLimit of the pods' scratch emptyDir (and
+	// their ephemeral-storage request, unless resources set one). Empty
+	// means sized from the work: twice a shard's compressed bytes for a
+	// flatten pod, twice the day's for the merge, at least 1Gi.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).compareTo(quantity('64Mi')) >= 0",message="scratchSizeLimit must be at least 64Mi"
+	ScratchSizeLimit *resource.Quantity `json:"scratchSizeLimit,omitempty"`
+
 	// backoffLimitPerIndex is how often a failing shard is retried before
 	// it fails (a bad-input exit fails it at once). The merge is retried as
 	// often.
@@ -441,7 +486,10 @@ type Stage string
 
 // Stages of a day, in order. Succeeded and Failed are final until a rerun.
 const (
-	StageWaiting    Stage = "Waiting"
+	StageWaiting Stage = "Waiting"
+	// StageQueued is a day whose window has closed, waiting for one of the
+	// manager's slots (--max-concurrent-days); the oldest date goes first.
+	StageQueued     Stage = "Queued"
 	StagePlanning   Stage = "Planning"
 	StageFlattening Stage = "Flattening"
 	StageMerging    Stage = "Merging"
@@ -472,7 +520,9 @@ type StageTiming struct {
 // the manifests in the destination, never here.
 type CloudTrailDayStatus struct {
 	// conditions: Ready is True once the day is published; its reason is
-	// the stage (Waiting, Planning, Flattening, Merging, Succeeded, Failed).
+	// the stage (Waiting, Queued, Planning, Flattening, Merging, Succeeded,
+	// Failed). Reconciling is True until the attempt is over; Stalled is
+	// True when it failed, with the cause as its reason.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -563,8 +613,11 @@ type CloudTrailDay struct {
 	// +required
 	Spec CloudTrailDaySpec `json:"spec"`
 
-	// status is what happened to it.
+	// status is what happened to it. A new day gets observedGeneration 0,
+	// so that kstatus (Flux) reads it as InProgress until the operator has
+	// seen it.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status CloudTrailDayStatus `json:"status,omitempty,omitzero"`
 }
 

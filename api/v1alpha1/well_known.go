@@ -30,5 +30,35 @@ const (
 	StepMerge   = "merge"
 )
 
-// ConditionReady is True once the day is published; its reason is the Stage.
-const ConditionReady = "Ready"
+// Condition types. They follow the kstatus conventions that Flux and
+// cli-utils read: Reconciling is True while the operator still has work to
+// do on the day, Stalled is True when it cannot go on without a change from
+// the user (a rerun, a fixed spec or Secret).
+const (
+	// ConditionReady is True once the day is published; its reason is the
+	// Stage.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while the day waits, is queued or runs;
+	// its reason is the Stage.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when the attempt failed; its reason names
+	// why (one of the Stalled reasons below).
+	ConditionStalled = "Stalled"
+)
+
+// Reasons of the Stalled condition: what made the attempt fail.
+const (
+	StalledInvalidSpec        = "InvalidSpec"
+	StalledCredentialsRefused = "CredentialsRefused"
+	StalledPlanFailed         = "PlanFailed"
+	StalledFlattenFailed      = "FlattenFailed"
+	StalledMergeFailed        = "MergeFailed"
+	StalledAccountingMismatch = "AccountingMismatch"
+	StalledReplacedByOtherRun = "ReplacedByOtherRun"
+	StalledJobNameTaken       = "JobNameTaken"
+)
+
+// CredentialsLabel must be "true" on a Secret that a day names as its
+// credentialsSecret: the manager reads no other Secret, so that creating a
+// CloudTrailDay does not hand the operator every Secret of the namespace.
+const CredentialsLabel = "parquetrail.io/credentials"

@@ -99,6 +99,20 @@ func readTemplate(path, env string) (b []byte, source string, err error) {
 // dayFromTemplate returns the day daysAgo days before now's date in the
 // template's time zone, named "<template name>-<date>".
 func dayFromTemplate(b []byte, now time.Time, daysAgo int) (*v1alpha1.CloudTrailDay, error) {
+	t, err := parseTemplate(b)
+	if err != nil {
+		return nil, err
+	}
+	date, err := dateBefore(now, t.Spec.TimeZone, daysAgo)
+	if err != nil {
+		return nil, err
+	}
+	return dayOf(t, date), nil
+}
+
+// parseTemplate reads a day template: a CloudTrailDay whose name is the
+// prefix of the days' names.
+func parseTemplate(b []byte) (*v1alpha1.CloudTrailDay, error) {
 	var t v1alpha1.CloudTrailDay
 	if err := yaml.UnmarshalStrict(b, &t); err != nil {
 		return nil, err
@@ -109,13 +123,14 @@ func dayFromTemplate(b []byte, now time.Time, daysAgo int) (*v1alpha1.CloudTrail
 	if t.Name == "" {
 		return nil, errors.New("the template needs a name, the prefix of the days' names")
 	}
-	date, err := dateBefore(now, t.Spec.TimeZone, daysAgo)
-	if err != nil {
-		return nil, err
-	}
+	return &t, nil
+}
+
+// dayOf is the template's day for date, named "<template name>-<date>".
+func dayOf(t *v1alpha1.CloudTrailDay, date string) *v1alpha1.CloudTrailDay {
 	day := &v1alpha1.CloudTrailDay{
 		TypeMeta: t.TypeMeta,
-		Spec:     t.Spec,
+		Spec:     *t.Spec.DeepCopy(),
 	}
 	day.APIVersion, day.Kind = v1alpha1.GroupVersion.String(), "CloudTrailDay"
 	day.Name = strings.TrimSuffix(t.Name, "-") + "-" + date
@@ -126,7 +141,7 @@ func dayFromTemplate(b []byte, now time.Time, daysAgo int) (*v1alpha1.CloudTrail
 	}
 	day.Annotations = t.Annotations
 	day.Spec.Date = date
-	return day, nil
+	return day
 }
 
 // dateBefore is the calendar date daysAgo days before now's date in zone.

@@ -1,14 +1,18 @@
 // Command manager runs the parquetrail operator: the CloudTrailDay
 // controller, with its metrics and health endpoints. "manager create-day"
-// makes the CloudTrailDay of yesterday from a template, for a daily CronJob.
+// makes the CloudTrailDay of yesterday from a template, for a daily CronJob;
+// "manager create-days --from DATE --to DATE" makes a range of them from
+// the same template, for a backfill.
 package main
 
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,6 +39,21 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "create-day" {
 		if err := createDay(ctrl.SetupSignalHandler(), os.Args[2:], time.Now()); err != nil {
 			fmt.Fprintln(os.Stderr, "manager create-day:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "create-days" {
+		err := createDays(ctrl.SetupSignalHandler(), os.Args[2:], os.Stdout)
+		var usage usageError
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return
+		case errors.As(err, &usage):
+			fmt.Fprintln(os.Stderr, "manager create-days:", err)
+			os.Exit(2)
+		case err != nil:
+			fmt.Fprintln(os.Stderr, "manager create-days:", err)
 			os.Exit(1)
 		}
 		return
@@ -70,9 +89,33 @@ func run(fs *flag.FlagSet, args []string) error {
 		cfg.WorkerResources = &rr
 		return nil
 	})
+	fs.Func("worker-pod-defaults", `worker pod settings, as JSON in spec.workers' shape ({"podAnnotations":{"sidecar.istio.io/inject":"false"},"imagePullSecrets":[{"name":"registry"}],"priorityClassName":"batch","activeDeadlineSeconds":21600,"affinity":{...},"nodeSelector":{...},"tolerations":[...],"podLabels":{...}}), for days whose spec leaves them out`, func(v string) error {
+		var w v1alpha1.Workers
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&w); err != nil {
+			return fmt.Errorf("--worker-pod-defaults: %w", err)
+		}
+		if w.Parallelism != nil || w.TargetShardSize != nil || w.Image != "" || w.Resources != nil || w.ServiceAccountName != "" ||
+			w.BackoffLimitPerIndex != nil || w.TTLSecondsAfterFinished != nil || w.ScratchSizeLimit != nil || w.ImagePullPolicy != "" {
+			return errors.New("--worker-pod-defaults takes only podAnnotations, podLabels, imagePullSecrets, affinity, priorityClassName, activeDeadlineSeconds, nodeSelector and tolerations")
+		}
+		cfg.WorkerPod = w
+		return nil
+	})
 	fs.DurationVar(&cfg.PlanTimeout, "plan-timeout", cfg.PlanTimeout, "bound on listing and planning one day")
 	fs.IntVar(&cfg.ListConcurrency, "list-concurrency", cfg.ListConcurrency, "S3 listings one plan runs at once")
 	fs.IntVar(&cfg.MaxShards, "max-shards", cfg.MaxShards, "most shards of one day (a larger day gets larger shards)")
+	fs.IntVar(&cfg.MaxConcurrentDays, "max-concurrent-days", cfg.MaxConcurrentDays, "days that plan, flatten or merge at once (0: no bound); the others wait as Queued, oldest date first")
+	fs.Func("secret-namespaces", `comma-separated namespaces in which days may name a credentials Secret ("*": every namespace, which needs a cluster-wide grant); the manager reads only Secrets labelled `+v1alpha1.CredentialsLabel+`: "true"`, func(v string) error {
+		cfg.SecretNamespaces = nil
+		for _, ns := range strings.Split(v, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				cfg.SecretNamespaces = append(cfg.SecretNamespaces, ns)
+			}
+		}
+		return nil
+	})
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -131,7 +174,8 @@ func run(fs *flag.FlagSet, args []string) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	log.Info("Starting the manager", "version", version, "workerImage", cfg.WorkerImage, "planTimeout", cfg.PlanTimeout.String())
+	log.Info("Starting the manager", "version", version, "workerImage", cfg.WorkerImage, "planTimeout", cfg.PlanTimeout.String(),
+		"maxConcurrentDays", cfg.MaxConcurrentDays, "secretNamespaces", cfg.SecretNamespaces)
 	return mgr.Start(ctx)
 }
 

@@ -133,6 +133,8 @@ func TestArgoCDHealth(t *testing.T) {
 		{"no Ready condition", otherCondition, "Progressing", "Waiting for the operator to reconcile the day"},
 		{"Waiting", day(1, v1alpha1.StageWaiting, "The day's window closes at 2026-11-24T16:00:00Z, with the late-arrival margin (in 2h0m0s)", 1),
 			"Suspended", "Waiting: The day's window closes at 2026-11-24T16:00:00Z, with the late-arrival margin (in 2h0m0s)"},
+		{"Queued", day(1, v1alpha1.StageQueued, "Waiting for a slot: 4 of 4 days running, 2 queued before this one (oldest date first)", 1),
+			"Progressing", "Queued: Waiting for a slot: 4 of 4 days running, 2 queued before this one (oldest date first)"},
 		{"Planning", day(1, v1alpha1.StagePlanning, "Attempt 1: listing the day's log files", 1), "Progressing", "Planning: Attempt 1: listing the day's log files"},
 		{"Planning, retrying", day(1, v1alpha1.StagePlanning, "Cannot reach the stores, retrying: AccessDenied", 1), "Progressing", "Planning: Cannot reach the stores, retrying: AccessDenied"},
 		{"Flattening", flattening, "Progressing", "Flattening: 17 of 40 shards flattened, 4 running (Job seed-2026-11-24-1-flatten) (17/40 shards)"},

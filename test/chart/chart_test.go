@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -84,13 +85,13 @@ func TestTemplateDefaults(t *testing.T) {
 		"ClusterRole/pt-parquetrail-manager",
 		"ClusterRole/pt-parquetrail-metrics-auth",
 		"ClusterRole/pt-parquetrail-metrics-reader",
-		"ClusterRole/pt-parquetrail-secret-reader",
 		"ClusterRoleBinding/pt-parquetrail-manager",
 		"ClusterRoleBinding/pt-parquetrail-metrics-auth",
-		"ClusterRoleBinding/pt-parquetrail-secret-reader",
 		"Deployment/pt-parquetrail-manager",
 		"Role/pt-parquetrail-leader-election",
+		"Role/pt-parquetrail-secret-reader",
 		"RoleBinding/pt-parquetrail-leader-election",
+		"RoleBinding/pt-parquetrail-secret-reader",
 		"Service/pt-parquetrail-metrics",
 		"ServiceAccount/pt-parquetrail-manager",
 		"ServiceAccount/pt-parquetrail-worker",
@@ -296,14 +297,22 @@ func TestManagerRulesAreTheGeneratedOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	objs := Render(t, "pt", "parquetrail-system", nil)
-	var chart []rbacv1.PolicyRule
-	for _, name := range []string{"-manager", "-secret-reader"} {
-		var r rbacv1.ClusterRole
-		fromUnstructured(t, Find(objs, "ClusterRole", name), &r)
-		chart = append(chart, r.Rules...)
-	}
-	if diff := cmp.Diff(flatten(generated.Rules), flatten(chart)); diff != "" {
+	var r rbacv1.ClusterRole
+	fromUnstructured(t, Find(objs, "ClusterRole", "-manager"), &r)
+	if diff := cmp.Diff(flatten(generated.Rules), flatten(r.Rules)); diff != "" {
 		t.Errorf("the chart's manager rules differ from config/rbac/role.yaml (-generated +chart):\n%s", diff)
+	}
+	// Secrets: get, in the release's namespace only by default, through a
+	// Role the manager's --secret-namespaces matches.
+	var secrets rbacv1.Role
+	fromUnstructured(t, Find(objs, "Role", "-secret-reader"), &secrets)
+	if diff := cmp.Diff([]string{"/secrets get"}, flatten(secrets.Rules)); diff != "" || secrets.Namespace != "parquetrail-system" {
+		t.Errorf("secret reader Role in %q (-want +got):\n%s", secrets.Namespace, diff)
+	}
+	args, _, _ := unstructured.NestedSlice(Find(objs, "Deployment", "-manager").Object, "spec", "template", "spec", "containers")
+	if got := fmt.Sprint(args[0].(map[string]any)["args"]); !strings.Contains(got, "--secret-namespaces=parquetrail-system ") ||
+		!strings.Contains(got, "--max-concurrent-days=4 ") {
+		t.Errorf("manager args %s", got)
 	}
 }
 

@@ -280,10 +280,21 @@ func TestChartInstall(t *testing.T) {
 		{"create", "", "pods", "", ns},
 	})
 
-	// Without secretNamespaces the manager reads a Secret by name in any
-	// namespace, and still lists none.
+	// Without secretNamespaces the manager reads a Secret by name in the
+	// release's namespace only; with "*", in any namespace, and still lists
+	// none.
+	narrow := newNamespace(t, ctx, "chart-narrow-")
+	helmInstall(t, "narrow", narrow, map[string]any{"rbac": map[string]any{"userRoles": false}})
+	checkAccess(t, ctx, narrow, "narrow-parquetrail-manager", []access{
+		{"get", "", "secrets", "", narrow},
+	}, []access{
+		{"get", "", "secrets", "", days},
+		{"get", "", "secrets", "", other},
+		{"list", "", "secrets", "", narrow},
+		{"watch", "", "secrets", "", narrow},
+	})
 	wide := newNamespace(t, ctx, "chart-wide-")
-	helmInstall(t, "wide", wide, map[string]any{"rbac": map[string]any{"userRoles": false}})
+	helmInstall(t, "wide", wide, map[string]any{"rbac": map[string]any{"userRoles": false, "secretNamespaces": []any{"*"}}})
 	checkAccess(t, ctx, wide, "wide-parquetrail-manager", []access{
 		{"get", "", "secrets", "", days},
 		{"get", "", "secrets", "", other},

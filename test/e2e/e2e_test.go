@@ -81,7 +81,8 @@ func newWorld(t *testing.T, o sample.Options) *world {
 		objs[k], _ = mem.Get(k)
 	}
 	s3test.PutAll(t, s3c, logsBucket, objs)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName, Namespace: ns.Name},
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName, Namespace: ns.Name,
+		Labels: map[string]string{v1alpha1.CredentialsLabel: "true"}},
 		StringData: map[string]string{"AWS_ACCESS_KEY_ID": s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY": s3test.SecretAccessKey}}
 	if err := k8s.Create(ctx, secret); err != nil {
 		t.Fatal(err)

@@ -225,6 +225,8 @@ func startManager() error {
 		Config:    controllers.DefaultConfig(),
 	}
 	r.Config.WorkerImage = "ghcr.io/parquetrail/shard-worker:e2e"
+	// Each test makes a namespace of its own for its days and Secret.
+	r.Config.SecretNamespaces = []string{"*"}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := r.SetupWithManager(ctx, mgr, 4); err != nil {
 		cancel()

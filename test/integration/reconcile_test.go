@@ -54,7 +54,7 @@ func newDay(t *testing.T, w *controllertest.DayWrapper) *day {
 	}
 	s3test.PutAll(t, s3c, "trail", controllertest.TrailFiles("", []string{"111122223333", "444455556666"}, []string{"us-east-1", "eu-west-1"}, hours...))
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "s3", Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{Name: "s3", Namespace: ns, Labels: map[string]string{v1alpha1.CredentialsLabel: "true"}},
 		StringData: map[string]string{"AWS_ACCESS_KEY_ID": s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY": s3test.SecretAccessKey},
 	}
 	if err := k8s.Create(ctx, secret); err != nil {
@@ -65,6 +65,9 @@ func newDay(t *testing.T, w *controllertest.DayWrapper) *day {
 	if err := k8s.Create(ctx, obj); err != nil {
 		t.Fatal(err)
 	}
+	// A day left running would hold one of the manager's slots
+	// (--max-concurrent-days) for the tests after this one.
+	t.Cleanup(func() { deleteDays(t, ns) })
 	dst, err := store.Open(ctx, "s3://lake/cloudtrail", store.Options{
 		Endpoint: endpoint, Region: s3test.Region, PathStyle: true,
 		AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey,
@@ -425,4 +428,26 @@ func TestDeletion(t *testing.T) {
 	if got := s3test.Keys(t, d.s3, "lake", ""); !slices.Equal(got, []string{"cloudtrail/proc_ymd=20261124/part-earlier-00000.parquet"}) {
 		t.Errorf("objects left = %v, want only the published output", got)
 	}
+}
+
+// deleteDays deletes the namespace's days and waits until the manager has
+// let them go (no namespace controller runs to do it).
+func deleteDays(t *testing.T, ns string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := k8s.DeleteAllOf(ctx, &v1alpha1.CloudTrailDay{}, client.InNamespace(ns)); err != nil {
+		t.Errorf("deleting the days of %s: %v", ns, err)
+		return
+	}
+	eventually(t, "the days of "+ns+" go", func() error {
+		var l v1alpha1.CloudTrailDayList
+		if err := k8s.List(ctx, &l, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		if len(l.Items) > 0 {
+			return fmt.Errorf("%d days left", len(l.Items))
+		}
+		return nil
+	})
 }

@@ -122,6 +122,11 @@ func startManager(ctx context.Context) (<-chan struct{}, error) {
 		Config:    controllers.DefaultConfig(),
 	}
 	reconciler.Config.WorkerImage = "example.test/shard-worker:integration"
+	// Each test makes a namespace of its own for its days and Secret.
+	reconciler.Config.SecretNamespaces = []string{"*"}
+	// TestQueue checks the bound; the other tests run one day at a time and
+	// delete it when they end.
+	reconciler.Config.MaxConcurrentDays = 3
 	if err := reconciler.SetupWithManager(ctx, mgr, 2); err != nil {
 		return nil, err
 	}

@@ -157,6 +157,7 @@ func TestImmutableOnceStarted(t *testing.T) {
 	if err := k8s.Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { deleteDays(t, ns) })
 	key := client.ObjectKeyFromObject(d)
 	// Waiting: a correction is allowed.
 	if err := updateDay(ctx, key, func(d *v1alpha1.CloudTrailDay) {
