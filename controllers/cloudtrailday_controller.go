@@ -42,6 +42,10 @@ type Config struct {
 	MaxShards int
 	// ReadConcurrency bounds the result files read at once.
 	ReadConcurrency int
+	// LeaseTTL is the merge worker's lease on the day (--lease-ttl): how
+	// long a killed merge pod blocks its own retry and other runs of the
+	// day (0 = the worker's default, one minute).
+	LeaseTTL time.Duration
 }
 
 // DefaultConfig is the configuration the manager's flags default to.

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -47,6 +48,7 @@ type jobDefaults struct {
 	Image          string
 	ServiceAccount string
 	Resources      *corev1.ResourceRequirements
+	LeaseTTL       time.Duration
 }
 
 // newFlattenJob is the Indexed Job whose completion index i flattens shard
@@ -79,6 +81,9 @@ func flattenParallelism(day *v1alpha1.CloudTrailDay) int32 {
 func newMergeJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
 	args := []string{"merge", "--destination", destinationURL(&day.Spec), "--plan", day.Status.Plan.Key}
 	args = append(args, storeArgs(&day.Spec, false)...)
+	if d.LeaseTTL > 0 {
+		args = append(args, "--lease-ttl", d.LeaseTTL.String())
+	}
 	job := newJob(day, v1alpha1.StepMerge, d, args)
 	job.Spec.CompletionMode = ptr.To(batchv1.NonIndexedCompletion)
 	job.Spec.Completions = ptr.To[int32](1)

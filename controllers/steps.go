@@ -416,7 +416,7 @@ func (r *Reconciler) deleteJobs(ctx context.Context, s *scope, attempt int32) er
 }
 
 func (r *Reconciler) jobDefaults() jobDefaults {
-	return jobDefaults{Image: r.Config.WorkerImage, ServiceAccount: r.Config.WorkerServiceAccount, Resources: r.Config.WorkerResources}
+	return jobDefaults{Image: r.Config.WorkerImage, ServiceAccount: r.Config.WorkerServiceAccount, Resources: r.Config.WorkerResources, LeaseTTL: r.Config.LeaseTTL}
 }
 
 // validate checks what CEL cannot: the zone's existence in tzdata (done by

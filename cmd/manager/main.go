@@ -73,6 +73,7 @@ func run(fs *flag.FlagSet, args []string) error {
 	fs.DurationVar(&cfg.PlanTimeout, "plan-timeout", cfg.PlanTimeout, "bound on listing and planning one day")
 	fs.IntVar(&cfg.ListConcurrency, "list-concurrency", cfg.ListConcurrency, "S3 listings one plan runs at once")
 	fs.IntVar(&cfg.MaxShards, "max-shards", cfg.MaxShards, "most shards of one day (a larger day gets larger shards)")
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", 0, "the merge worker's lease on a day: how long a killed merge blocks the day (default: the worker's, 1m)")
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
