@@ -371,8 +371,24 @@ func TestReconcileDay(t *testing.T) {
 	}
 }
 
-func TestReconcileEmptyDay(t *testing.T) {
+// A day that selects no log file fails while planning, naming the cause,
+// unless it allows an empty day; it runs no Job.
+func TestReconcileEmptyDayRefused(t *testing.T) {
 	e := newEnv(t, controllertest.MakeDay("2025-01-01", "ns").Date("2025-01-01"), nil)
+	e.clock.SetTime(time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC))
+	e.reconcile()
+	e.reconcile()
+	d := e.day()
+	wantStage(t, d, v1alpha1.StageFailed, "No log file selected for 2025-01-01 (UTC) under s3://")
+	wantStage(t, d, v1alpha1.StageFailed, "spec.allowEmpty")
+	e.reconcile()
+	if got := names(e.jobs()); len(got) != 0 {
+		t.Errorf("jobs = %v, want none", got)
+	}
+}
+
+func TestReconcileEmptyDay(t *testing.T) {
+	e := newEnv(t, controllertest.MakeDay("2025-01-01", "ns").Date("2025-01-01").AllowEmpty(), nil)
 	e.clock.SetTime(time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC))
 	e.reconcile()
 	e.reconcile()
