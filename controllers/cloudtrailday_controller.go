@@ -59,6 +59,10 @@ type Config struct {
 	// elsewhere that names one fails. Only Secrets labelled
 	// parquetrail.io/credentials: "true" are used.
 	SecretNamespaces []string
+	// LeaseTTL is the merge worker's lease on the day (--lease-ttl): how
+	// long a killed merge pod blocks its own retry and other runs of the
+	// day (0 = the worker's default, one minute).
+	LeaseTTL time.Duration
 }
 
 // DefaultConfig is the configuration the manager's flags default to.

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -50,7 +51,8 @@ type jobDefaults struct {
 	// Pod holds the pod-level defaults (podLabels, podAnnotations,
 	// imagePullSecrets, affinity, tolerations, nodeSelector,
 	// priorityClassName, activeDeadlineSeconds) in spec.workers' shape.
-	Pod v1alpha1.Workers
+	Pod      v1alpha1.Workers
+	LeaseTTL time.Duration
 }
 
 // Scratch sizing: the flatten pod's scratch holds at most its shard's
@@ -117,6 +119,9 @@ func flattenParallelism(day *v1alpha1.CloudTrailDay) int32 {
 func newMergeJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
 	args := []string{"merge", "--destination", destinationURL(&day.Spec), "--plan", day.Status.Plan.Key}
 	args = append(args, storeArgs(&day.Spec, false)...)
+	if d.LeaseTTL > 0 {
+		args = append(args, "--lease-ttl", d.LeaseTTL.String())
+	}
 	job := newJob(day, v1alpha1.StepMerge, d, args, mergeScratch(day))
 	job.Spec.CompletionMode = ptr.To(batchv1.NonIndexedCompletion)
 	job.Spec.Completions = ptr.To[int32](1)

@@ -3,6 +3,7 @@ package controllers
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
@@ -273,6 +274,31 @@ func TestNewMergeJob(t *testing.T) {
 	for _, e := range c.Env {
 		if e.Name == "GOMEMLIMIT" {
 			t.Error("GOMEMLIMIT set without a memory limit")
+		}
+	}
+}
+
+// The manager's lease TTL reaches the merge worker as --lease-ttl; without
+// one the worker keeps its default.
+func TestMergeJobLeaseTTL(t *testing.T) {
+	tests := []struct {
+		ttl  time.Duration
+		want []string
+	}{
+		{0, nil},
+		{20 * time.Second, []string{"--lease-ttl", "20s"}},
+	}
+	for _, tt := range tests {
+		day := flattening(controllertest.MakeDay("d", "ns").UID("u").Obj(), 2)
+		args := newMergeJob(day, jobDefaults{Image: "img", LeaseTTL: tt.ttl}).Spec.Template.Spec.Containers[0].Args
+		var got []string
+		for i, a := range args {
+			if a == "--lease-ttl" && i+1 < len(args) {
+				got = args[i : i+2]
+			}
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("lease TTL %s: args %v (-want +got):\n%s", tt.ttl, args, diff)
 		}
 	}
 }

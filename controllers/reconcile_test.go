@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -28,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/controllertest"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/store"
@@ -373,8 +375,24 @@ func TestReconcileDay(t *testing.T) {
 	}
 }
 
-func TestReconcileEmptyDay(t *testing.T) {
+// A day that selects no log file fails while planning, naming the cause,
+// unless it allows an empty day; it runs no Job.
+func TestReconcileEmptyDayRefused(t *testing.T) {
 	e := newEnv(t, controllertest.MakeDay("2025-01-01", "ns").Date("2025-01-01"), nil)
+	e.clock.SetTime(time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC))
+	e.reconcile()
+	e.reconcile()
+	d := e.day()
+	wantStage(t, d, v1alpha1.StageFailed, "No log file selected for 2025-01-01 (UTC) under s3://")
+	wantStage(t, d, v1alpha1.StageFailed, "spec.allowEmpty")
+	e.reconcile()
+	if got := names(e.jobs()); len(got) != 0 {
+		t.Errorf("jobs = %v, want none", got)
+	}
+}
+
+func TestReconcileEmptyDay(t *testing.T) {
+	e := newEnv(t, controllertest.MakeDay("2025-01-01", "ns").Date("2025-01-01").AllowEmpty(), nil)
 	e.clock.SetTime(time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC))
 	e.reconcile()
 	e.reconcile()
@@ -807,6 +825,69 @@ func TestReconcileRefusesCredentials(t *testing.T) {
 			}
 			if got := e.jobs(); len(got) != 0 {
 				t.Errorf("%d Jobs created", len(got))
+			}
+		})
+	}
+}
+
+// A merge that failed because another run holds the day (another
+// CloudTrailDay for the same date and destination, or a shard-worker run)
+// fails the day naming that run, from the day's lease; an expired lease or
+// this run's own names nobody.
+func TestReconcileMergeFailsOnAHeldDay(t *testing.T) {
+	tests := []struct {
+		name    string
+		run     string        // the lease's run; "" = this attempt's
+		expires time.Duration // from now
+		want    string
+		notWant string
+	}{
+		{name: "held by another day", run: "ffffffffffff-2", expires: 40 * time.Second,
+			want: "The day is being published by run ffffffffffff-2 (pod/other-1-merge-x/7) until 2026-11-25T02:00:40Z. The merge Job 2026-11-24-1-merge failed"},
+		{name: "held by shard-worker run", run: "20261124T115900Z-0a0b0c", expires: time.Minute,
+			want: "being published by run 20261124T115900Z-0a0b0c"},
+		{name: "expired", run: "ffffffffffff-2", expires: -time.Second,
+			want: "The merge Job 2026-11-24-1-merge failed", notWant: "ffffffffffff-2"},
+		{name: "own run", expires: time.Minute,
+			want: "The merge Job 2026-11-24-1-merge failed", notWant: "being published"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns"), nil)
+			job := e.toFlattening()
+			d := e.day()
+			if _, err := controllertest.Flatten(e.ctx, e.dst(), d.Status.Plan.Key, func(int) controllertest.Shard { return controllertest.Shard{} }); err != nil {
+				t.Fatal(err)
+			}
+			e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, e.clock.Now()) })
+			e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
+			e.reconcile()
+			e.reconcile()
+			run := tt.run
+			if run == "" {
+				run = e.day().Status.RunID
+			}
+			now := e.clock.Now()
+			lease, _ := json.Marshal(commit.Lease{Run: run, Holder: "pod/other-1-merge-x/7", Acquired: now.Add(-time.Minute), Renewed: now, Expires: now.Add(tt.expires)})
+			w, err := e.dst().Create(e.ctx, commit.LeaseKey("20261124"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(lease)
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			e.updateJob("2026-11-24-1-merge", func(j *batchv1.Job) {
+				controllertest.FailureTarget(j, now, batchv1.JobReasonBackoffLimitExceeded, "Job has reached the specified backoff limit", "")
+			})
+			e.updateJob("2026-11-24-1-merge", func(j *batchv1.Job) {
+				controllertest.Failed(j, now, batchv1.JobReasonBackoffLimitExceeded, "Job has reached the specified backoff limit")
+			})
+			e.reconcile()
+			got := e.day()
+			wantStage(t, got, v1alpha1.StageFailed, tt.want)
+			if msg := readyOf(got).Message; tt.notWant != "" && strings.Contains(msg, tt.notWant) {
+				t.Errorf("message names %q:\n%s", tt.notWant, msg)
 			}
 		})
 	}

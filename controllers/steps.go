@@ -159,6 +159,16 @@ func (r *Reconciler) plan(ctx context.Context, s *scope) error {
 		s.record(func(m *Metrics) { m.stage(v1alpha1.StagePlanning, d) })
 	}
 	s.normal(nil, ReasonPlanned, "Plan", "Planned %d objects (%d bytes) in %d shards from %d date folders", p.Counts.Selected, p.Counts.SelectedBytes, len(p.Shards), p.Counts.Prefixes)
+	if p.Counts.Selected == 0 && !day.Spec.AllowEmpty {
+		// The merge worker would refuse to publish it (bad input); saying
+		// so here names the cause without running a pod.
+		msg := fmt.Sprintf("No log file selected for %s (%s) under %s: %d objects listed in %d date folders, none an event log of the day; check the source, organization ID, accounts and regions, or set spec.allowEmpty to publish an empty day",
+			day.Spec.Date, w.ZoneName(), sourceURL(&day.Spec), p.Counts.Listed, p.Counts.Prefixes)
+		s.warning(nil, ReasonPlanFailed, "Plan", "%s", msg)
+		r.removeStaging(ctx, dst, w.YMD(), day, "")
+		r.fail(s, v1alpha1.StalledNoLogFiles, msg)
+		return nil
+	}
 	if len(p.Shards) == 0 {
 		beginStage(st, v1alpha1.StageMerging, s.now)
 		setReady(st, day.Generation, v1alpha1.StageMerging, "No log files for the day: publishing an empty day", s.now)
@@ -449,7 +459,7 @@ func (r *Reconciler) deleteJobs(ctx context.Context, s *scope, attempt int32) er
 }
 
 func (r *Reconciler) jobDefaults() jobDefaults {
-	return jobDefaults{Image: r.Config.WorkerImage, ServiceAccount: r.Config.WorkerServiceAccount, Resources: r.Config.WorkerResources, Pod: r.Config.WorkerPod}
+	return jobDefaults{Image: r.Config.WorkerImage, ServiceAccount: r.Config.WorkerServiceAccount, Resources: r.Config.WorkerResources, Pod: r.Config.WorkerPod, LeaseTTL: r.Config.LeaseTTL}
 }
 
 // validate checks what CEL cannot: the zone's existence in tzdata (done by

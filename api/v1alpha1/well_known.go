@@ -51,6 +51,7 @@ const (
 	StalledInvalidSpec        = "InvalidSpec"
 	StalledCredentialsRefused = "CredentialsRefused"
 	StalledPlanFailed         = "PlanFailed"
+	StalledNoLogFiles         = "NoLogFiles" // nothing selected and spec.allowEmpty unset
 	StalledFlattenFailed      = "FlattenFailed"
 	StalledMergeFailed        = "MergeFailed"
 	StalledAccountingMismatch = "AccountingMismatch"

@@ -116,6 +116,7 @@ func run(fs *flag.FlagSet, args []string) error {
 		}
 		return nil
 	})
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", 0, "the merge worker's lease on a day: how long a killed merge blocks the day (default: the worker's, 1m)")
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err

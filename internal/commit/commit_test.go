@@ -183,6 +183,36 @@ func TestPublishReplacesOnlyItsOwnFiles(t *testing.T) {
 	}
 }
 
+// The operator names its runs after the CloudTrailDay's UID and the
+// attempt (controllers.runID): a rerun's files replace the earlier
+// attempt's, and a leftover of an attempt that no manifest names is removed.
+func TestOperatorRunIDs(t *testing.T) {
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			user := []string{part + "part-0000.parquet", part + "part-842523e47273-x-00000.parquet"}
+			for _, k := range user {
+				put(t, st, k, "the user's")
+			}
+			if _, err := publish(t, st, "842523e47273-1", 2); err != nil {
+				t.Fatal(err)
+			}
+			put(t, st, part+"part-842523e47273-7-00000.parquet", "leftover of attempt 7")
+			res, err := publish(t, st, "842523e47273-2", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := day(t, st, user...); got != "842523e47273-2" {
+				t.Errorf("published run %s, want 842523e47273-2", got)
+			}
+			want := []string{part + "part-842523e47273-1-00000.parquet", part + "part-842523e47273-1-00001.parquet", part + "part-842523e47273-7-00000.parquet"}
+			if diff := cmp.Diff(want, res.Deleted); diff != "" {
+				t.Errorf("deleted (-want +got):\n%s", diff)
+			}
+			noLeftovers(t, st)
+		})
+	}
+}
+
 func TestOlderRunCannotReplaceNewer(t *testing.T) {
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {

@@ -29,8 +29,10 @@ func StagedKey(ymd, run, name string) string {
 }
 
 // ownFile is parquetrail's naming of a published file:
-// part-<runID>-NNNNN.parquet, with the run IDs plan.NewRunID makes.
-var ownFile = regexp.MustCompile(`^part-(\d{8}T\d{6}Z-[0-9a-f]{6})-\d{5}\.parquet$`)
+// part-<runID>-NNNNN.parquet, with the run IDs plan.NewRunID makes
+// (shard-worker run) or the operator makes (the first 12 hex digits of the
+// CloudTrailDay's UID and the attempt, controllers.runID).
+var ownFile = regexp.MustCompile(`^part-(\d{8}T\d{6}Z-[0-9a-f]{6}|[0-9a-f]{12}-[1-9]\d{0,9})-\d{5}\.parquet$`)
 
 // runTime is the start time a run ID carries ("" when it is not one).
 func runTime(run string) string {

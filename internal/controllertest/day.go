@@ -99,6 +99,9 @@ func (w *DayWrapper) Accounts(a ...string) *DayWrapper { w.Spec.Source.Accounts 
 // Regions limits the source's regions.
 func (w *DayWrapper) Regions(r ...string) *DayWrapper { w.Spec.Source.Regions = r; return w }
 
+// AllowEmpty lets the day publish an empty partition when it selects no log file.
+func (w *DayWrapper) AllowEmpty() *DayWrapper { w.Spec.AllowEmpty = true; return w }
+
 // Columns sets the column set and the local-time column's name.
 func (w *DayWrapper) Columns(set v1alpha1.ColumnSet, localTimeColumn string) *DayWrapper {
 	w.Spec.Columns, w.Spec.LocalTimeColumn = set, localTimeColumn

@@ -124,7 +124,8 @@ func run(m *testing.M) int {
 		Client:   k8s,
 		Binaries: map[string]string{"/shard-worker": worker, "shard-worker": worker, "/manager": manager},
 		Env:      []string{"PATH=" + os.Getenv("PATH"), "HOME=" + workDir, "TMPDIR=" + workDir},
-		PodEnv:   podIdentity,
+		PodEnv:   hooks.env,
+		Gate:     hooks.gate,
 		LogDir:   logs,
 		Fault:    faults.fault,
 	}
@@ -227,6 +228,7 @@ func startManager() error {
 	r.Config.WorkerImage = "ghcr.io/parquetrail/shard-worker:e2e"
 	// Each test makes a namespace of its own for its days and Secret.
 	r.Config.SecretNamespaces = []string{"*"}
+	r.Config.LeaseTTL = leaseTTL
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := r.SetupWithManager(ctx, mgr, 4); err != nil {
 		cancel()

@@ -47,6 +47,10 @@ type Kubelet struct {
 	// Fault, when set, is asked once per pod; a positive duration kills the
 	// pod's processes with SIGKILL after that long (exit code 137).
 	Fault func(pod *corev1.Pod) time.Duration
+	// Gate, when set, is called before a pod's processes start and may
+	// block (as an image pull does): the pod stays Pending until it
+	// returns. An error fails the pod's start.
+	Gate func(ctx context.Context, pod *corev1.Pod) error
 	// Poll is how often pods are listed; default 100ms.
 	Poll time.Duration
 
@@ -59,6 +63,7 @@ type run struct {
 	ctx    context.Context // ends when the pod is deleted or the kubelet stops
 	cancel context.CancelFunc
 	killed bool
+	cmds   []*exec.Cmd // set once the processes started
 }
 
 // Started returns the names of the pods started so far, in order.
@@ -177,7 +182,15 @@ func (k *Kubelet) runPod(ctx context.Context, r *run, pod *corev1.Pod) {
 	statuses := make([]corev1.ContainerStatus, len(pod.Spec.Containers))
 	cmds := make([]*exec.Cmd, len(pod.Spec.Containers))
 	var startErr error
+	if k.Gate != nil {
+		if err := k.Gate(ctx, pod); err != nil {
+			startErr = fmt.Errorf("gate: %w", err)
+		}
+	}
 	for i, c := range pod.Spec.Containers {
+		if startErr != nil {
+			break
+		}
 		statuses[i] = corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: "process://" + string(pod.UID) + "/" + c.Name}
 		cmd, err := k.command(ctx, pod, &c)
 		if err != nil {
@@ -204,6 +217,9 @@ func (k *Kubelet) runPod(ctx context.Context, r *run, pod *corev1.Pod) {
 		statuses[i].Ready = true
 		statuses[i].State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}
 	}
+	k.mu.Lock()
+	r.cmds = cmds
+	k.mu.Unlock()
 	k.setStatus(ctx, pod, corev1.PodRunning, started, statuses)
 
 	if k.Fault != nil {
@@ -306,7 +322,10 @@ func (k *Kubelet) command(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	for i := 1; i < len(argv); i++ {
 		argv[i] = expand(argv[i], env)
 	}
-	base := append(append([]string(nil), k.Env...), "HOSTNAME="+pod.Name)
+	// A container's host name is its pod's name; these processes share the
+	// machine's, so the pod's name is also passed as POD_NAME, which the
+	// worker prefers for naming itself (as the holder of a day's lease).
+	base := append(append([]string(nil), k.Env...), "HOSTNAME="+pod.Name, "POD_NAME="+pod.Name)
 	if k.PodEnv != nil {
 		more, err := k.PodEnv(ctx, pod)
 		if err != nil {
@@ -477,7 +496,30 @@ func fieldValue(pod *corev1.Pod, path string) (string, error) {
 	return "", fmt.Errorf("unsupported field path %q", path)
 }
 
-// Killed reports whether the kubelet killed the given pod through Fault.
+// Kill kills the processes of a running pod with SIGKILL, as a node that
+// dies or an OOM kill would (exit code 137); it reports whether the pod's
+// processes were running here.
+func (k *Kubelet) Kill(uid types.UID) bool {
+	k.mu.Lock()
+	r, ok := k.running[uid]
+	if ok && r.cmds != nil {
+		r.killed = true
+	}
+	var cmds []*exec.Cmd
+	if ok {
+		cmds = r.cmds
+	}
+	k.mu.Unlock()
+	killed := false
+	for _, cmd := range cmds {
+		if cmd != nil && cmd.Process != nil && cmd.Process.Kill() == nil {
+			killed = true
+		}
+	}
+	return killed
+}
+
+// Killed reports whether the kubelet killed the given pod through Fault or Kill.
 func (k *Kubelet) Killed(uid types.UID) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()

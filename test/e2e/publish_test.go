@@ -1,0 +1,345 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/commit"
+	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/store"
+)
+
+// leaseTTL is the merge workers' lease in this suite (the manager's
+// --lease-ttl): short, so that a killed merge blocks its retry for seconds,
+// not the default minute.
+const leaseTTL = 20 * time.Second
+
+// hooks steer chosen pods, found by namespace, CloudTrailDay and step: a
+// failpoint for the first pod (the worker stops there, holding what it
+// holds, until it is killed), and a gate that keeps every pod Pending until
+// the test opens it.
+var hooks = &podHooks{}
+
+type podHooks struct {
+	mu         sync.Mutex
+	failpoints map[string]string        // ns/day/step -> failpoint of the first pod
+	gates      map[string]chan struct{} // ns/day/step -> closed when pods may start
+	started    map[string]bool          // ns/day/step whose first pod has started
+}
+
+func hookKey(ns, day, step string) string { return ns + "/" + day + "/" + step }
+
+func podKey(pod *corev1.Pod) string {
+	return hookKey(pod.Namespace, pod.Labels[v1alpha1.DayLabel], pod.Labels[v1alpha1.StepLabel])
+}
+
+// failFirst stops the first pod of a day's step at a failpoint
+// (commit.FailpointEnv).
+func (h *podHooks) failFirst(ns, day, step, failpoint string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.failpoints == nil {
+		h.failpoints = map[string]string{}
+	}
+	h.failpoints[hookKey(ns, day, step)] = failpoint
+}
+
+// hold keeps the pods of a day's step Pending until the returned function
+// is called.
+func (h *podHooks) hold(ns, day, step string) (release func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gates == nil {
+		h.gates = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	h.gates[hookKey(ns, day, step)] = ch
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+// gate is the kubelet's Gate.
+func (h *podHooks) gate(ctx context.Context, pod *corev1.Pod) error {
+	h.mu.Lock()
+	ch := h.gates[podKey(pod)]
+	h.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// env is the kubelet's PodEnv: the pod's identity, and the failpoint of a
+// first pod.
+func (h *podHooks) env(ctx context.Context, pod *corev1.Pod) ([]string, error) {
+	env, err := podIdentity(ctx, pod)
+	if err != nil {
+		return nil, err
+	}
+	key := podKey(pod)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if fp := h.failpoints[key]; fp != "" && !h.started[key] {
+		if h.started == nil {
+			h.started = map[string]bool{}
+		}
+		h.started[key] = true
+		env = append(env, commit.FailpointEnv+"="+fp)
+	}
+	return env, nil
+}
+
+// until polls cond until it holds, failing the test after timeout.
+func (w *world) until(what string, timeout time.Duration, cond func() (bool, error)) {
+	w.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := cond()
+		if err != nil {
+			w.t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.dumpPods()
+			w.t.Fatalf("%s: not within %s", what, timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (w *world) lake(prefix string) store.Store {
+	w.t.Helper()
+	dst, err := store.Open(w.ctx, "s3://"+lakeBucket+"/"+prefix, w.opts)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return dst
+}
+
+func (w *world) getDay(name string) *v1alpha1.CloudTrailDay {
+	w.t.Helper()
+	var d v1alpha1.CloudTrailDay
+	if err := k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: name}, &d); err != nil {
+		w.t.Fatal(err)
+	}
+	return &d
+}
+
+// pods are the pods of a day's step, oldest first.
+func (w *world) pods(day, step string) []corev1.Pod {
+	w.t.Helper()
+	var pl corev1.PodList
+	if err := k8s.List(w.ctx, &pl, client.InNamespace(w.ns),
+		client.MatchingLabels{v1alpha1.DayLabel: day, v1alpha1.StepLabel: step}); err != nil {
+		w.t.Fatal(err)
+	}
+	out := pl.Items
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j].CreationTimestamp.Before(&out[i].CreationTimestamp) {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// reached says whether a pod's worker stopped at the failpoint.
+func reached(pod *corev1.Pod, failpoint string) (bool, error) {
+	logs, err := filepath.Glob(filepath.Join(workDir, "logs", fmt.Sprintf("%s_%s_*_%s.log", pod.Namespace, pod.Name, pod.UID[:8])))
+	if err != nil || len(logs) == 0 {
+		return false, err
+	}
+	b, err := os.ReadFile(logs[0])
+	return bytes.Contains(b, []byte("failpoint "+failpoint+" reached")), err
+}
+
+func exitCodeOf(pod *corev1.Pod) (int32, bool) {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil {
+			return t.ExitCode, true
+		}
+	}
+	return 0, false
+}
+
+// distinctEvents counts the distinct eventid values of rows.
+func distinctEvents(rows []record.Values) int {
+	seen := map[any]bool{}
+	for _, r := range rows {
+		seen[r["eventid"]] = true
+	}
+	return len(seen)
+}
+
+// Two CloudTrailDays for one date and destination, started together: the
+// first day's merge takes the day's lease and its worker is stopped there,
+// after merging and before its commit; the second day's merge, let run only
+// then, finds the day held and the second day fails naming the first's run.
+// Then the holder is killed (SIGKILL): the Job controller retries the merge,
+// the retried pod waits out its predecessor's lease (same run), publishes,
+// and the first day succeeds with exactly what `shard-worker run` writes.
+func TestTwoDaysOneDestination(t *testing.T) {
+	w := newWorld(t, dayOptions())
+	hooks.failFirst(w.ns, "first", v1alpha1.StepMerge, "run.merged")
+	release := hooks.hold(w.ns, "second", v1alpha1.StepMerge)
+	defer release()
+	first := w.newDay("first", nil)
+	w.newDay("second", func(d *v1alpha1.CloudTrailDay) {
+		// Its merge fails for as long as the first holds the day: its
+		// retries would only take time.
+		d.Spec.Workers.BackoffLimitPerIndex = ptr.To[int32](0)
+	})
+	dst := w.lake("cloudtrail")
+	w.waitStage("first", v1alpha1.StageMerging, 2*time.Minute)
+	firstRun := w.getDay("first").Status.RunID
+
+	// The first day's merge holds the day, stopped before its commit.
+	var holder corev1.Pod
+	w.until("the first day's merge to stop at run.merged", time.Minute, func() (bool, error) {
+		pods := w.pods("first", v1alpha1.StepMerge)
+		if len(pods) == 0 {
+			return false, nil
+		}
+		holder = pods[0]
+		return reached(&holder, "run.merged")
+	})
+	lease, err := commit.ReadLease(w.ctx, dst, ymd, time.Now())
+	if err != nil || lease == nil || lease.Run != firstRun {
+		t.Fatalf("lease %+v (%v), want run %s holding the day", lease, err, firstRun)
+	}
+	if !strings.Contains(lease.Holder, holder.Name) {
+		t.Errorf("lease holder %q does not name the pod %s", lease.Holder, holder.Name)
+	}
+
+	// The second day's merge finds the day held and the day fails naming
+	// the holder's run.
+	release()
+	second := w.waitStage("second", v1alpha1.StageFailed, 2*time.Minute)
+	msg := meta.FindStatusCondition(second.Status.Conditions, v1alpha1.ConditionReady).Message
+	if !strings.Contains(msg, "being published by run "+firstRun) {
+		t.Errorf("the second day's Failed message does not name run %s holding the day:\n%s", firstRun, msg)
+	}
+	if _, err := dst.Open(w.ctx, plan.ManifestKey(ymd)); !store.IsNotExist(err) {
+		t.Errorf("a manifest exists before the holder's commit (%v): the second day published", err)
+	}
+
+	// Kill the holder; its retry waits for the dead holder's lease.
+	lease, err = commit.ReadLease(w.ctx, dst, ymd, time.Now())
+	if err != nil || lease == nil || lease.Run != firstRun {
+		t.Fatalf("lease %+v (%v) before the kill, want run %s", lease, err, firstRun)
+	}
+	if !kube.Kill(holder.UID) {
+		t.Fatalf("pod %s was not running", holder.Name)
+	}
+	killed := time.Now()
+	t.Logf("second day failed: %s", msg)
+	t.Logf("killed %s holding the day; its lease expires in %s", lease.Holder, lease.Expires.Sub(killed).Round(time.Millisecond))
+	got := w.waitStage("first", v1alpha1.StageSucceeded, 2*time.Minute)
+
+	pods := w.pods("first", v1alpha1.StepMerge)
+	var codes []int32
+	for _, p := range pods {
+		code, _ := exitCodeOf(&p)
+		codes = append(codes, code)
+	}
+	if diff := cmp.Diff([]int32{137, 0}, codes); diff != "" {
+		t.Errorf("exit codes of the first day's merge pods (-want +got):\n%s", diff)
+	}
+	if len(pods) == 2 {
+		retry := pods[1].Status.ContainerStatuses[0].State.Terminated
+		t.Logf("the retried merge started %s and finished %s after the kill", retry.StartedAt.Sub(killed).Round(time.Second), retry.FinishedAt.Sub(killed).Round(time.Second))
+		if retry.FinishedAt.Time.Before(lease.Expires.Truncate(time.Second)) {
+			t.Errorf("the retried merge finished at %s, before its predecessor's lease expired at %s", retry.FinishedAt.UTC(), lease.Expires.UTC())
+		}
+	}
+	for _, j := range w.jobs("first") {
+		if j.Labels[v1alpha1.StepLabel] == v1alpha1.StepMerge && (j.Status.Failed != 1 || j.Status.Succeeded != 1 || !jobDone(&j, batchv1.JobComplete)) {
+			t.Errorf("merge Job %s: %d failed, %d succeeded, conditions %+v; want the killed pod retried", j.Name, j.Status.Failed, j.Status.Succeeded, j.Status.Conditions)
+		}
+	}
+
+	// Exactly one day published, complete, and the same as shard-worker
+	// run's, row for row.
+	m, rows := w.published("cloudtrail")
+	if m.RunID != firstRun {
+		t.Errorf("manifest of run %s, want %s", m.RunID, firstRun)
+	}
+	for _, f := range m.Files {
+		if !strings.Contains(f.Key, firstRun) {
+			t.Errorf("file %s is not of run %s", f.Key, firstRun)
+		}
+	}
+	_, want := w.localRun(first)
+	if len(rows) == 0 {
+		t.Fatal("no rows published")
+	}
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Errorf("the published day differs from shard-worker run's (-run +operator):\n%s", diff)
+	}
+	if d, wd := distinctEvents(rows), distinctEvents(want); d != wd || d < len(want)*9/10 {
+		t.Errorf("%d distinct eventids published, shard-worker run has %d in %d rows", d, wd, len(want))
+	}
+	if got.Status.Counts.RecordsWritten != int64(len(want)) {
+		t.Errorf("status says %d records written, shard-worker run wrote %d", got.Status.Counts.RecordsWritten, len(want))
+	}
+	if second := w.getDay("second"); meta.FindStatusCondition(second.Status.Conditions, v1alpha1.ConditionReady).Reason != string(v1alpha1.StageFailed) {
+		t.Errorf("the second day is no longer Failed: %+v", second.Status.Conditions)
+	}
+	for _, k := range []string{commit.LeaseKey(ymd), commit.JournalKey(ymd)} {
+		if _, err := dst.Open(w.ctx, k); !store.IsNotExist(err) {
+			t.Errorf("%s left behind (%v)", k, err)
+		}
+	}
+}
+
+// A day whose source holds no log file of the day fails without publishing
+// and says why, unless spec.allowEmpty.
+func TestEmptyDayFails(t *testing.T) {
+	o := dayOptions()
+	o.Records, o.Files = 200, 6
+	w := newWorld(t, o)
+	w.newDay("empty", func(d *v1alpha1.CloudTrailDay) {
+		// An account that delivered nothing.
+		d.Spec.Source.Accounts = []string{"999999999999"}
+	})
+	got := w.waitStage("empty", v1alpha1.StageFailed, time.Minute)
+	msg := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady).Message
+	for _, want := range []string{"No log file selected for " + w.getDay("empty").Spec.Date, "spec.allowEmpty"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Failed message lacks %q:\n%s", want, msg)
+		}
+	}
+	if jobs := w.jobs("empty"); len(jobs) != 0 {
+		t.Errorf("%d Jobs for a day with nothing to read", len(jobs))
+	}
+	dst := w.lake("cloudtrail")
+	var left []string
+	_ = dst.List(w.ctx, "", func(o store.Object) error { left = append(left, o.Key); return nil })
+	if len(left) != 0 {
+		t.Errorf("the destination is not empty: %v", left)
+	}
+}
