@@ -560,6 +560,9 @@ func TestChartManagerRunsADay(t *testing.T) {
 		return nil
 	})
 
+	// What helm test would check, now that the manager leads.
+	checkHelmTest(t, w.ctx, objs, w.ns, release)
+
 	// The day, from the chart's template.
 	var cm corev1.ConfigMap
 	if err := k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: release + "-parquetrail-day-template"}, &cm); err != nil {
