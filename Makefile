@@ -12,7 +12,7 @@ REGISTRY  ?= ghcr.io/parquetrail
 IMAGE_TAG ?= $(VERSION)
 
 .PHONY: all build demo test test-unit test-integration test-e2e vet generate verify bench controlplane duckdb image push clean
-.PHONY: helm test-chart chart-lint chart-package chart-push image-check push-multiarch
+.PHONY: helm test-chart chart-lint chart-package chart-push image-check push-multiarch chart-docs
 
 all: build
 
@@ -76,6 +76,9 @@ helm: ## Build the helm CLI from the Go module proxy (cached; hack/helm.sh print
 
 test-chart: helm ## helm lint and template of charts/parquetrail, its schema, the Argo CD health check.
 	PARQUETRAIL_REQUIRE_ALL=1 $(GO) test -count=1 ./test/chart/
+
+chart-docs: ## Write the values table of charts/parquetrail/README.md from values.yaml.
+	$(GO) run ./hack/chartdocs
 
 chart-lint: helm ## helm lint --strict of the chart.
 	$$(hack/helm.sh) lint --strict charts/parquetrail

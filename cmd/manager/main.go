@@ -29,6 +29,7 @@ import (
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
 	"github.com/parquetrail/parquetrail/controllers"
+	"github.com/parquetrail/parquetrail/internal/selfcheck"
 	"github.com/parquetrail/parquetrail/internal/store"
 )
 
@@ -42,6 +43,11 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "self-check" {
+		// The chart's helm test: the CRD is served, a manager leads, and
+		// the service account may do what the manager does.
+		os.Exit(selfcheck.Main(ctrl.SetupSignalHandler(), os.Args[2:], os.Stdout, ctrl.GetConfig))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "create-days" {
 		err := createDays(ctrl.SetupSignalHandler(), os.Args[2:], os.Stdout)

@@ -24,7 +24,8 @@ cd "${root}"
 "${bin}" object paths=./api/...
 "${bin}" crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 "${bin}" rbac:roleName=manager-role paths=./controllers/... output:rbac:artifacts:config=config/rbac
-# The Helm chart ships the same CRD (test/chart checks that it does).
-if [[ -d charts/parquetrail/crds ]]; then
-  cp config/crd/bases/*.yaml charts/parquetrail/crds/
+# The Helm chart ships the same CRD as a template (templates/crd.yaml reads
+# it; test/chart checks that it is this one).
+if [[ -d charts/parquetrail/files/crds ]]; then
+  cp config/crd/bases/*.yaml charts/parquetrail/files/crds/
 fi

@@ -87,7 +87,9 @@ func TestTemplateDefaults(t *testing.T) {
 		"ClusterRole/pt-parquetrail-metrics-reader",
 		"ClusterRoleBinding/pt-parquetrail-manager",
 		"ClusterRoleBinding/pt-parquetrail-metrics-auth",
+		"CustomResourceDefinition/cloudtraildays.parquetrail.io",
 		"Deployment/pt-parquetrail-manager",
+		"Pod/pt-parquetrail-self-check",
 		"Role/pt-parquetrail-leader-election",
 		"Role/pt-parquetrail-secret-reader",
 		"RoleBinding/pt-parquetrail-leader-election",
@@ -129,7 +131,7 @@ func TestTemplateDefaults(t *testing.T) {
 		t.Error("the worker service account mounts its API token")
 	}
 	for _, o := range objs {
-		namespaced := !strings.HasPrefix(o.GetKind(), "Cluster")
+		namespaced := !strings.HasPrefix(o.GetKind(), "Cluster") && o.GetKind() != "CustomResourceDefinition"
 		if namespaced && o.GetNamespace() != "parquetrail-system" {
 			t.Errorf("%s/%s in namespace %q", o.GetKind(), o.GetName(), o.GetNamespace())
 		}
@@ -265,7 +267,7 @@ func TestSchemaRefuses(t *testing.T) {
 // The chart ships the CRD that controller-gen generates.
 func TestCRDsAreTheGeneratedOnes(t *testing.T) {
 	gen, _ := filepath.Glob(filepath.Join(Root(), "config", "crd", "bases", "*.yaml"))
-	shipped, _ := filepath.Glob(filepath.Join(Dir(), "crds", "*.yaml"))
+	shipped, _ := filepath.Glob(filepath.Join(Dir(), "files", "crds", "*.yaml"))
 	base := func(paths []string) []string {
 		var out []string
 		for _, p := range paths {
@@ -274,13 +276,13 @@ func TestCRDsAreTheGeneratedOnes(t *testing.T) {
 		return out
 	}
 	if diff := cmp.Diff(base(gen), base(shipped)); len(gen) == 0 || diff != "" {
-		t.Fatalf("charts/parquetrail/crds differs from config/crd/bases (-generated +chart):\n%s", diff)
+		t.Fatalf("charts/parquetrail/files/crds differs from config/crd/bases (-generated +chart):\n%s", diff)
 	}
 	for _, p := range gen {
 		a, _ := os.ReadFile(p)
-		b, _ := os.ReadFile(filepath.Join(Dir(), "crds", filepath.Base(p)))
+		b, _ := os.ReadFile(filepath.Join(Dir(), "files", "crds", filepath.Base(p)))
 		if string(a) != string(b) {
-			t.Errorf("charts/parquetrail/crds/%s is stale: make generate copies it", filepath.Base(p))
+			t.Errorf("charts/parquetrail/files/crds/%s is stale: make generate copies it", filepath.Base(p))
 		}
 	}
 }
