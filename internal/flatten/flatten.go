@@ -45,7 +45,7 @@ const (
 
 // PartPages bounds the pages and dictionaries of parts: the merge reads
 // every sorted run of a day at once, a page and a dictionary per column.
-var PartPages = record.PageOptions{PageBytes: 16 << 10, DictBytes: 128 << 10}
+var PartPages = record.StagingPages
 
 // Options say how to flatten a shard.
 type Options struct {
@@ -70,6 +70,14 @@ type Options struct {
 	MaxProblems int
 	// Workers encode columns in parallel (default GOMAXPROCS).
 	Workers int
+
+	// Caps on one record and one object (decompressed bytes, records);
+	// zero means record.MaxRecordBytes, MaxObjectBytes, MaxObjectRecords.
+	// An object beyond one is bad input: counted as unreadable and named
+	// with the cap, like any unreadable object under OnMalformed.
+	MaxRecordBytes   int
+	MaxObjectBytes   int64
+	MaxObjectRecords int
 }
 
 // Result is what a shard's worker reports (written as JSON to plan.ResultKey).
@@ -295,7 +303,10 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 	var row record.Row
 	for i, obj := range sh.Objects {
 		cr.next(i)
-		rd.Reset(cr, schema, record.ReaderOptions{Zone: opts.Day.Zone})
+		// fetch has undone the object's gzip, if it had one: the reader
+		// must not inflate a second layer.
+		rd.Reset(cr, schema, record.ReaderOptions{Zone: opts.Day.Zone, Decompressed: true,
+			MaxRecordBytes: opts.MaxRecordBytes, MaxObjectBytes: opts.MaxObjectBytes, MaxObjectRecords: opts.MaxObjectRecords})
 		res.Objects++
 		for n := 0; ; n++ {
 			if n&1023 == 1023 && ctx.Err() != nil {

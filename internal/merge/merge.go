@@ -43,10 +43,27 @@ import (
 const (
 	DefaultTargetFileBytes = 256 << 20
 	DefaultRowGroupRows    = 128 << 10
-	DefaultRowGroupBytes   = 32 << 20
+	DefaultRowGroupBytes   = 8 << 20
 	DefaultMaxRuns         = 64
-	readAhead              = 128 // rows buffered per run
+	readAhead              = 32 // rows buffered per run
+
+	// runBudget is the memory the readers of the runs merged at once may
+	// take, and columnCost what one column of one run takes while it is
+	// read (a staging page compressed and decoded, its levels, its
+	// dictionary, parquet-go's buffers; measured on full-set parts). Their
+	// ratio bounds the runs read at once, so that a worker stays under its
+	// 256 MiB whatever the number of runs.
+	runBudget  = 64 << 20
+	columnCost = 24 << 10
+	// readBuffer is parquet-go's buffered reader per column chunk: page
+	// bodies bypass it, only page headers go through it.
+	readBuffer = 2 << 10
 )
+
+// maxRuns is how many runs of schema s fit the readers' budget.
+func maxRuns(s *record.Schema) int {
+	return max(2, min(DefaultMaxRuns, runBudget/(columnCost*len(s.Columns))))
+}
 
 // Options tune the merge.
 type Options struct {
@@ -62,13 +79,14 @@ type Options struct {
 	// Workers encode columns in parallel (default GOMAXPROCS).
 	Workers int
 	// MaxRuns bounds the sorted runs read at once (each holds a page and a
-	// dictionary per column); more are first merged in groups.
+	// dictionary per column); more are first merged in groups. The default
+	// depends on the number of columns (see maxRuns).
 	MaxRuns int
 }
 
 // partPages bounds the pages of intermediate merge files like those of
 // the shards' parts.
-var partPages = record.PageOptions{PageBytes: 16 << 10, DictBytes: 128 << 10}
+var partPages = record.StagingPages
 
 // File is one published Parquet file of a day.
 type File struct {
@@ -125,9 +143,6 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	if opts.MaxRuns < 2 {
-		opts.MaxRuns = DefaultMaxRuns
-	}
 	day, err := window.New(p.Date, p.TimeZone)
 	if err != nil {
 		return nil, err
@@ -136,6 +151,9 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	schema, err := record.NewSchema(p.Columns, p.LocalTimeColumn)
 	if err != nil {
 		return nil, err
+	}
+	if opts.MaxRuns < 2 {
+		opts.MaxRuns = maxRuns(schema)
 	}
 	m := &Manifest{
 		Version: 1, RunID: p.RunID, Date: p.Date, TimeZone: day.ZoneName(),
@@ -165,7 +183,7 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 			return nil, fmt.Errorf("opening %s: %w", key, err)
 		}
 		files = append(files, f)
-		pf, err := parquet.OpenFile(f, f.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+		pf, err := parquet.OpenFile(f, f.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true), parquet.ReadBufferSize(readBuffer))
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", key, err)
 		}
