@@ -172,7 +172,7 @@ func (r *Reader) fill() error {
 	}
 	if r.w == len(r.buf) {
 		if len(r.buf) >= r.max {
-			return &tooLarge{fmt.Sprintf("a record is larger than the cap of %s per record (MaxRecordBytes)", sizeText(int64(r.max)))}
+			return &tooLarge{fmt.Sprintf("a record is larger than the cap of %s per record (see docs/limits.md)", sizeText(int64(r.max)))}
 		}
 		nb := make([]byte, min(2*len(r.buf), r.max))
 		copy(nb, r.buf[:r.w])
@@ -180,7 +180,7 @@ func (r *Reader) fill() error {
 	}
 	for r.w < len(r.buf) {
 		if r.p.base+int64(r.w) > r.maxObj {
-			return &tooLarge{fmt.Sprintf("the object's decompressed data exceeds the cap of %s per object (MaxObjectBytes)", sizeText(r.maxObj))}
+			return &tooLarge{fmt.Sprintf("the object's decompressed data exceeds the cap of %s per object (see docs/limits.md)", sizeText(r.maxObj))}
 		}
 		n, err := r.src.Read(r.buf[r.w:])
 		r.w += n
@@ -351,7 +351,7 @@ func (r *Reader) step(row *Row) (bool, error) {
 			p.i++
 		}
 		if r.index >= r.maxRecs {
-			return false, &tooLarge{fmt.Sprintf("the object has more than the cap of %d records per object (MaxObjectRecords)", r.maxRecs)}
+			return false, &tooLarge{fmt.Sprintf("the object has more than the cap of %d records per object (see docs/limits.md)", r.maxRecs)}
 		}
 		if err := p.record(row); err != nil {
 			return false, err
