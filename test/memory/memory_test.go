@@ -32,11 +32,13 @@ import (
 const limit = 256 << 20
 
 // Sizes of the generated inputs, chosen to fit the test suite's time on
-// two cores; docs/limits.md has the figures of larger runs (a 2M-record
-// day, a 5M-record object).
+// two cores (about a minute for this package); docs/limits.md has the
+// figures of larger runs (a 2M-record day, a 5M-record object). The
+// object's flatten writes more sorted runs than the merge reads at once,
+// so its merge goes through intermediate runs.
 const (
-	dayRecords    = 300_000
-	objectRecords = 600_000
+	dayRecords    = 500_000
+	objectRecords = 800_000
 )
 
 var worker string // the built shard-worker
@@ -294,7 +296,6 @@ func TestBigRecords(t *testing.T) {
 		src := t.TempDir()
 		key := putObject(t, src, "huge", doc("huge", 1<<10, record.MaxRecordBytes+1<<20))
 		r := runWorker(t, append([]string{"run", "--source", src, "--destination", t.TempDir(), "--on-malformed", "fail", "--quiet"}, utcDay...)...)
-		t.Logf("stderr: %s", r.stderr)
 		if r.code != 3 {
 			t.Errorf("exit %d, want 3 (bad input)\n%s", r.code, r.stderr)
 		}
