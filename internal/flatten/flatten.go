@@ -6,7 +6,8 @@
 // Accounting is exact within a shard: every record read is written, outside
 // the window, or malformed (read = written + outside + malformed). An object
 // that cannot be read to its end (a gzip error, truncated data, invalid
-// JSON, no Records array) is counted as unreadable and named; the records
+// JSON, no Records array, a cap of Options exceeded) is counted as
+// unreadable and named; the records
 // read from it before the failure are kept and counted like any other, and
 // the record being read when it broke off is not counted at all (it was
 // never read whole).
