@@ -351,6 +351,13 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 				res.Outside++
 				continue
 			}
+			if batch != nil && batch.Len() > 0 && batch.Size()+int(rd.Offset()-row.Offset) > opts.RowGroupBytes {
+				// A big record (megabytes) starts the next batch rather
+				// than push this one far past its bound.
+				if err := send(); err != nil {
+					return err
+				}
+			}
 			if batch == nil {
 				select {
 				case batch = <-free:

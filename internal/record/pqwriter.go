@@ -220,6 +220,7 @@ func (fw *FileWriter) AppendBatch(b *Batch, sorted bool, workers int) error {
 				if err := fw.encodeColumn(&chunks[i], b, fw.leaves[i], sc); err != nil && errs[k] == nil {
 					errs[k] = fmt.Errorf("column %s: %w", fw.s.Columns[fw.leaves[i].col].Name, err)
 				}
+				sc.trim(fw.page.PageBytes)
 			}
 		}()
 	}
@@ -377,6 +378,18 @@ type scratch struct {
 	page   []byte // page body before compression
 	comp   []byte
 	hdr    bytes.Buffer
+}
+
+// trim drops buffers that a page of one huge value (a record of
+// megabytes) grew far beyond the page size, so that they are not kept for
+// the pages of ordinary values.
+func (sc *scratch) trim(pageBytes int) {
+	big := 4*pageBytes + 1<<20
+	for _, b := range []*[]byte{&sc.vals, &sc.page, &sc.comp} {
+		if cap(*b) > big {
+			*b = nil
+		}
+	}
 }
 
 // values walks the column's cells in sorted row order, calling fn for each

@@ -99,7 +99,8 @@ func (r *Reader) Reset(src io.Reader, s *Schema, opts ReaderOptions) {
 	r.maxObj = cmp.Or(max(opts.MaxObjectBytes, 0), MaxObjectBytes)
 	r.maxRecs = cmp.Or(max(opts.MaxObjectRecords, 0), MaxObjectRecords)
 	r.plain = opts.Decompressed
-	if cap(r.buf) < size {
+	if cap(r.buf) < size || cap(r.buf) > 4*size {
+		// A window grown for a huge record of the last object is not kept.
 		r.buf = make([]byte, size)
 	}
 	r.buf = r.buf[:cap(r.buf)]
