@@ -43,7 +43,7 @@ import (
 const (
 	DefaultTargetFileBytes = 256 << 20
 	DefaultRowGroupRows    = 128 << 10
-	DefaultRowGroupBytes   = 8 << 20
+	DefaultRowGroupBytes   = 16 << 20
 	DefaultMaxRuns         = 64
 	readAhead              = 32 // rows buffered per run
 
@@ -465,6 +465,13 @@ func (o *output) add(row parquet.Row) error {
 	if o.failed.Load() {
 		return o.finish() // the writer's error
 	}
+	if o.batch != nil && o.batch.Len() > 0 && o.batch.Size()+rowBytes(row) > o.opts.RowGroupBytes {
+		// A big row (a record of megabytes) starts the next batch rather
+		// than push this one far past its bound.
+		if err := o.send(); err != nil {
+			return err
+		}
+	}
 	if o.batch == nil {
 		if o.work == nil {
 			o.start()
@@ -482,6 +489,17 @@ func (o *output) add(row parquet.Row) error {
 		return o.send()
 	}
 	return nil
+}
+
+// rowBytes is about the memory a row takes in a batch.
+func rowBytes(row parquet.Row) int {
+	n := 16
+	for _, v := range row {
+		if v.Kind() == parquet.ByteArray {
+			n += 12 + len(v.ByteArray())
+		}
+	}
+	return n
 }
 
 func (o *output) start() {
