@@ -28,7 +28,7 @@ var version = ""
 // GOMEMLIMIT says otherwise: a worker stays under 256 MiB whatever the size
 // of its shard or of one input file (the operator sets GOMEMLIMIT from the
 // pod's memory limit instead).
-const defaultMemoryLimit = 224 << 20
+const defaultMemoryLimit = 192 << 20
 
 func main() {
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {

@@ -6,7 +6,8 @@
 // Accounting is exact within a shard: every record read is written, outside
 // the window, or malformed (read = written + outside + malformed). An object
 // that cannot be read to its end (a gzip error, truncated data, invalid
-// JSON, no Records array) is counted as unreadable and named; the records
+// JSON, no Records array, a cap of Options exceeded) is counted as
+// unreadable and named; the records
 // read from it before the failure are kept and counted like any other, and
 // the record being read when it broke off is not counted at all (it was
 // never read whole).
@@ -45,7 +46,7 @@ const (
 
 // PartPages bounds the pages and dictionaries of parts: the merge reads
 // every sorted run of a day at once, a page and a dictionary per column.
-var PartPages = record.PageOptions{PageBytes: 16 << 10, DictBytes: 128 << 10}
+var PartPages = record.StagingPages
 
 // Options say how to flatten a shard.
 type Options struct {
@@ -73,6 +74,14 @@ type Options struct {
 	// Progress, when set, is called after each object with the shard's
 	// records read and compressed bytes read so far.
 	Progress func(records, bytes int64)
+
+	// Caps on one record and one object (decompressed bytes, records);
+	// zero means record.MaxRecordBytes, MaxObjectBytes, MaxObjectRecords.
+	// An object beyond one is bad input: counted as unreadable and named
+	// with the cap, like any unreadable object under OnMalformed.
+	MaxRecordBytes   int
+	MaxObjectBytes   int64
+	MaxObjectRecords int
 }
 
 // Result is what a shard's worker reports (written as JSON to plan.ResultKey).
@@ -298,7 +307,10 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 	var row record.Row
 	for i, obj := range sh.Objects {
 		cr.next(i)
-		rd.Reset(cr, schema, record.ReaderOptions{Zone: opts.Day.Zone})
+		// fetch has undone the object's gzip, if it had one: the reader
+		// must not inflate a second layer.
+		rd.Reset(cr, schema, record.ReaderOptions{Zone: opts.Day.Zone, Decompressed: true,
+			MaxRecordBytes: opts.MaxRecordBytes, MaxObjectBytes: opts.MaxObjectBytes, MaxObjectRecords: opts.MaxObjectRecords})
 		res.Objects++
 		for n := 0; ; n++ {
 			if n&1023 == 1023 && ctx.Err() != nil {
@@ -341,6 +353,13 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 			if row.Time < start || row.Time >= end {
 				res.Outside++
 				continue
+			}
+			if batch != nil && batch.Len() > 0 && batch.Size()+int(rd.Offset()-row.Offset) > opts.RowGroupBytes {
+				// A big record (megabytes) starts the next batch rather
+				// than push this one far past its bound.
+				if err := send(); err != nil {
+					return err
+				}
 			}
 			if batch == nil {
 				select {

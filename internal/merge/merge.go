@@ -42,10 +42,27 @@ import (
 const (
 	DefaultTargetFileBytes = 256 << 20
 	DefaultRowGroupRows    = 128 << 10
-	DefaultRowGroupBytes   = 32 << 20
+	DefaultRowGroupBytes   = 16 << 20
 	DefaultMaxRuns         = 64
-	readAhead              = 128 // rows buffered per run
+	readAhead              = 32 // rows buffered per run
+
+	// runBudget is the memory the readers of the runs merged at once may
+	// take, and columnCost what one column of one run takes while it is
+	// read (a staging page compressed and decoded, its levels, its
+	// dictionary, parquet-go's buffers; measured on full-set parts). Their
+	// ratio bounds the runs read at once, so that a worker stays under its
+	// 256 MiB whatever the number of runs.
+	runBudget  = 64 << 20
+	columnCost = 24 << 10
+	// readBuffer is parquet-go's buffered reader per column chunk: page
+	// bodies bypass it, only page headers go through it.
+	readBuffer = 2 << 10
 )
+
+// maxRuns is how many runs of schema s fit the readers' budget.
+func maxRuns(s *record.Schema) int {
+	return max(2, min(DefaultMaxRuns, runBudget/(columnCost*len(s.Columns))))
+}
 
 // Options tune the merge.
 type Options struct {
@@ -61,7 +78,8 @@ type Options struct {
 	// Workers encode columns in parallel (default GOMAXPROCS).
 	Workers int
 	// MaxRuns bounds the sorted runs read at once (each holds a page and a
-	// dictionary per column); more are first merged in groups.
+	// dictionary per column); more are first merged in groups. The default
+	// depends on the number of columns (see maxRuns).
 	MaxRuns int
 	// Progress, when set, is called every few thousand rows of the final
 	// merge with the rows merged so far (written or dropped) and the rows
@@ -71,7 +89,7 @@ type Options struct {
 
 // partPages bounds the pages of intermediate merge files like those of
 // the shards' parts.
-var partPages = record.PageOptions{PageBytes: 16 << 10, DictBytes: 128 << 10}
+var partPages = record.StagingPages
 
 // File is one published Parquet file of a day.
 type File struct {
@@ -131,9 +149,6 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	if opts.MaxRuns < 2 {
-		opts.MaxRuns = DefaultMaxRuns
-	}
 	day, err := window.New(p.Date, p.TimeZone)
 	if err != nil {
 		return nil, err
@@ -142,6 +157,9 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	schema, err := record.NewSchema(p.Columns, p.LocalTimeColumn)
 	if err != nil {
 		return nil, err
+	}
+	if opts.MaxRuns < 2 {
+		opts.MaxRuns = maxRuns(schema)
 	}
 	// Parts and staging runs are typed; the day's files have the plan's types.
 	fileSchema, err := schema.FileSchema(p.Types, ymd)
@@ -176,7 +194,7 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 			return nil, fmt.Errorf("opening %s: %w", key, err)
 		}
 		files = append(files, f)
-		pf, err := parquet.OpenFile(f, f.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+		pf, err := parquet.OpenFile(f, f.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true), parquet.ReadBufferSize(readBuffer))
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", key, err)
 		}
@@ -471,6 +489,13 @@ func (o *output) add(row parquet.Row) error {
 	if o.failed.Load() {
 		return o.finish() // the writer's error
 	}
+	if o.batch != nil && o.batch.Len() > 0 && o.batch.Size()+rowBytes(row) > o.opts.RowGroupBytes {
+		// A big row (a record of megabytes) starts the next batch rather
+		// than push this one far past its bound.
+		if err := o.send(); err != nil {
+			return err
+		}
+	}
 	if o.batch == nil {
 		if o.work == nil {
 			o.start()
@@ -488,6 +513,17 @@ func (o *output) add(row parquet.Row) error {
 		return o.send()
 	}
 	return nil
+}
+
+// rowBytes is about the memory a row takes in a batch.
+func rowBytes(row parquet.Row) int {
+	n := 16
+	for _, v := range row {
+		if v.Kind() == parquet.ByteArray {
+			n += 12 + len(v.ByteArray())
+		}
+	}
+	return n
 }
 
 func (o *output) start() {

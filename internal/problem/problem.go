@@ -37,6 +37,7 @@ const (
 	KindBadRecord    = "malformed-record"   // a record that is not a JSON object
 	KindNoEventTime  = "missing-event-time" // record without a usable eventTime
 	KindBadEventTime = "invalid-event-time" // eventTime that does not parse
+	KindTooLarge     = "too-large"          // a record or an object beyond a documented cap
 )
 
 func (p Problem) Error() string {

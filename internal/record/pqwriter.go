@@ -50,7 +50,17 @@ const (
 type PageOptions struct {
 	PageBytes int
 	DictBytes int
+	// PageRows bounds the rows of a page (default 20000). A reader's
+	// buffers for a page's levels grow with its rows, and the pages of a
+	// mostly-null column hold many rows in few bytes.
+	PageRows int
 }
+
+// StagingPages bound the pages of staging files (the shards' parts and the
+// merge's intermediate runs). The merge holds a page, its levels and a
+// dictionary per column of every run it reads at once, so these small
+// bounds are what lets it read many runs within the worker's memory.
+var StagingPages = PageOptions{PageBytes: 16 << 10, DictBytes: 128 << 10, PageRows: 2048}
 
 type leaf struct {
 	col  int
@@ -67,7 +77,7 @@ func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]str
 	if err != nil {
 		return nil, err
 	}
-	fw := &FileWriter{w: w, s: s, codec: codec, page: PageOptions{DefaultPageBytes, DefaultDictBytes}}
+	fw := &FileWriter{w: w, s: s, codec: codec, page: PageOptions{DefaultPageBytes, DefaultDictBytes, pageRows}}
 	fw.meta.Version = 1
 	fw.meta.CreatedBy = "parquetrail"
 	fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{Name: "cloudtrail", NumChildren: thrift.New(int32(len(s.Columns)))})
@@ -152,6 +162,9 @@ func (fw *FileWriter) SetPageOptions(o PageOptions) {
 	if o.DictBytes != 0 {
 		fw.page.DictBytes = o.DictBytes
 	}
+	if o.PageRows > 0 {
+		fw.page.PageRows = o.PageRows
+	}
 }
 
 // Size is the number of bytes written so far.
@@ -222,6 +235,7 @@ func (fw *FileWriter) AppendBatch(b *Batch, sorted bool, workers int) error {
 				if err := fw.encodeColumn(&chunks[i], b, fw.leaves[i], sc); err != nil && errs[k] == nil {
 					errs[k] = fmt.Errorf("column %s: %w", fw.s.Columns[fw.leaves[i].col].Name, err)
 				}
+				sc.trim(fw.page.PageBytes)
 			}
 		}()
 	}
@@ -394,6 +408,18 @@ type scratch struct {
 	page   []byte // page body before compression
 	comp   []byte
 	hdr    bytes.Buffer
+}
+
+// trim drops buffers that a page of one huge value (a record of
+// megabytes) grew far beyond the page size, so that they are not kept for
+// the pages of ordinary values.
+func (sc *scratch) trim(pageBytes int) {
+	big := 4*pageBytes + 1<<20
+	for _, b := range []*[]byte{&sc.vals, &sc.page, &sc.comp} {
+		if cap(*b) > big {
+			*b = nil
+		}
+	}
 }
 
 // values walks the column's cells in sorted row order, calling fn for each
@@ -634,7 +660,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		sc.idx = sc.idx[:0]
 	}
 	b.values(c, lf.part, func(row int, v []byte, rep, def uint8) {
-		if rep == 0 && (pb >= fw.page.PageBytes || row-pageStartRow >= pageRows) {
+		if rep == 0 && (pb >= fw.page.PageBytes || row-pageStartRow >= fw.page.PageRows) {
 			flush()
 			pageStartRow = row
 		}

@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +13,19 @@ import (
 	"github.com/parquetrail/parquetrail/internal/problem"
 )
 
-// Buffer sizes of a Reader. The window holds at least one whole record; a
-// larger record grows it up to MaxRecordBytes.
+// Buffer sizes and caps of a Reader. The window holds at least one whole
+// record; a larger record grows it up to MaxRecordBytes.
+//
+// The caps stand far above what CloudTrail writes (an event is at most
+// 256 KB, or 1 MB for "large" events; a log file a few tens of MB
+// compressed, some hundred thousand records) and exist so that hostile or
+// broken input (a record that never ends, a gzip bomb) is refused by name
+// instead of exhausting a worker's memory or time.
 const (
-	InitialBuffer  = 1 << 20
-	MaxRecordBytes = 64 << 20
+	InitialBuffer    = 1 << 20
+	MaxRecordBytes   = 16 << 20 // one record, or one top-level member
+	MaxObjectBytes   = 16 << 30 // decompressed bytes of one object
+	MaxObjectRecords = 8 << 20  // records of one object (8,388,608)
 )
 
 // Reader streams the records of one CloudTrail log object, gzipped or not
@@ -31,6 +40,9 @@ type Reader struct {
 	r       int   // start of the unconsumed data
 	readErr error // a read error, reported once the data before it is used
 	max     int
+	maxObj  int64 // cap on the decompressed bytes
+	maxRecs int   // cap on the records
+	plain   bool  // src is decompressed already: no gzip detection
 
 	state    int // stTop, stArray, stAfter, stDone
 	members  int // top-level members seen
@@ -52,6 +64,16 @@ type ReaderOptions struct {
 	Zone           *time.Location // for the local-time column; UTC when nil
 	InitialBuffer  int            // window size to start with
 	MaxRecordBytes int            // largest record (or top-level member) accepted
+	// MaxObjectBytes and MaxObjectRecords cap the decompressed bytes and
+	// the records of the object (0: the defaults). Reading stops with a
+	// problem of KindTooLarge when one is exceeded; records before stay.
+	MaxObjectBytes   int64
+	MaxObjectRecords int
+	// Decompressed says src is already inflated (the caller detected and
+	// undid the object's gzip): gzip is detected once, at the object's
+	// start, so an object gzipped twice is not inflated twice (a small one
+	// can hide a gzip bomb); its inner gzip is reported as bad input.
+	Decompressed bool
 }
 
 // NewReader returns a Reader of the records in src for schema s.
@@ -74,7 +96,11 @@ func (r *Reader) Reset(src io.Reader, s *Schema, opts ReaderOptions) {
 	if size > r.max {
 		size = r.max
 	}
-	if cap(r.buf) < size {
+	r.maxObj = cmp.Or(max(opts.MaxObjectBytes, 0), MaxObjectBytes)
+	r.maxRecs = cmp.Or(max(opts.MaxObjectRecords, 0), MaxObjectRecords)
+	r.plain = opts.Decompressed
+	if cap(r.buf) < size || cap(r.buf) > 4*size {
+		// A window grown for a huge record of the last object is not kept.
 		r.buf = make([]byte, size)
 	}
 	r.buf = r.buf[:cap(r.buf)]
@@ -111,6 +137,9 @@ func (r *Reader) detect() error {
 		return err
 	}
 	if n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		if r.plain {
+			return errGzipTwice
+		}
 		if r.gz == nil {
 			r.gz, err = gzip.NewReader(head)
 		} else {
@@ -126,6 +155,13 @@ func (r *Reader) detect() error {
 	return nil
 }
 
+var errGzipTwice = errors.New("the decompressed object starts with the gzip magic again (gzipped twice?); gzip is inflated once, and this is not a JSON document")
+
+// tooLarge is a cap exceeded.
+type tooLarge struct{ msg string }
+
+func (e *tooLarge) Error() string { return e.msg }
+
 // fill moves the unconsumed data to the front and reads more. It grows the
 // window when a single step fills it.
 func (r *Reader) fill() error {
@@ -137,13 +173,16 @@ func (r *Reader) fill() error {
 	}
 	if r.w == len(r.buf) {
 		if len(r.buf) >= r.max {
-			return fmt.Errorf("a record is larger than %d bytes", r.max)
+			return &tooLarge{fmt.Sprintf("a record is larger than the cap of %s per record (see docs/limits.md)", sizeText(int64(r.max)))}
 		}
 		nb := make([]byte, min(2*len(r.buf), r.max))
 		copy(nb, r.buf[:r.w])
 		r.buf = nb
 	}
 	for r.w < len(r.buf) {
+		if r.p.base+int64(r.w) > r.maxObj {
+			return &tooLarge{fmt.Sprintf("the object's decompressed data exceeds the cap of %s per object (see docs/limits.md)", sizeText(r.maxObj))}
+		}
 		n, err := r.src.Read(r.buf[r.w:])
 		r.w += n
 		if err != nil {
@@ -226,7 +265,13 @@ func (r *Reader) fail(err error, rec int) error {
 	kind := problem.KindUnreadable
 	detail := err.Error()
 	var se *SyntaxError
+	var tl *tooLarge
 	switch {
+	case errors.As(err, &tl):
+		kind = problem.KindTooLarge
+	case errors.Is(err, errGzipTwice):
+		kind = problem.KindInvalidJSON
+		off = 0
 	case r.readErr != nil:
 		// The input broke off (truncated gzip, I/O error): that is the
 		// cause, whatever the scanner made of the bytes before it.
@@ -305,6 +350,9 @@ func (r *Reader) step(row *Row) (bool, error) {
 				return false, p.errAt(p.i, "expected ',' or ']' in Records")
 			}
 			p.i++
+		}
+		if r.index >= r.maxRecs {
+			return false, &tooLarge{fmt.Sprintf("the object has more than the cap of %d records per object (see docs/limits.md)", r.maxRecs)}
 		}
 		if err := p.record(row); err != nil {
 			return false, err
@@ -390,4 +438,17 @@ func (r *Reader) trailer() error {
 		return errShort
 	}
 	return nil
+}
+
+// sizeText writes a byte count in the unit that reads best in a message.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

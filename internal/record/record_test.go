@@ -229,7 +229,7 @@ func TestBigRecord(t *testing.T) {
 	}
 	err = r.Next(&row)
 	var p problem.Problem
-	if !errors.As(err, &p) || p.Kind != problem.KindUnreadable || !strings.Contains(p.Detail, "larger than") || p.Record != 1 {
+	if !errors.As(err, &p) || p.Kind != problem.KindTooLarge || !strings.Contains(p.Detail, "cap of 1 MiB per record") || p.Record != 1 {
 		t.Errorf("record over the cap: got %v", err)
 	}
 }
