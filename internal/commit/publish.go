@@ -181,11 +181,8 @@ func (d *Day) Publish(ctx context.Context, manifest []byte) (*Result, error) {
 			return nil, fmt.Errorf("commit: the day's manifest %s/%s is not parquetrail's: %w", d.st.URL(), mkey, err)
 		}
 	}
-	if Older(d.run, old.RunID) {
-		return nil, &SupersededError{Day: d.where(), Run: d.run, Newer: old.RunID}
-	}
-	if od := RunDay(old.RunID); od != "" && od != RunDay(d.run) && slices.Contains(d.rivals, od) {
-		return nil, &RivalError{Day: d.where(), Run: d.run, Other: old.RunID}
+	if err := d.refusal(old.RunID); err != nil {
+		return nil, err
 	}
 	j := Journal{Version: 1, Run: d.run, Holder: d.holder, Created: d.now().UTC(),
 		OldRun: old.RunID, OldFiles: d.owned(old.keys()), NewFiles: newKeys}
@@ -254,6 +251,29 @@ func (d *Day) Publish(ctx context.Context, manifest []byte) (*Result, error) {
 		return res, fmt.Errorf("commit: published; removing the journal: %w", err)
 	}
 	return res, nil
+}
+
+// refusal is why this run must not replace the day published by run
+// published: a newer run's (SupersededError) or a rival's (RivalError).
+func (d *Day) refusal(published string) error {
+	if Older(d.run, published) {
+		return &SupersededError{Day: d.where(), Run: d.run, Newer: published}
+	}
+	if od := RunDay(published); od != "" && od != RunDay(d.run) && slices.Contains(d.rivals, od) {
+		return &RivalError{Day: d.where(), Run: d.run, Other: published}
+	}
+	return nil
+}
+
+// MayReplace fails, as Publish would, when the day as published now must
+// not be replaced by this run: a merge checks it before its work, so that
+// a refused run fails at once. Publish checks again at the commit point.
+func (d *Day) MayReplace(ctx context.Context) error {
+	cur, err := d.readManifest(ctx)
+	if err != nil {
+		return fmt.Errorf("commit: reading the day's manifest: %w", err)
+	}
+	return d.refusal(cur.RunID)
 }
 
 // alive fails when the lease was lost.

@@ -160,6 +160,16 @@ func TestFirstOfTwoDaysKeepsTheDay(t *testing.T) {
 			if got := day(t, st); got != a1 {
 				t.Errorf("day is run %s, want %s", got, a1)
 			}
+			// A merge learns it before doing its work.
+			ctx := context.Background()
+			d, lctx, err := commit.Acquire(ctx, st, ymd, b1, commit.Options{Rivals: []string{dayA}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.MayReplace(lctx); !errors.As(err, &re) || re.Other != a1 {
+				t.Errorf("MayReplace: %v, want refused naming %s", err, a1)
+			}
+			d.Release(ctx)
 
 			// B publishes once A is gone; then A's older attempt is refused.
 			if err := publishWith(t, st, b1, 2, commit.Options{}); err != nil {

@@ -315,6 +315,9 @@ func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease 
 	if s, done, err := publishedBy(lctx, dst, ymd, p.RunID); err != nil || done {
 		return s, err
 	}
+	if err := held.MayReplace(lctx); err != nil {
+		return nil, err
+	}
 	s, err := mergeDay(lctx, p, dst, held, progress, nil)
 	return s, leaseCause(lctx, err)
 }
