@@ -52,12 +52,26 @@ func TestJobName(t *testing.T) {
 }
 
 func TestRunIDAndRerunToken(t *testing.T) {
-	uid := "3f9a1c2e-7b4d-4e21-9a8b-0c1d2e3f4a5b"
-	if got, want := runID("3f9a1c2e-7b4d-4e21-9a8b-0c1d2e3f4a5b", 2), "3f9a1c2e7b4d-2"; got != want {
-		t.Errorf("runID = %q, want %q", got, want)
+	uid := types.UID("3f9a1c2e-7b4d-4e21-9a8b-0c1d2e3f4a5b")
+	start := time.Date(2026, 11, 25, 11, 45, 0, 0, time.FixedZone("KST", 9*3600))
+	tests := []struct {
+		run  string
+		want string
+		of   bool // an attempt of the day with uid
+	}{
+		{runID(uid, 2, start), "20261125T024500Z-3f9a1c2e7b4d-2", true},
+		{runID(uid, 10, start.Add(time.Hour)), "20261125T034500Z-3f9a1c2e7b4d-10", true},
+		{runID("0a1b2c3d-4e5f-6789-abcd-ef0123456789", 1, start), "20261125T024500Z-0a1b2c3d4e5f-1", false},
+		{"3f9a1c2e7b4d-3", "3f9a1c2e7b4d-3", true}, // a run of the earlier naming
+		{"20261125T024500Z-3f9a1c", "20261125T024500Z-3f9a1c", false},
 	}
-	if !strings.HasPrefix(runID(types.UID(uid), 10), runIDPrefix(types.UID(uid))) {
-		t.Error("runID does not start with runIDPrefix")
+	for _, tc := range tests {
+		if tc.run != tc.want {
+			t.Errorf("runID = %q, want %q", tc.run, tc.want)
+		}
+		if got := runOf(uid, tc.run); got != tc.of {
+			t.Errorf("runOf(%s) = %v, want %v", tc.run, got, tc.of)
+		}
 	}
 	if got := rerunToken("now"); got != "now" {
 		t.Errorf("rerunToken(short) = %q", got)

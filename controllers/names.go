@@ -5,8 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/parquetrail/parquetrail/internal/commit"
 )
 
 // maxJobNameLength keeps a Job's name short enough for what is derived from
@@ -42,20 +45,30 @@ func labelValue(s string) string {
 	return shortHash(s, 16)
 }
 
-// runID names an attempt's staging area. It starts with a prefix of the
-// day's UID, so that the staging of every attempt of one CloudTrailDay (and
-// of no other) can be found by prefix on deletion.
-func runID(uid types.UID, attempt int32) string {
-	return runIDPrefix(uid) + fmt.Sprint(attempt)
+// runID names an attempt and its staging area: the attempt's start (UTC,
+// to the second), the day part of the day's UID and the attempt,
+// "20261125T020000Z-0a1b2c3d4e5f-1". The start orders the runs of two
+// CloudTrailDays for one date and destination (commit.Older: an older run
+// never replaces a newer run's output); the day part finds the staging of
+// every attempt of one CloudTrailDay, and of no other (runOf).
+func runID(uid types.UID, attempt int32, start time.Time) string {
+	return start.UTC().Format("20060102T150405Z") + "-" + uidPart(uid) + "-" + fmt.Sprint(attempt)
 }
 
-// runIDPrefix is what every run ID of the day with uid starts with.
-func runIDPrefix(uid types.UID) string {
+// uidPart is the day part of the run IDs of the day with uid
+// (commit.RunDay): the first 12 hex digits of the UID.
+func uidPart(uid types.UID) string {
 	u := strings.ReplaceAll(string(uid), "-", "")
 	if len(u) > 12 {
 		u = u[:12]
 	}
-	return u + "-"
+	return u
+}
+
+// runOf says whether run is an attempt of the day with uid, in the current
+// naming or the earlier one without the start ("0a1b2c3d4e5f-1").
+func runOf(uid types.UID, run string) bool {
+	return commit.RunDay(run) == uidPart(uid)
 }
 
 // rerunToken is what status.rerun keeps of the rerun annotation's value:

@@ -237,7 +237,7 @@ func TestReconcileDay(t *testing.T) {
 	e.reconcile()
 	d = e.day()
 	wantStage(t, d, v1alpha1.StagePlanning, "Attempt 1")
-	if d.Status.Attempt != 1 || d.Status.RunID != "0a1b2c3d4e5f-1" || d.Status.StartTime == nil || len(e.jobs()) != 0 {
+	if d.Status.Attempt != 1 || d.Status.RunID != "20261125T020000Z-0a1b2c3d4e5f-1" || d.Status.StartTime == nil || len(e.jobs()) != 0 {
 		t.Fatalf("started status = %+v", d.Status)
 	}
 
@@ -337,7 +337,7 @@ func TestReconcileDay(t *testing.T) {
 	wantOut := &v1alpha1.Output{
 		Location: "s3://lake/cloudtrail/proc_ymd=20261124/",
 		Manifest: "s3://lake/cloudtrail/proc_ymd=20261124/_manifest.json",
-		Errors:   "s3://lake/cloudtrail/_parquetrail/errors/proc_ymd=20261124/0a1b2c3d4e5f-1.jsonl",
+		Errors:   "s3://lake/cloudtrail/_parquetrail/errors/proc_ymd=20261124/20261125T020000Z-0a1b2c3d4e5f-1.jsonl",
 		Files:    2, Bytes: 88 * n * 100,
 	}
 	if diff := cmp.Diff(wantOut, d.Status.Output); diff != "" {

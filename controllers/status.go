@@ -90,7 +90,7 @@ func observeGeneration(st *v1alpha1.CloudTrailDayStatus, generation int64) {
 // the rerun annotation the attempt answers.
 func startAttempt(st *v1alpha1.CloudTrailDayStatus, uid types.UID, generation int64, rerun string, now time.Time) {
 	st.Attempt++
-	st.RunID = runID(uid, st.Attempt)
+	st.RunID = runID(uid, st.Attempt, now)
 	st.Rerun = rerun
 	t := metav1.NewTime(now)
 	st.StartTime = &t

@@ -119,7 +119,7 @@ func TestStartAttempt(t *testing.T) {
 	later := fixedNow.Add(time.Hour)
 	startAttempt(&st, "0a1b2c3d-4e5f-6789-abcd-ef0123456789", 4, "again", later)
 	want := v1alpha1.CloudTrailDayStatus{
-		Attempt: 2, RunID: "0a1b2c3d4e5f-2", Rerun: "again", ObservedGeneration: 3,
+		Attempt: 2, RunID: later.UTC().Format("20060102T150405Z") + "-0a1b2c3d4e5f-2", Rerun: "again", ObservedGeneration: 3,
 		Window:    &v1alpha1.Window{Start: metav1.NewTime(fixedNow)},
 		StartTime: &metav1.Time{Time: later},
 		Stages:    []v1alpha1.StageTiming{{Name: v1alpha1.StagePlanning, StartTime: metav1.NewTime(later)}},

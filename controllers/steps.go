@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -208,6 +209,9 @@ func (r *Reconciler) makePlan(ctx context.Context, s *scope, w window.Day, src, 
 	p.Deduplicate = ptr.Deref(spec.Deduplicate, true)
 	p.Compression = compression(spec)
 	p.AllowEmpty = spec.AllowEmpty
+	if p.Rivals, err = r.rivals(ctx, s.day, w.YMD()); err != nil {
+		return nil, "", err
+	}
 	sum, err := plan.Write(ctx, dst, p)
 	if err != nil {
 		return nil, "", fmt.Errorf("writing the plan: %w", err)
@@ -243,6 +247,7 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 		msg := failureMessage(v1alpha1.StepFlatten, job.Name, p, st.Shards.Total, shards)
 		s.warning(job, ReasonFailed, "Flatten", "%s", msg)
 		r.fail(s, v1alpha1.StalledFlattenFailed, msg)
+		r.dropStaging(ctx, s)
 	case p.Complete:
 		if err := r.addResults(ctx, s); err != nil {
 			setReady(st, day.Generation, v1alpha1.StageFlattening, "Reading the shards' results, retrying: "+err.Error(), s.now)
@@ -291,6 +296,7 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 		}
 		s.warning(job, ReasonFailed, "Merge", "%s", msg)
 		r.fail(s, v1alpha1.StalledMergeFailed, msg)
+		r.dropStaging(ctx, s)
 	case p.Complete:
 		done, other, err := r.published(ctx, s, w.YMD())
 		if err != nil || done {
@@ -299,8 +305,11 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 		if other != "" {
 			// Published, then replaced: a later run of the same day and
 			// destination (another CloudTrailDay) won. Retrying cannot help.
-			msg := fmt.Sprintf("The merge Job %s published the day, but run %s has replaced it since (another CloudTrailDay for %s into %s?)",
-				job.Name, other, day.Spec.Date, destinationURL(&day.Spec))
+			by := "(another CloudTrailDay for " + day.Spec.Date + " into " + destinationURL(&day.Spec) + "?)"
+			if name := r.dayOfRun(ctx, other); name != "" {
+				by = "of CloudTrailDay " + name
+			}
+			msg := fmt.Sprintf("The merge Job %s published the day, but run %s has replaced it since %s", job.Name, other, by)
 			s.warning(job, ReasonFailed, "Merge", "%s", msg)
 			r.fail(s, v1alpha1.StalledReplacedByOtherRun, msg)
 			return nil
@@ -316,23 +325,97 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 
 // otherPublisher names the run that kept this attempt's merge from
 // publishing: one holding the day's lease (another CloudTrailDay for the
-// same date and destination), or a newer run that published it. "" when
-// there is none or the store cannot say.
+// same date and destination), a newer run that published it, or a run of
+// another CloudTrailDay that published it first (a rival: docs/publishing.md,
+// two days on one destination). "" when there is none or the store cannot
+// say.
 func (r *Reconciler) otherPublisher(ctx context.Context, s *scope, ymd string) string {
 	_, dst, err := r.stores(ctx, s.day)
 	if err != nil {
 		return ""
 	}
-	if l, err := commit.ReadLease(ctx, dst, ymd, s.now); err == nil && l != nil && l.Run != s.day.Status.RunID {
-		return fmt.Sprintf("The day is being published by run %s (%s) until %s.", l.Run, l.Holder, l.Expires.UTC().Format(time.RFC3339))
+	this := s.day.Status.RunID
+	if l, err := commit.ReadLease(ctx, dst, ymd, s.now); err == nil && l != nil && l.Run != this {
+		return fmt.Sprintf("The day is being published by run %s%s (%s) until %s.", l.Run, r.ofDay(ctx, l.Run), l.Holder, l.Expires.UTC().Format(time.RFC3339))
 	}
 	var m struct {
 		RunID string `json:"runID"`
 	}
-	if readJSON(ctx, dst, plan.ManifestKey(ymd), &m) == nil && commit.Older(s.day.Status.RunID, m.RunID) {
-		return fmt.Sprintf("The day was published by run %s, which started after this attempt's run %s.", m.RunID, s.day.Status.RunID)
+	if readJSON(ctx, dst, plan.ManifestKey(ymd), &m) != nil || m.RunID == "" || m.RunID == this {
+		return ""
+	}
+	if commit.Older(this, m.RunID) {
+		return fmt.Sprintf("The day was published by run %s%s, which started after this attempt's run %s.", m.RunID, r.ofDay(ctx, m.RunID), this)
+	}
+	if name := r.dayOfRun(ctx, m.RunID); name != "" && !runOf(s.day.UID, m.RunID) {
+		return fmt.Sprintf("The day was published first by run %s of CloudTrailDay %s, which this day does not replace: rerun %s to replace its output, or delete it (its output stays) and rerun this day.", m.RunID, name, name)
 	}
 	return ""
+}
+
+// ofDay is " of CloudTrailDay ns/name" for a run of a day that exists, else "".
+func (r *Reconciler) ofDay(ctx context.Context, run string) string {
+	if name := r.dayOfRun(ctx, run); name != "" {
+		return " of CloudTrailDay " + name
+	}
+	return ""
+}
+
+// dayOfRun names ("ns/name") the CloudTrailDay that run is an attempt of,
+// "" when it is not an operator run or its day no longer exists.
+func (r *Reconciler) dayOfRun(ctx context.Context, run string) string {
+	part := commit.RunDay(run)
+	if part == "" {
+		return ""
+	}
+	var list v1alpha1.CloudTrailDayList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return ""
+	}
+	for i := range list.Items {
+		if d := &list.Items[i]; uidPart(d.UID) == part {
+			return d.Namespace + "/" + d.Name
+		}
+	}
+	return ""
+}
+
+// rivals are the day parts of the run IDs of the other CloudTrailDays that
+// publish the same partition (the same destination and proc_ymd), unless
+// being deleted: this attempt's merge does not replace a day one of them
+// published, so that of two such days the first to publish keeps the day
+// and the other fails naming it. Days created later need not be listed:
+// their runs start later, and an older run never replaces a newer one.
+func (r *Reconciler) rivals(ctx context.Context, day *v1alpha1.CloudTrailDay, ymd string) ([]string, error) {
+	var list v1alpha1.CloudTrailDayList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return nil, fmt.Errorf("listing the days that publish into %s: %w", objectURL(&day.Spec, plan.PartitionPrefix(ymd)), err)
+	}
+	var out []string
+	for i := range list.Items {
+		d := &list.Items[i]
+		if d.UID == day.UID || !d.DeletionTimestamp.IsZero() ||
+			destinationURL(&d.Spec) != destinationURL(&day.Spec) || d.Spec.Destination.Endpoint != day.Spec.Destination.Endpoint {
+			continue
+		}
+		if w, err := window.New(d.Spec.Date, d.Spec.TimeZone); err == nil && w.YMD() == ymd {
+			out = append(out, uidPart(d.UID))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// dropStaging removes the staging of a failed attempt: its Jobs have
+// stopped, and a rerun plans anew. Best effort (removeStaging logs).
+func (r *Reconciler) dropStaging(ctx context.Context, s *scope) {
+	w, err := window.New(s.day.Spec.Date, s.day.Spec.TimeZone)
+	if err != nil {
+		return
+	}
+	if _, dst, err := r.stores(ctx, s.day); err == nil {
+		r.removeStaging(ctx, dst, w.YMD(), s.day, "")
+	}
 }
 
 // published reads the day's manifest and, if this attempt published it,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strings"
 
@@ -101,14 +102,21 @@ func (c *Config) secretNamespacesText() string {
 // (every attempt when keep is ""), never another day's. Failures are only
 // logged: staging is not output, and deletion retries.
 func (r *Reconciler) removeStaging(ctx context.Context, dst store.Store, ymd string, day *v1alpha1.CloudTrailDay, keep string) (removed int, err error) {
-	prefix := plan.DayStagingPrefix(ymd) + runIDPrefix(day.UID)
+	prefix := plan.DayStagingPrefix(ymd)
+	dirs, err := dst.ListDirs(ctx, prefix)
 	var keys []string
-	err = dst.List(ctx, prefix, func(o store.Object) error {
-		if keep == "" || !strings.HasPrefix(o.Key, plan.StagingPrefix(ymd, keep)) {
-			keys = append(keys, o.Key)
+	for _, dir := range dirs {
+		run := path.Base(strings.TrimSuffix(dir, "/"))
+		if run == keep || !runOf(day.UID, run) {
+			continue
 		}
-		return nil
-	})
+		if err = dst.List(ctx, dir, func(o store.Object) error {
+			keys = append(keys, o.Key)
+			return nil
+		}); err != nil {
+			break
+		}
+	}
 	for len(keys) > 0 && err == nil {
 		n := min(len(keys), 1000)
 		err = dst.Delete(ctx, keys[:n]...)
@@ -116,7 +124,7 @@ func (r *Reconciler) removeStaging(ctx context.Context, dst store.Store, ymd str
 		keys = keys[n:]
 	}
 	if err != nil {
-		log.FromContext(ctx).Error(err, "Removing staging data", "prefix", prefix)
+		log.FromContext(ctx).Error(err, "Removing staging data", "prefix", prefix, "day", uidPart(day.UID))
 	}
 	return removed, err
 }

@@ -183,28 +183,39 @@ func TestPublishReplacesOnlyItsOwnFiles(t *testing.T) {
 	}
 }
 
-// The operator names its runs after the CloudTrailDay's UID and the
-// attempt (controllers.runID): a rerun's files replace the earlier
-// attempt's, and a leftover of an attempt that no manifest names is removed.
+// The operator names its runs after the attempt's start, the
+// CloudTrailDay's UID and the attempt (controllers.runID): a rerun's files
+// replace the earlier attempt's, and a leftover of an attempt that no
+// manifest names is removed, in the current and in the earlier naming
+// (without the time).
 func TestOperatorRunIDs(t *testing.T) {
+	const (
+		first  = "20261125T114500Z-842523e47273-1"
+		second = "20261125T120000Z-842523e47273-2"
+	)
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			user := []string{part + "part-0000.parquet", part + "part-842523e47273-x-00000.parquet"}
+			user := []string{part + "part-0000.parquet", part + "part-842523e47273-x-00000.parquet", part + "part-20261125T114500Z-842523e47273-00000.parquet"}
 			for _, k := range user {
 				put(t, st, k, "the user's")
 			}
-			if _, err := publish(t, st, "842523e47273-1", 2); err != nil {
+			if _, err := publish(t, st, first, 2); err != nil {
 				t.Fatal(err)
 			}
-			put(t, st, part+"part-842523e47273-7-00000.parquet", "leftover of attempt 7")
-			res, err := publish(t, st, "842523e47273-2", 1)
+			put(t, st, part+"part-842523e47273-7-00000.parquet", "leftover of an attempt of the earlier naming")
+			put(t, st, part+"part-20261125T113000Z-842523e47273-3-00000.parquet", "leftover of attempt 3")
+			res, err := publish(t, st, second, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := day(t, st, user...); got != "842523e47273-2" {
-				t.Errorf("published run %s, want 842523e47273-2", got)
+			if got := day(t, st, user...); got != second {
+				t.Errorf("published run %s, want %s", got, second)
 			}
-			want := []string{part + "part-842523e47273-1-00000.parquet", part + "part-842523e47273-1-00001.parquet", part + "part-842523e47273-7-00000.parquet"}
+			want := []string{
+				part + "part-20261125T113000Z-842523e47273-3-00000.parquet",
+				part + "part-" + first + "-00000.parquet", part + "part-" + first + "-00001.parquet",
+				part + "part-842523e47273-7-00000.parquet",
+			}
 			if diff := cmp.Diff(want, res.Deleted); diff != "" {
 				t.Errorf("deleted (-want +got):\n%s", diff)
 			}

@@ -55,6 +55,10 @@ type Options struct {
 	TTL time.Duration
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
+	// Rivals are the day parts (RunDay) of the operator's other
+	// CloudTrailDays for the same date and destination: Publish refuses to
+	// replace a day one of them published (RivalError).
+	Rivals []string
 }
 
 // Holder is the default holder name of this process.
@@ -75,6 +79,7 @@ type Day struct {
 	holder string
 	ttl    time.Duration
 	now    func() time.Time
+	rivals []string
 
 	mu       sync.Mutex
 	lease    Lease
@@ -89,8 +94,11 @@ type Day struct {
 // Acquire takes the day ymd of st for run. It fails with a *HeldError when
 // another run holds an unexpired lease; a lease of the same run (a killed
 // earlier process of this attempt: a retried merge pod) is waited for until
-// it expires, since nobody else may take it earlier. The returned context
-// is cancelled, with the cause, when the lease is lost.
+// it expires, since nobody else may take it earlier. So is, once, the lease
+// of an earlier attempt of the same CloudTrailDay (a merge pod killed by a
+// rerun): it is waited for until the expiry first seen, and fails the run
+// only when it was renewed since (its holder is still alive). The returned
+// context is cancelled, with the cause, when the lease is lost.
 func Acquire(ctx context.Context, st store.Store, ymd, run string, o Options) (*Day, context.Context, error) {
 	if o.TTL <= 0 {
 		o.TTL = DefaultLeaseTTL
@@ -101,7 +109,8 @@ func Acquire(ctx context.Context, st store.Store, ymd, run string, o Options) (*
 	if o.Holder == "" {
 		o.Holder = Holder()
 	}
-	d := &Day{st: st, ymd: ymd, run: run, holder: o.Holder, ttl: o.TTL, now: o.Now}
+	d := &Day{st: st, ymd: ymd, run: run, holder: o.Holder, ttl: o.TTL, now: o.Now, rivals: o.Rivals}
+	var earlier time.Time // the expiry of an earlier attempt's lease, first seen
 	for {
 		held, err := d.try(ctx)
 		if err != nil {
@@ -111,7 +120,12 @@ func Acquire(ctx context.Context, st store.Store, ymd, run string, o Options) (*
 			break
 		}
 		if held.Run != run {
-			return nil, nil, &HeldError{Day: d.where(), Lease: *held}
+			if !earlierAttempt(held.Run, run) || !earlier.IsZero() && held.Expires.After(earlier) {
+				return nil, nil, &HeldError{Day: d.where(), Lease: *held}
+			}
+			if earlier.IsZero() {
+				earlier = held.Expires
+			}
 		}
 		wait := held.Expires.Sub(d.now()) + 10*time.Millisecond
 		select {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/store"
 )
 
@@ -30,9 +31,8 @@ func StagedKey(ymd, run, name string) string {
 
 // ownFile is parquetrail's naming of a published file:
 // part-<runID>-NNNNN.parquet, with the run IDs plan.NewRunID makes
-// (shard-worker run) or the operator makes (the first 12 hex digits of the
-// CloudTrailDay's UID and the attempt, controllers.runID).
-var ownFile = regexp.MustCompile(`^part-(\d{8}T\d{6}Z-[0-9a-f]{6}|[0-9a-f]{12}-[1-9]\d{0,9})-\d{5}\.parquet$`)
+// (shard-worker run) or the operator makes (operatorRun).
+var ownFile = regexp.MustCompile(`^part-(\d{8}T\d{6}Z-[0-9a-f]{6}|(?:\d{8}T\d{6}Z-)?[0-9a-f]{12}-[1-9]\d{0,9})-\d{5}\.parquet$`)
 
 // runTime is the start time a run ID carries ("" when it is not one).
 func runTime(run string) string {
@@ -45,9 +45,15 @@ func runTime(run string) string {
 	return run[:16]
 }
 
-// Older says that run a started, to the second, before run b. Runs of the
-// same second are not ordered.
+// Older says that run a started before run b: to the second, or, for two
+// attempts of one CloudTrailDay, by attempt. Other runs of the same second
+// are not ordered.
 func Older(a, b string) bool {
+	if da, aa := runAttempt(a); da != "" {
+		if db, ab := runAttempt(b); db == da {
+			return aa < ab
+		}
+	}
 	ta, tb := runTime(a), runTime(b)
 	return ta != "" && tb != "" && ta < tb
 }
@@ -90,6 +96,26 @@ func (e *SupersededError) Error() string {
 	return fmt.Sprintf("%s was published by run %s, which started after this run %s: refusing to replace newer output; start a new run to replace it",
 		e.Day, e.Newer, e.Run)
 }
+
+// Unwrap makes the refusal bad input (exit 3): no retry of this run can
+// publish.
+func (e *SupersededError) Unwrap() error { return problem.ErrBadInput }
+
+// RivalError: the day is published by a run of another CloudTrailDay for
+// the same date and destination (Options.Rivals), which this run must not
+// replace: of two such days, the first to publish keeps the day.
+type RivalError struct {
+	Day, Run, Other string
+}
+
+func (e *RivalError) Error() string {
+	return fmt.Sprintf("%s was published by run %s of another CloudTrailDay for the same date and destination; this run %s does not replace it: rerun that CloudTrailDay to replace its output, or delete it (its output stays) and then rerun this one",
+		e.Day, e.Other, e.Run)
+}
+
+// Unwrap makes the refusal bad input (exit 3): no retry of this run can
+// publish while the other day exists.
+func (e *RivalError) Unwrap() error { return problem.ErrBadInput }
 
 // ConflictError: the manifest changed between the run's read of it and its
 // compare-and-swap (a run that lost its lease, or a writer outside the
@@ -155,8 +181,8 @@ func (d *Day) Publish(ctx context.Context, manifest []byte) (*Result, error) {
 			return nil, fmt.Errorf("commit: the day's manifest %s/%s is not parquetrail's: %w", d.st.URL(), mkey, err)
 		}
 	}
-	if Older(d.run, old.RunID) {
-		return nil, &SupersededError{Day: d.where(), Run: d.run, Newer: old.RunID}
+	if err := d.refusal(old.RunID); err != nil {
+		return nil, err
 	}
 	j := Journal{Version: 1, Run: d.run, Holder: d.holder, Created: d.now().UTC(),
 		OldRun: old.RunID, OldFiles: d.owned(old.keys()), NewFiles: newKeys}
@@ -225,6 +251,29 @@ func (d *Day) Publish(ctx context.Context, manifest []byte) (*Result, error) {
 		return res, fmt.Errorf("commit: published; removing the journal: %w", err)
 	}
 	return res, nil
+}
+
+// refusal is why this run must not replace the day published by run
+// published: a newer run's (SupersededError) or a rival's (RivalError).
+func (d *Day) refusal(published string) error {
+	if Older(d.run, published) {
+		return &SupersededError{Day: d.where(), Run: d.run, Newer: published}
+	}
+	if od := RunDay(published); od != "" && od != RunDay(d.run) && slices.Contains(d.rivals, od) {
+		return &RivalError{Day: d.where(), Run: d.run, Other: published}
+	}
+	return nil
+}
+
+// MayReplace fails, as Publish would, when the day as published now must
+// not be replaced by this run: a merge checks it before its work, so that
+// a refused run fails at once. Publish checks again at the commit point.
+func (d *Day) MayReplace(ctx context.Context) error {
+	cur, err := d.readManifest(ctx)
+	if err != nil {
+		return fmt.Errorf("commit: reading the day's manifest: %w", err)
+	}
+	return d.refusal(cur.RunID)
 }
 
 // alive fails when the lease was lost.
@@ -348,8 +397,9 @@ const StaleTemp = 10 * time.Minute
 // Recover finishes or undoes an interrupted switch of the day (a journal
 // left by a run that crashed or could not undo), and removes the staging
 // of runs older than this one (they can no longer publish: Publish refuses
-// to replace newer output) and the stale temporary files of killed local
-// writers. The holder calls it before anything else.
+// to replace newer output), except other CloudTrailDays' attempts, and the
+// stale temporary files of killed local writers. The holder calls it
+// before anything else.
 func (d *Day) Recover(ctx context.Context) (*Recovery, error) {
 	if err := d.alive(); err != nil {
 		return nil, err
@@ -406,6 +456,11 @@ func (d *Day) Recover(ctx context.Context) (*Recovery, error) {
 		run := path.Base(strings.TrimSuffix(dir, "/"))
 		if run == d.run || !Older(run, d.run) {
 			continue // this run's, or a newer run's that may be alive
+		}
+		if rd := RunDay(run); rd != "" && rd != RunDay(d.run) {
+			// Another CloudTrailDay's attempt holds no lease while it
+			// flattens: it may be alive. The operator removes its staging.
+			continue
 		}
 		if err := RemoveStaging(ctx, d.st, d.ymd, run); err != nil {
 			return nil, err

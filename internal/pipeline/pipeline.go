@@ -285,7 +285,10 @@ var ErrEmpty = fmt.Errorf("%w: no log file selected", problem.ErrBadInput)
 // staged files, journal, manifest compare-and-swap), writes the run's error
 // manifest and report, removes staging, and returns the day's summary. A
 // plan that already is the published day (a retried merge whose first
-// attempt committed) returns its report without merging again.
+// attempt committed) returns its report without merging again. A merge
+// that fails leaves the plan, parts and results in staging: a retry of it
+// (the merge Job's next pod) needs them; whoever gives up on the run (the
+// operator, or the next holder of the day) removes them.
 func MergeDay(ctx context.Context, p *plan.Plan, dst store.Store) (*Summary, error) {
 	return MergeDayWith(ctx, p, dst, commit.Options{})
 }
@@ -298,6 +301,9 @@ func MergeDayWith(ctx context.Context, p *plan.Plan, dst store.Store, lease comm
 // MergeDayProgress is MergeDayWith reporting the rows merged to progress.
 func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options, progress func(Progress)) (*Summary, error) {
 	ymd := p.YMD()
+	if lease.Rivals == nil {
+		lease.Rivals = p.Rivals
+	}
 	held, lctx, err := commit.Acquire(ctx, dst, ymd, p.RunID, lease)
 	if err != nil {
 		return nil, err
@@ -309,10 +315,10 @@ func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease 
 	if s, done, err := publishedBy(lctx, dst, ymd, p.RunID); err != nil || done {
 		return s, err
 	}
-	s, err := mergeDay(lctx, p, dst, held, progress, nil)
-	if err != nil {
-		_ = commit.RemoveStaging(context.WithoutCancel(ctx), dst, ymd, p.RunID)
+	if err := held.MayReplace(lctx); err != nil {
+		return nil, err
 	}
+	s, err := mergeDay(lctx, p, dst, held, progress, nil)
 	return s, leaseCause(lctx, err)
 }
 

@@ -405,3 +405,89 @@ func TestStagesComposeToRun(t *testing.T) {
 		t.Errorf("staged output differs from Run's (-run +staged):\n%s", diff)
 	}
 }
+
+// A merge that fails after taking the day (here: a shard's result cannot be
+// read, as on a store fault) leaves the plan, parts and results in staging,
+// so that its retry (the merge Job's next pod, the same run) can merge and
+// publish; the retry's success removes staging.
+func TestFailedMergeKeepsStagingForItsRetry(t *testing.T) {
+	o := smallDay()
+	src, st := generate(t, o)
+	ctx := context.Background()
+	c := config(src, t.TempDir(), o, st)
+	c.Defaults()
+	srcStore, _ := store.Open(ctx, c.Source, store.Options{})
+	dstStore, _ := store.Open(ctx, c.Destination, store.Options{})
+	p, key, _, err := pipeline.PlanDay(ctx, c, srcStore, dstStore, plan.NewRunID(time.Now()), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Shards {
+		if _, err := pipeline.FlattenShard(ctx, p, i, srcStore, dstStore); err != nil {
+			t.Fatal(err)
+		}
+	}
+	staging := func() []string {
+		var keys []string
+		if err := dstStore.List(ctx, plan.StagingPrefix(p.YMD(), p.RunID), func(o store.Object) error {
+			keys = append(keys, o.Key)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	before := staging()
+	last := plan.ResultKey(p.YMD(), p.RunID, len(p.Shards)-1)
+	r, err := dstStore.Open(ctx, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	result, _ := io.ReadAll(r)
+	r.Close()
+	if err := dstStore.Delete(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := pipeline.MergeDay(ctx, p, dstStore); err == nil || !strings.Contains(err.Error(), "has no result") {
+		t.Fatalf("merge without a shard's result: %v, want it to fail naming the shard", err)
+	}
+	var want []string
+	for _, k := range before {
+		if k != last {
+			want = append(want, k)
+		}
+	}
+	if diff := cmp.Diff(want, staging()); diff != "" {
+		t.Errorf("staging after the failed merge (-before +after):\n%s", diff)
+	}
+	if _, _, err := plan.Read(ctx, dstStore, key); err != nil {
+		t.Fatalf("the plan after the failed merge: %v", err)
+	}
+	if _, err := dstStore.Open(ctx, plan.ManifestKey(p.YMD())); !store.IsNotExist(err) {
+		t.Errorf("a manifest after the failed merge (%v)", err)
+	}
+
+	// The store recovers; the retry publishes the day and cleans up.
+	w, err := dstStore.Create(ctx, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(result)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := pipeline.MergeDay(ctx, p, dstStore)
+	if err != nil {
+		t.Fatalf("the retried merge: %v", err)
+	}
+	if s.RunID != p.RunID {
+		t.Errorf("summary of run %s, want %s", s.RunID, p.RunID)
+	}
+	if left := staging(); len(left) != 0 {
+		t.Errorf("staging left after the retry published: %v", left)
+	}
+	if m, rows := readDay(t, dstStore, p.YMD()); m.RunID != p.RunID || len(rows) == 0 {
+		t.Errorf("published run %s with %d rows, want run %s", m.RunID, len(rows), p.RunID)
+	}
+}

@@ -39,6 +39,11 @@ type Plan struct {
 	// KeepRuns is how many runs of the day keep their report and error
 	// files (0: the default, 10; negative: all).
 	KeepRuns int `json:"keepRuns,omitempty"`
+	// Rivals are the day parts of the run IDs (commit.RunDay) of the
+	// operator's other CloudTrailDays for the same date and destination
+	// when this attempt was planned: the merge does not replace a day one
+	// of them published.
+	Rivals []string `json:"rivals,omitempty"`
 
 	// Integrity is the digest verification of the selected files (when
 	// asked for): counts, the digest range verified, and every file and

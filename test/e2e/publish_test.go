@@ -306,8 +306,8 @@ func TestTwoDaysOneDestination(t *testing.T) {
 	if got.Status.Counts.RecordsWritten != int64(len(want)) {
 		t.Errorf("status says %d records written, shard-worker run wrote %d", got.Status.Counts.RecordsWritten, len(want))
 	}
-	if second := w.getDay("second"); meta.FindStatusCondition(second.Status.Conditions, v1alpha1.ConditionReady).Reason != string(v1alpha1.StageFailed) {
-		t.Errorf("the second day is no longer Failed: %+v", second.Status.Conditions)
+	if diff := cmp.Diff(map[string]string{"first": string(v1alpha1.StageSucceeded), "second": string(v1alpha1.StageFailed)}, w.stages("first", "second")); diff != "" {
+		t.Errorf("stages of the two days (-want +got):\n%s", diff)
 	}
 	for _, k := range []string{commit.LeaseKey(ymd), commit.JournalKey(ymd)} {
 		if _, err := dst.Open(w.ctx, k); !store.IsNotExist(err) {
@@ -341,5 +341,172 @@ func TestEmptyDayFails(t *testing.T) {
 	_ = dst.List(w.ctx, "", func(o store.Object) error { left = append(left, o.Key); return nil })
 	if len(left) != 0 {
 		t.Errorf("the destination is not empty: %v", left)
+	}
+}
+
+// stages are the Ready reasons of days.
+func (w *world) stages(names ...string) map[string]string {
+	w.t.Helper()
+	out := map[string]string{}
+	for _, n := range names {
+		if c := meta.FindStatusCondition(w.getDay(n).Status.Conditions, v1alpha1.ConditionReady); c != nil {
+			out[n] = c.Reason
+		}
+	}
+	return out
+}
+
+// mergeExitCodes are the exit codes of a day's merge pods, oldest first.
+func (w *world) mergeExitCodes(day string) []int32 {
+	w.t.Helper()
+	var codes []int32
+	for _, p := range w.pods(day, v1alpha1.StepMerge) {
+		code, _ := exitCodeOf(&p)
+		codes = append(codes, code)
+	}
+	return codes
+}
+
+// noStagingOf fails the test when a run's staging is left.
+func (w *world) noStagingOf(dst store.Store, run string) {
+	w.t.Helper()
+	var left []string
+	if err := dst.List(w.ctx, plan.StagingPrefix(ymd, run), func(o store.Object) error {
+		left = append(left, o.Key)
+		return nil
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+	if len(left) != 0 {
+		w.t.Errorf("%d staging objects of run %s left, e.g. %s", len(left), run, left[0])
+	}
+}
+
+// Two CloudTrailDays for one date and destination whose merges do not
+// overlap: whichever publishes first keeps the day, and the other fails
+// naming its run and day, at once (exit 3: no retry can help). The
+// earlier-started day publishing first is not replaced by the later one
+// (the later day's plan lists it as a rival); the later-started day
+// publishing first is not replaced by the earlier one (an older run never
+// replaces a newer run's output).
+func TestTwoDaysOneAfterTheOther(t *testing.T) {
+	for _, earlierFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("earlier publishes first=%v", earlierFirst), func(t *testing.T) {
+			w := newWorld(t, dayOptions())
+			dst := w.lake("cloudtrail")
+			var winner, loser string
+			if earlierFirst {
+				winner, loser = "a", "b"
+				w.newDay("a", nil)
+				w.waitStage("a", v1alpha1.StageSucceeded, 2*time.Minute)
+				w.newDay("b", nil)
+			} else {
+				winner, loser = "b", "a"
+				release := hooks.hold(w.ns, "a", v1alpha1.StepMerge)
+				defer release()
+				w.newDay("a", nil)
+				w.waitStage("a", v1alpha1.StageMerging, 2*time.Minute)
+				for time.Since(w.getDay("a").Status.StartTime.Time) < time.Second {
+					time.Sleep(100 * time.Millisecond) // b's run must start a second later
+				}
+				w.newDay("b", nil)
+				w.waitStage("b", v1alpha1.StageSucceeded, 2*time.Minute)
+				release()
+			}
+			lost := w.waitStage(loser, v1alpha1.StageFailed, 2*time.Minute)
+			won := w.getDay(winner)
+			wantMsg := "The day was published first by run " + won.Status.RunID + " of CloudTrailDay " + w.ns + "/" + winner + ", which this day does not replace"
+			if !earlierFirst {
+				wantMsg = "The day was published by run " + won.Status.RunID + " of CloudTrailDay " + w.ns + "/" + winner + ", which started after this attempt's run " + lost.Status.RunID
+			}
+			msg := meta.FindStatusCondition(lost.Status.Conditions, v1alpha1.ConditionReady).Message
+			if !strings.Contains(msg, wantMsg) {
+				t.Errorf("the Failed message of day %s lacks %q:\n%s", loser, wantMsg, msg)
+			}
+			t.Logf("day %s failed: %s", loser, msg)
+			want := map[string]string{winner: string(v1alpha1.StageSucceeded), loser: string(v1alpha1.StageFailed)}
+			if diff := cmp.Diff(want, w.stages("a", "b")); diff != "" {
+				t.Errorf("stages of the two days (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]int32{3}, w.mergeExitCodes(loser)); diff != "" {
+				t.Errorf("exit codes of day %s's merge pods (-want +got):\n%s", loser, diff)
+			}
+			m, rows := w.published("cloudtrail")
+			if m.RunID != won.Status.RunID || int64(len(rows)) != w.stats.Rows {
+				t.Errorf("published run %s with %d rows, want run %s with %d", m.RunID, len(rows), won.Status.RunID, w.stats.Rows)
+			}
+			w.noStagingOf(dst, lost.Status.RunID)
+			w.noStagingOf(dst, won.Status.RunID)
+		})
+	}
+}
+
+// A rerun while the merge holds the day: the stopped attempt's merge pod is
+// deleted (killed) with its Job and leaves its lease behind; the new
+// attempt's merge waits for that lease to expire instead of failing, so it
+// publishes with its first pod even with no retries allowed.
+func TestRerunDuringMerge(t *testing.T) {
+	w := newWorld(t, dayOptions())
+	hooks.failFirst(w.ns, "rerun", v1alpha1.StepMerge, "run.merged")
+	w.newDay("rerun", func(d *v1alpha1.CloudTrailDay) {
+		d.Spec.Workers.BackoffLimitPerIndex = ptr.To[int32](0)
+	})
+	dst := w.lake("cloudtrail")
+	w.waitStage("rerun", v1alpha1.StageMerging, 2*time.Minute)
+	first := w.getDay("rerun")
+	w.until("the first attempt's merge to stop at run.merged", time.Minute, func() (bool, error) {
+		pods := w.pods("rerun", v1alpha1.StepMerge)
+		if len(pods) == 0 {
+			return false, nil
+		}
+		return reached(&pods[0], "run.merged")
+	})
+	lease, err := commit.ReadLease(w.ctx, dst, ymd, time.Now())
+	if err != nil || lease == nil || lease.Run != first.Status.RunID {
+		t.Fatalf("lease %+v (%v), want the first attempt's run %s holding the day", lease, err, first.Status.RunID)
+	}
+
+	patch := client.MergeFrom(first.DeepCopy())
+	first.Annotations = map[string]string{v1alpha1.RerunAnnotation: "during-merge"}
+	if err := k8s.Patch(w.ctx, first, patch); err != nil {
+		t.Fatal(err)
+	}
+	var got *v1alpha1.CloudTrailDay
+	w.until("the second attempt to succeed", 2*time.Minute, func() (bool, error) {
+		got = w.getDay("rerun")
+		c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
+		if c != nil && c.Reason == string(v1alpha1.StageFailed) {
+			return false, fmt.Errorf("attempt %d failed: %s", got.Status.Attempt, c.Message)
+		}
+		return got.Status.Attempt == 2 && c != nil && c.Reason == string(v1alpha1.StageSucceeded), nil
+	})
+	var second []corev1.Pod
+	for _, p := range w.pods("rerun", v1alpha1.StepMerge) {
+		if p.Labels[v1alpha1.AttemptLabel] == "2" {
+			second = append(second, p)
+		}
+	}
+	if len(second) != 1 {
+		t.Fatalf("%d merge pods of the second attempt, want 1", len(second))
+	}
+	if code, ok := exitCodeOf(&second[0]); !ok || code != 0 {
+		t.Errorf("the second attempt's merge pod exited %d (%v), want 0", code, ok)
+	}
+	done := second[0].Status.ContainerStatuses[0].State.Terminated
+	if done == nil || done.FinishedAt.Time.Before(lease.Expires.Truncate(time.Second)) {
+		t.Errorf("the second attempt's merge finished %v, before the first attempt's lease expired at %s", done, lease.Expires.UTC())
+	} else {
+		t.Logf("the second attempt's merge finished %s after the first attempt's lease expired", done.FinishedAt.Sub(lease.Expires).Round(time.Second))
+	}
+	m, rows := w.published("cloudtrail")
+	if m.RunID != got.Status.RunID || int64(len(rows)) != w.stats.Rows {
+		t.Errorf("published run %s with %d rows, want run %s with %d", m.RunID, len(rows), got.Status.RunID, w.stats.Rows)
+	}
+	w.noStagingOf(dst, first.Status.RunID)
+	w.noStagingOf(dst, got.Status.RunID)
+	for _, k := range []string{commit.LeaseKey(ymd), commit.JournalKey(ymd)} {
+		if _, err := dst.Open(w.ctx, k); !store.IsNotExist(err) {
+			t.Errorf("%s left behind (%v)", k, err)
+		}
 	}
 }
