@@ -34,6 +34,12 @@ type Plan struct {
 	// AllowEmpty lets a run that selects no log file publish an empty day;
 	// without it the worker fails the run rather than empty a good day.
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// LateArrival is the margin the selection used; flatten splits the
+	// records outside the window by it (read by their own day, or late).
+	LateArrival time.Duration `json:"lateArrival,omitempty"`
+	// LateEvents is what happens to late events: "write" ("" too) them
+	// into their own day, or "count" them only (docs/late-events.md).
+	LateEvents string `json:"lateEvents,omitempty"`
 
 	// Integrity is the digest verification of the selected files (when
 	// asked for): counts, the digest range verified, and every file and
