@@ -226,7 +226,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		return fetch(gctx, src, sh.Objects, chunks)
 	})
 	// Stage 2: scan, flatten, classify, buffer rows into batches.
-	late := newLateSides(gctx, dst, schema, &opts, sh.Index)
+	late := newLateSides(ctx, dst, schema, &opts, sh.Index)
 	defer late.abort()
 	g.Go(func() error {
 		defer close(full)
