@@ -167,6 +167,7 @@ func (d *dayFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Deduplicate, "deduplicate", true, "drop records whose eventID was already written")
 	fs.StringVar(&c.Compression, "compression", "zstd", "Parquet compression: zstd, snappy, gzip or none")
 	fs.DurationVar(&c.LateArrival, "late-arrival", time.Hour, "how long after the day's end files may still hold its events")
+	fs.StringVar(&c.LateEvents, "late-events", pipeline.LateWrite, "events read after their own day's late-arrival margin: write them into their own day, or count them only")
 	fs.Int64Var(&d.shardMiB, "shard-size", 0, "target compressed MiB per shard (default: 32 for run, 256 for plan)")
 	fs.BoolVar(&c.AllowEmpty, "allow-empty", false, "publish an empty day when no log file is selected (default: fail, keeping the published day)")
 	fs.BoolVar(&c.AllowOpenWindow, "allow-open-window", false, "run a day whose window plus late-arrival margin has not closed yet")
