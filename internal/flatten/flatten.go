@@ -73,6 +73,16 @@ type Options struct {
 	// Progress, when set, is called after each object with the shard's
 	// records read and compressed bytes read so far.
 	Progress func(records, bytes int64)
+
+	// LateArrival is the run's late-arrival margin (0 = the plan's
+	// default). A record outside the window is "own day" when its own
+	// day's selection (that day's window plus this margin) includes its
+	// file's delivery time, and "late" when it does not.
+	LateArrival time.Duration
+	// LatePrefix, when set, keeps the late records of the files that this
+	// run's day is the first to read in side parts, one per target day
+	// (late.go); "" counts them only.
+	LatePrefix string
 }
 
 // Result is what a shard's worker reports (written as JSON to plan.ResultKey).
@@ -89,6 +99,11 @@ type Result struct {
 	Written   int64 `json:"written"`
 	Outside   int64 `json:"outside"`
 	Malformed int64 `json:"malformed"`
+	// Outside = OwnDay + Late: read by their own day's run, or not.
+	OwnDay int64 `json:"ownDay"`
+	Late   int64 `json:"late"`
+	// LateParts are the side parts of late records kept for their days.
+	LateParts []LatePart `json:"lateParts,omitempty"`
 
 	MinEventTime *time.Time `json:"minEventTime,omitempty"` // of written rows
 	MaxEventTime *time.Time `json:"maxEventTime,omitempty"`
@@ -131,6 +146,9 @@ func (r *Result) Check() error {
 	if r.Read != r.Written+r.Outside+r.Malformed {
 		return fmt.Errorf("shard %d: read %d != written %d + outside %d + malformed %d", r.Shard, r.Read, r.Written, r.Outside, r.Malformed)
 	}
+	if r.Outside != r.OwnDay+r.Late {
+		return fmt.Errorf("shard %d: outside %d != own day %d + late %d", r.Shard, r.Outside, r.OwnDay, r.Late)
+	}
 	return nil
 }
 
@@ -149,6 +167,9 @@ func (o *Options) defaults() {
 	}
 	if o.PartCompression == "" {
 		o.PartCompression = record.Snappy
+	}
+	if o.LateArrival <= 0 {
+		o.LateArrival = plan.DefaultLateArrival
 	}
 }
 
@@ -208,10 +229,12 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		return fetch(gctx, src, sh.Objects, chunks)
 	})
 	// Stage 2: scan, flatten, classify, buffer rows into batches.
+	late := newLateSides(ctx, dst, schema, &opts, sh.Index)
+	defer late.abort()
 	g.Go(func() error {
 		defer close(full)
 		t := time.Now()
-		err := scan(gctx, schema, &opts, sh, chunks, free, full, res)
+		err := scan(gctx, schema, &opts, sh, chunks, free, full, res, late)
 		res.Timings.Scan = Duration(time.Since(t))
 		return err
 	})
@@ -247,6 +270,10 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		_ = out.Abort()
 		return res, err
 	}
+	if err := late.close(res); err != nil {
+		_ = out.Abort()
+		return res, err
+	}
 	if err := out.Close(); err != nil {
 		return res, err
 	}
@@ -278,7 +305,7 @@ func (r *Result) problem(p problem.Problem, limit int) {
 
 // scan reads the objects' decompressed bytes from chunks, one object after
 // the other, and fills batches.
-func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *record.Batch, full chan<- *record.Batch, res *Result) error {
+func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *record.Batch, full chan<- *record.Batch, res *Result, late *lateSides) error {
 	start, end := opts.Day.Start.UnixMilli(), opts.Day.End.UnixMilli()
 	var batch *record.Batch
 	send := func() error {
@@ -300,6 +327,7 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 		cr.next(i)
 		rd.Reset(cr, schema, record.ReaderOptions{Zone: opts.Day.Zone})
 		res.Objects++
+		late.object(obj.Key)
 		for n := 0; ; n++ {
 			if n&1023 == 1023 && ctx.Err() != nil {
 				return ctx.Err()
@@ -340,6 +368,9 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 			}
 			if row.Time < start || row.Time >= end {
 				res.Outside++
+				if err := late.outside(&row, res); err != nil {
+					return err
+				}
 				continue
 			}
 			if batch == nil {

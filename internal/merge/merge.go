@@ -32,6 +32,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/parquetrail/parquetrail/internal/commit"
+	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
@@ -82,6 +83,8 @@ type File struct {
 	RowGroups    int       `json:"rowGroups"`
 	MinEventTime time.Time `json:"minEventTime"`
 	MaxEventTime time.Time `json:"maxEventTime"`
+	// Late is set on a file of late records another day's run added.
+	Late *LateOrigin `json:"late,omitempty"`
 }
 
 // Manifest describes a day's published output.
@@ -108,6 +111,11 @@ type Manifest struct {
 	Files    []File    `json:"files"`
 	Created  time.Time `json:"created"`
 	Duration string    `json:"duration"`
+
+	// LateRows counts the rows of the late files (Rows does not).
+	LateRows int64 `json:"lateRows,omitempty"`
+	// Integrity is the digest verification of the files read, when it ran.
+	Integrity *digest.Report `json:"integrity,omitempty"`
 }
 
 // FileName is the name of the n-th output file of a run.

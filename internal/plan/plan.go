@@ -39,6 +39,12 @@ type Plan struct {
 	// KeepRuns is how many runs of the day keep their report and error
 	// files (0: the default, 10; negative: all).
 	KeepRuns int `json:"keepRuns,omitempty"`
+	// LateArrival is the margin the selection used; flatten splits the
+	// records outside the window by it (read by their own day, or late).
+	LateArrival time.Duration `json:"lateArrival,omitempty"`
+	// LateEvents is what happens to late events: "write" ("" too) them
+	// into their own day, or "count" them only (docs/late-events.md).
+	LateEvents string `json:"lateEvents,omitempty"`
 
 	// Integrity is the digest verification of the selected files (when
 	// asked for): counts, the digest range verified, and every file and
