@@ -79,6 +79,13 @@ type Options struct {
 	// day's selection (that day's window plus this margin) includes its
 	// file's delivery time, and "late" when it does not.
 	LateArrival time.Duration
+	// ReadUntil, when set, is the end of the read range of days whose run
+	// is known (plan.Plan.ReadUntil): a record of such a day is "own day"
+	// when its file was delivered within that day's window and ReadUntil;
+	// a day missing from it is taken to read with LateArrival. A file read
+	// by a day before this one that is in ReadUntil is that day's to write
+	// late records from. nil: every day reads with LateArrival.
+	ReadUntil map[string]time.Time
 	// LatePrefix, when set, keeps the late records of the files that this
 	// run's day is the first to read in side parts, one per target day
 	// (late.go); "" counts them only.

@@ -33,7 +33,8 @@ const lateRowGroupBytes = 4 << 20
 // (window plus margin) includes a file delivered at delivered: the one run
 // that writes the file's late records into their days. Every other day
 // reading the file only counts them, so that each late record is written
-// once however many days read its file.
+// once however many days read its file. It is the rule when every day reads
+// with the same margin (Options.ReadUntil nil).
 func FirstReader(delivered time.Time, zone *time.Location, margin time.Duration) window.Day {
 	t := delivered.Add(-margin).In(zone).AddDate(0, 0, -1)
 	for i := 0; ; i++ {
@@ -57,8 +58,15 @@ type lateSides struct {
 	delivered time.Time // of the current object; zero when its key does not parse
 	mine      bool      // this run's day is the first to read the current object
 	days      map[string]window.Day
+	// before are the days before this one with a published read range.
+	before []readRange
 	sides     map[string]*side
 	order     []string
+}
+
+type readRange struct {
+	window.Day
+	until time.Time
 }
 
 type side struct {
@@ -70,8 +78,19 @@ type side struct {
 }
 
 func newLateSides(ctx context.Context, dst store.Store, schema *record.Schema, opts *Options, shard int) *lateSides {
-	return &lateSides{ctx: ctx, dst: dst, schema: schema, opts: opts, shard: shard,
+	l := &lateSides{ctx: ctx, dst: dst, schema: schema, opts: opts, shard: shard,
 		days: map[string]window.Day{}, sides: map[string]*side{}}
+	for ymd, until := range opts.ReadUntil {
+		if ymd >= opts.Day.YMD() || len(ymd) != 8 {
+			continue
+		}
+		d, err := window.New(ymd[0:4]+"-"+ymd[4:6]+"-"+ymd[6:8], opts.Day.ZoneName())
+		if err != nil {
+			continue // not a day: it names no range to leave files to
+		}
+		l.before = append(l.before, readRange{Day: d, until: until})
+	}
+	return l
 }
 
 func (l *lateSides) object(key string) {
@@ -81,7 +100,39 @@ func (l *lateSides) object(key string) {
 		return
 	}
 	l.delivered = k.Delivered
-	l.mine = FirstReader(k.Delivered, l.opts.Day.Zone, l.opts.LateArrival).Date == l.opts.Day.Date
+	if l.opts.ReadUntil == nil {
+		l.mine = FirstReader(k.Delivered, l.opts.Day.Zone, l.opts.LateArrival).Date == l.opts.Day.Date
+		return
+	}
+	// The file is another day's to write from only when that day's
+	// published run read it (and so wrote its late records, or left them
+	// to a day before it that did): a day without a published run may never
+	// read it, whatever margin it runs with.
+	l.mine = true
+	for _, b := range l.before {
+		if !k.Delivered.Before(b.Start.Truncate(time.Minute)) && !k.Delivered.After(b.until) {
+			l.mine = false
+			return
+		}
+	}
+}
+
+// reads says whether the run of day d reads (or read) a file delivered at
+// t: by the read range its published run recorded; else, for a day before
+// this one, by this run's margin (the plan's Assumed holds that day's first
+// run to it), and for a day after it, by its window only (its run has not
+// been held to more: it may run before files delivered in its margin exist).
+func (l *lateSides) reads(d window.Day, t time.Time) bool {
+	until, ok := l.opts.ReadUntil[d.YMD()]
+	switch {
+	case l.opts.ReadUntil == nil:
+		until = d.End.Add(l.opts.LateArrival)
+	case !ok && d.Start.Before(l.opts.Day.Start):
+		until = d.End.Add(l.opts.LateArrival)
+	case !ok:
+		until = d.End
+	}
+	return !t.Before(d.Start.Truncate(time.Minute)) && !t.After(until)
 }
 
 // outside counts a record outside the window as own day or late, and keeps
@@ -100,7 +151,7 @@ func (l *lateSides) outside(row *record.Row, res *Result) error {
 		}
 		l.days[date] = own
 	}
-	if ok, _ := own.Selects(l.delivered, l.opts.LateArrival); ok {
+	if l.reads(own, l.delivered) {
 		res.OwnDay++
 		return nil
 	}

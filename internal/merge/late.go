@@ -24,12 +24,17 @@ type LateOrigin struct {
 	SourceRun  string `json:"sourceRun"`
 }
 
-// LateStats accounts for a late file: In = Written + Duplicates + Present.
+// LateStats accounts for a late file: In = Written + Duplicates + Present,
+// and the file has Written + Kept rows.
 type LateStats struct {
 	In         int64 `json:"in"`         // rows read from the side parts
-	Written    int64 `json:"written"`    // rows in the file
+	Written    int64 `json:"written"`    // rows of the side parts in the file
 	Duplicates int64 `json:"duplicates"` // repeated events among the late rows
 	Present    int64 `json:"present"`    // events the day already holds (same eventid and eventtime)
+	// Earlier counts the rows of the late files being replaced; Kept those
+	// of them in the file (neither the side parts nor the day have them).
+	Earlier int64 `json:"earlier,omitempty"`
+	Kept    int64 `json:"kept,omitempty"`
 }
 
 // LateFilePrefix is the name prefix of the late files of source day
@@ -43,8 +48,13 @@ func LateFilePrefix(sourceYMD string) string { return "late-" + sourceYMD + "-" 
 // LateFilePrefix(sourceYMD)+FileName(p.RunID, 0). It drops repeated events
 // when p deduplicates, and, always, the events that the files present
 // (keys in dst: what the day holds besides) already have: the same eventid
-// and eventtime. It returns nil when no row is left.
-func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD string, parts, present []string) (*File, LateStats, error) {
+// and eventtime. The rows of earlier (the late files the new one replaces)
+// are kept too, unless the side parts or the present files have their
+// event: a file is replaced without losing an event that nothing else in
+// the day holds. Rows of earlier without an eventid are not kept (they
+// cannot be told apart from the side parts' own). It returns nil when no row
+// is left.
+func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD string, parts, earlier, present []string) (*File, LateStats, error) {
 	var st LateStats
 	schema, err := record.NewSchema(p.Columns, p.LocalTimeColumn)
 	if err != nil {
@@ -76,9 +86,10 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 		}
 		return pf.RowGroups(), nil
 	}
-	var in, have runHeap
+	in := &lateRuns{old: map[*run]bool{}}
+	var have runHeap
 	defer func() {
-		for _, r := range append(in, have...) {
+		for _, r := range append(in.runHeap, have...) {
 			r.close()
 		}
 	}()
@@ -89,9 +100,20 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 			return nil, st, err
 		}
 		for _, rg := range groups {
-			if err := push(&in, &run{groups: []parquet.RowGroup{rg}, timeCol: timeCol, idCol: idCol}); err != nil {
+			if err := push(&in.runHeap, &run{groups: []parquet.RowGroup{rg}, timeCol: timeCol, idCol: idCol}); err != nil {
 				return nil, st, err
 			}
+		}
+	}
+	for _, key := range earlier {
+		groups, err := open(key)
+		if err != nil {
+			return nil, st, err
+		}
+		r := &run{groups: groups, timeCol: timeCol, idCol: idCol}
+		in.old[r] = true
+		if err := push(&in.runHeap, r); err != nil {
+			return nil, st, err
 		}
 	}
 	for _, key := range present {
@@ -103,7 +125,7 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 			return nil, st, err
 		}
 	}
-	heap.Init(&in)
+	heap.Init(in)
 	heap.Init(&have)
 
 	name := LateFilePrefix(sourceYMD)
@@ -119,14 +141,46 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 			"parquetrail.late_from":       p.Date,
 		}}
 	defer out.abort()
-	var lastID []byte
+	var lastID, sideID []byte
 	lastTime, haveLast := int64(0), false
-	for len(in) > 0 {
-		if st.In&4095 == 0 && ctx.Err() != nil {
+	sideTime, haveSide := int64(0), false
+	for in.Len() > 0 {
+		if (st.In+st.Earlier)&4095 == 0 && ctx.Err() != nil {
 			return nil, st, ctx.Err()
 		}
-		r := in[0]
+		r := in.runHeap[0]
+		if in.old[r] {
+			st.Earlier++
+			// The side parts' rows of an event come first (lateRuns.Less):
+			// the last of them says whether they have this one.
+			keep := r.id != nil && !(haveSide && r.time == sideTime && bytes.Equal(r.id, sideID)) &&
+				!(p.Deduplicate && haveLast && r.time == lastTime && bytes.Equal(r.id, lastID))
+			if keep {
+				found, err := seek(&have, r)
+				if err != nil {
+					return nil, st, err
+				}
+				keep = !found
+			}
+			if keep {
+				if err := out.add(r.buf[r.pos]); err != nil {
+					return nil, st, err
+				}
+				st.Kept++
+				lastTime, haveLast = r.time, true
+				lastID = append(lastID[:0], r.id...)
+			}
+			if err := in.next(r); err != nil {
+				return nil, st, err
+			}
+			continue
+		}
 		st.In++
+		sideTime, haveSide = r.time, true
+		sideID = append(sideID[:0], r.id...)
+		if r.id == nil {
+			sideID = nil
+		}
 		switch {
 		case p.Deduplicate && r.id != nil && haveLast && r.time == lastTime && bytes.Equal(r.id, lastID):
 			st.Duplicates++
@@ -149,15 +203,8 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 				lastID = nil
 			}
 		}
-		ok, err := r.advance()
-		if err != nil {
+		if err := in.next(r); err != nil {
 			return nil, st, err
-		}
-		if ok {
-			heap.Fix(&in, 0)
-		} else {
-			r.close()
-			heap.Pop(&in)
 		}
 	}
 	if err := out.finish(); err != nil {
@@ -167,10 +214,40 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 		return nil, st, nil
 	}
 	f := out.files[0]
-	if f.Rows != st.Written {
-		return nil, st, fmt.Errorf("late file %s: %d rows written, %d counted", f.Key, f.Rows, st.Written)
+	if f.Rows != st.Written+st.Kept {
+		return nil, st, fmt.Errorf("late file %s: %d rows written, %d counted", f.Key, f.Rows, st.Written+st.Kept)
 	}
 	return &f, st, nil
+}
+
+// lateRuns orders the runs of Late: by event, and for one event the side
+// parts' rows before those of the files being replaced (old).
+type lateRuns struct {
+	runHeap
+	old map[*run]bool
+}
+
+func (h *lateRuns) Less(i, j int) bool {
+	a, b := h.runHeap[i], h.runHeap[j]
+	if h.old[a] != h.old[b] && a.time == b.time && a.id != nil && b.id != nil && bytes.Equal(a.id, b.id) {
+		return !h.old[a]
+	}
+	return a.less(b)
+}
+
+// next moves the top run r to its next row, dropping it when spent.
+func (h *lateRuns) next(r *run) error {
+	ok, err := r.advance()
+	if err != nil {
+		return err
+	}
+	if ok {
+		heap.Fix(h, 0)
+	} else {
+		r.close()
+		heap.Pop(h)
+	}
+	return nil
 }
 
 // push adds a run to h when it has a row.

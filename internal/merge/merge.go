@@ -112,6 +112,15 @@ type Manifest struct {
 	Created  time.Time `json:"created"`
 	Duration string    `json:"duration"`
 
+	// ReadUntil is the end of the read range of the run that published
+	// the day's own files (window end plus its late-arrival margin): it
+	// read the files delivered from the window's start until then. Zero in
+	// a day holding only late files, or published before it was recorded.
+	ReadUntil time.Time `json:"readUntil,omitzero"`
+	// Assumed is the plan's: days before this one whose first run must
+	// read at least until then (plan.Plan.Assumed).
+	Assumed map[string]time.Time `json:"assumed,omitempty"`
+
 	// LateRows counts the rows of the late files (Rows does not).
 	LateRows int64 `json:"lateRows,omitempty"`
 	// Integrity is the digest verification of the files read, when it ran.

@@ -8,7 +8,10 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/flatten"
@@ -112,7 +115,7 @@ func carryLate(ctx context.Context, p *plan.Plan, dst store.Store, m *merge.Mani
 			l.CarriedDropped += f.Rows
 			continue
 		}
-		nf, st, err := merge.Late(ctx, dst, p, ymd, ymdOf(f.Late.SourceDate), []string{f.Key}, present)
+		nf, st, err := merge.Late(ctx, dst, p, ymd, ymdOf(f.Late.SourceDate), []string{f.Key}, nil, present)
 		if err != nil {
 			return problems, fmt.Errorf("carrying the late file %s: %w", f.Key, err)
 		}
@@ -217,8 +220,12 @@ func writeLateDay(ctx context.Context, p *plan.Plan, dst store.Store, ymd string
 		present = append(present, f.Key)
 	}
 	var add []string
-	if len(parts) > 0 {
-		f, st, err := merge.Late(lctx, dst, p, ymd, p.YMD(), parts, present)
+	if len(parts)+len(remove) > 0 {
+		// The earlier run's file goes in too: its events that this run no
+		// longer writes (it now leaves them to a day that read their file
+		// before it, or reads less) and that nothing else in the day holds
+		// stay in the day.
+		f, st, err := merge.Late(lctx, dst, p, ymd, p.YMD(), parts, remove, present)
 		ld.LateStats = st
 		if err != nil {
 			return ld, err
@@ -300,5 +307,84 @@ func (l *Late) text(p func(string, ...any)) {
 	}
 	if l.CarriedFiles > 0 || l.CarriedDropped > 0 {
 		p("late\tthis day keeps %d rows in %d late files of other days' runs (%d of their rows now read by this run)", l.Carried, l.CarriedFiles, l.CarriedDropped)
+	}
+}
+
+// lateReach is how many days before and after its own a run reads the
+// published manifests of: CloudTrail redelivers up to 30 days late, so the
+// records a run reads belong to days within it.
+const lateReach = 32
+
+// nearDays reads the manifests of the days within lateReach of day (its own
+// included) that a run of this layout published (stub names the zone and
+// columns): their read ranges decide which records of other days this run
+// counts as read by them, and what this day must read at least.
+func nearDays(ctx context.Context, dst store.Store, stub *plan.Plan, day window.Day) (map[string]*merge.Manifest, error) {
+	var (
+		mu   sync.Mutex
+		near = map[string]*merge.Manifest{}
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := -lateReach; i <= lateReach; i++ {
+		ymd := day.Start.In(day.Zone).AddDate(0, 0, i).Format("20060102")
+		g.Go(func() error {
+			m, _, err := readManifest(gctx, dst, ymd)
+			if err != nil || m == nil || m.RunID == "" || sameLayout(m, stub) != "" {
+				return err
+			}
+			mu.Lock()
+			near[ymd] = m
+			mu.Unlock()
+			return nil
+		})
+	}
+	return near, g.Wait()
+}
+
+// readFloor is how far the run of day must read at least (zero: no
+// floor): as far as its published run read, since the delivering days'
+// runs since left the events of those files to it; and as far as a
+// published run of another day took it to read while it had no run
+// (merge.Manifest.Assumed).
+func readFloor(day window.Day, near map[string]*merge.Manifest) time.Time {
+	var floor time.Time
+	for ymd, m := range near {
+		until := m.Assumed[day.YMD()]
+		if ymd == day.YMD() {
+			until = m.ReadUntil
+		}
+		if until.After(floor) {
+			floor = until
+		}
+	}
+	return floor
+}
+
+// setReadRanges records in p the read ranges flatten classifies records
+// by (plan.Plan.ReadUntil), and what it assumes of the days within reach
+// whose range is not known (plan.Plan.Assumed).
+func setReadRanges(p *plan.Plan, day window.Day, near map[string]*merge.Manifest) {
+	until := day.End.Add(p.LateArrival)
+	p.ReadUntil = map[string]time.Time{day.YMD(): until}
+	p.Assumed = nil
+	for i := -lateReach; i <= lateReach; i++ {
+		d := window.MustNew(day.Start.In(day.Zone).AddDate(0, 0, i).Format(time.DateOnly), p.TimeZone)
+		if d.YMD() == day.YMD() {
+			continue
+		}
+		if m := near[d.YMD()]; m != nil && !m.ReadUntil.IsZero() {
+			p.ReadUntil[d.YMD()] = m.ReadUntil
+			continue
+		}
+		// This run may read files delivered in the margin of d, a day
+		// before it: flatten takes d to read them, so d's own run must.
+		// (A day after it is taken to read its window only.)
+		if !d.End.After(day.Start) && !d.End.Add(p.LateArrival).Before(day.Start.Truncate(time.Minute)) {
+			if p.Assumed == nil {
+				p.Assumed = map[string]time.Time{}
+			}
+			p.Assumed[d.YMD()] = d.End.Add(p.LateArrival)
+		}
 	}
 }

@@ -189,10 +189,23 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	if err != nil {
 		return nil, "", "", err
 	}
+	// A day never reads less than its published run, or than a published
+	// run of a neighbouring day took it to read (docs/late-events.md).
+	margin := cmp.Or(c.lateArrival(day), plan.DefaultLateArrival)
+	stub := &plan.Plan{Date: c.Date, TimeZone: c.TimeZone, Columns: c.Columns, LocalTimeColumn: c.LocalTimeColumn}
+	near, err := nearDays(ctx, dst, stub, day)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("reading the manifests of the days near %s: %w", c.Date, err)
+	}
+	asked := margin
+	if floor := readFloor(day, near); floor.After(day.End.Add(margin)) {
+		margin = floor.Sub(day.End)
+		c.LateArrival, c.LateArrivalFolder = margin, false
+	}
 	p, err := plan.Make(ctx, plan.Options{
 		Source:           src,
 		Day:              day,
-		LateArrival:      c.lateArrival(day),
+		LateArrival:      margin,
 		OrgID:            c.OrgID,
 		Accounts:         c.Accounts,
 		Regions:          c.Regions,
@@ -217,6 +230,10 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	p.KeepRuns = c.KeepRuns
 	p.AllowEmpty = c.AllowEmpty
 	p.LateEvents = c.LateEvents
+	if margin != asked {
+		p.LateArrivalAsked = asked
+	}
+	setReadRanges(p, day, near)
 	if c.VerifyIntegrity {
 		if err := verifyIntegrity(ctx, c, p, day, src, dst); err != nil {
 			return nil, "", "", err
@@ -254,6 +271,7 @@ func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst
 		Compression:     p.Compression,
 		Progress:        progress,
 		LateArrival:     p.LateArrival,
+		ReadUntil:       p.ReadUntil,
 		LatePrefix:      latePrefix(p),
 	})
 	if err != nil {
@@ -410,6 +428,9 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 		return nil, err
 	}
 	m.Integrity = p.Integrity
+	if p.LateArrival > 0 {
+		m.ReadUntil, m.Assumed = day.End.Add(p.LateArrival), p.Assumed
+	}
 	s.Late = &Late{Mode: cmp.Or(p.LateEvents, LateWrite)}
 	lateProblems, err := carryLate(ctx, p, dst, m, s.Late)
 	if err != nil {
