@@ -60,8 +60,8 @@ type lateSides struct {
 	days      map[string]window.Day
 	// before are the days before this one with a published read range.
 	before []readRange
-	sides     map[string]*side
-	order     []string
+	sides  map[string]*side
+	order  []string
 }
 
 type readRange struct {
