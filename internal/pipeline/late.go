@@ -43,6 +43,9 @@ type Late struct {
 	CarriedDropped int64 `json:"carriedDropped"`
 	// Done is set once every day has been amended.
 	Done bool `json:"done"`
+	// Widened says that the run read further than the margin asked for,
+	// and why ("" when it did not).
+	Widened string `json:"widened,omitempty"`
 }
 
 // LateDay is the late file of one target day.
@@ -295,10 +298,15 @@ func (l *Late) text(p func(string, ...any)) {
 	if l.Mode == LateCount {
 		p("late\tcounted only (--late-events count)")
 	}
+	if l.Widened != "" {
+		p("late\t%s", l.Widened)
+	}
 	for _, d := range l.Days {
 		switch {
 		case d.Skipped != "":
 			p("late\t%s: not written: %s", d.Date, d.Skipped)
+		case d.File != "" && d.Kept > 0:
+			p("late\t%s: %d written (%d already there, %d duplicates) and %d kept from the earlier late file to %s", d.Date, d.Written, d.Present, d.Duplicates, d.Kept, d.File)
 		case d.File != "":
 			p("late\t%s: %d written (%d already there, %d duplicates) to %s", d.Date, d.Written, d.Present, d.Duplicates, d.File)
 		default:
@@ -387,4 +395,13 @@ func setReadRanges(p *plan.Plan, day window.Day, near map[string]*merge.Manifest
 			p.Assumed[d.YMD()] = d.End.Add(p.LateArrival)
 		}
 	}
+}
+
+// widened says why a plan reads further than the margin asked for.
+func widened(p *plan.Plan) string {
+	if p.LateArrivalAsked == 0 {
+		return ""
+	}
+	return fmt.Sprintf("read with a late-arrival margin of %s, not the %s asked for: a published run read that far for this day (its own earlier run, or a run of a day before it that left the events of those files to it); reading less would leave them in no partition",
+		p.LateArrival, p.LateArrivalAsked)
 }

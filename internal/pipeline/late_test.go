@@ -257,6 +257,83 @@ func TestLateEventsAreWrittenToTheirOwnDay(t *testing.T) {
 		}
 	}
 	lt.check(t, dst)
+	// A narrower rerun of the day reads as far as its published run did:
+	// the delivering days' runs left those files' events to it.
+	s = lt.run(t, src, out, d.Date, lt.margin)
+	if s.Late.Widened == "" {
+		t.Errorf("a 1h rerun of %s after a 50h run does not say it read further", d.Date)
+	}
+	lt.check(t, dst)
+}
+
+// run runs one day with a margin.
+func (lt *lateTrail) run(t *testing.T, src, dst, date string, margin time.Duration) *pipeline.Summary {
+	t.Helper()
+	s, err := pipeline.Run(context.Background(), pipeline.Config{
+		Source: src, Destination: dst, Date: date, TimeZone: lt.zone,
+		Columns: record.Seed, LocalTimeColumn: "eventtime_kst", Deduplicate: true,
+		LateArrival: margin, TargetShardBytes: 8 << 10, Workers: 2,
+	})
+	if err != nil {
+		t.Fatalf("run %s with a %s margin: %v", date, margin, err)
+	}
+	if err := s.Check(); err != nil {
+		t.Errorf("run %s with a %s margin: %v", date, margin, err)
+	}
+	return s
+}
+
+// TestLateEventsWithMarginsThatDiffer runs the days of a trail in several
+// orders with margins that differ between days and between runs of a day
+// (wider and narrower reruns of the days that deliver late events and of
+// the days they belong to): once every day has run, and after every run
+// from then on, each event is in its own day's partition exactly once.
+func TestLateEventsWithMarginsThatDiffer(t *testing.T) {
+	// Late deliveries of the first two days' events end within the window
+	// of the last day: every event is read by some run whatever the
+	// margins.
+	dates := []string{"2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04", "2025-03-05"}
+	lt := makeLateTrail(t, "Asia/Seoul", dates, 2, time.Hour)
+	src := lt.writeDir(t)
+	type step struct {
+		day    int // index into dates
+		margin time.Duration
+	}
+	const narrow, wide = 10 * time.Minute, 50 * time.Hour
+	all := func(m time.Duration) []step { return []step{{0, m}, {1, m}, {2, m}, {3, m}, {4, m}} }
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"target day wider, then narrower", append(all(time.Hour), step{1, wide}, step{2, time.Hour}, step{1, time.Hour}, step{0, narrow}, step{3, time.Hour})},
+		{"delivering day wider, then narrower", append(all(time.Hour), step{2, wide}, step{1, time.Hour}, step{2, narrow}, step{3, wide}, step{3, narrow})},
+		{"target day first and wide, then narrow", []step{{1, wide}, {0, time.Hour}, {2, time.Hour}, {3, time.Hour}, {4, narrow}, {1, narrow}, {0, wide}, {2, narrow}}},
+		{"backwards, narrow days left to wide ones", []step{{4, narrow}, {3, narrow}, {2, wide}, {1, narrow}, {0, time.Hour}, {3, wide}, {2, narrow}, {1, wide}}},
+		{"in order, a day wider than the one before", []step{{0, narrow}, {1, time.Hour}, {2, wide}, {3, narrow}, {4, time.Hour}}},
+		{"narrow days then a wide delivering day", append(all(narrow), step{3, wide}, step{2, wide}, step{0, narrow}, step{3, narrow})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			dst, err := store.Open(context.Background(), out, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ran := map[int]bool{}
+			for i, st := range tt.steps {
+				lt.run(t, src, out, dates[st.day], st.margin)
+				ran[st.day] = true
+				if len(ran) < len(dates) {
+					continue // a day not run yet lacks its own events
+				}
+				for _, d := range lt.days {
+					if diff := cmp.Diff(lt.want[d.YMD()], partition(t, dst, d.YMD())); diff != "" {
+						t.Fatalf("after step %d (%s with %s): partition %s differs (-want +got):\n%s", i, dates[st.day], st.margin, d.YMD(), diff)
+					}
+				}
+			}
+		})
+	}
 }
 
 func TestLateEventsOnS3(t *testing.T) {

@@ -431,7 +431,7 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 	if p.LateArrival > 0 {
 		m.ReadUntil, m.Assumed = day.End.Add(p.LateArrival), p.Assumed
 	}
-	s.Late = &Late{Mode: cmp.Or(p.LateEvents, LateWrite)}
+	s.Late = &Late{Mode: cmp.Or(p.LateEvents, LateWrite), Widened: widened(p)}
 	lateProblems, err := carryLate(ctx, p, dst, m, s.Late)
 	if err != nil {
 		return nil, err
