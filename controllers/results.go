@@ -38,6 +38,7 @@ type runReport struct {
 		Outside    int64 `json:"outsideWindow"`
 		Duplicates int64 `json:"duplicates"`
 		Malformed  int64 `json:"malformed"`
+		Late       int64 `json:"late"`
 	} `json:"records"`
 	Errors string `json:"errors"`
 }

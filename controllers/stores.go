@@ -239,6 +239,7 @@ func (r *Reconciler) readManifest(ctx context.Context, s *scope, dst store.Store
 	case err == nil && rep.RunID == st.RunID:
 		c.RecordsRead, c.RecordsWritten = rep.Records.Read, rep.Records.Written
 		c.RecordsOutsideWindow, c.Duplicates, c.Malformed = rep.Records.Outside, rep.Records.Duplicates, rep.Records.Malformed
+		c.LateEvents = rep.Records.Late
 		c.UnreadableObjects = rep.Objects.Unreadable
 		out.Errors = rep.Errors
 	case err != nil && !store.IsNotExist(err):

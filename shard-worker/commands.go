@@ -85,8 +85,9 @@ func (d *dayFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.Deduplicate, "deduplicate", true, "drop a record whose eventID and eventTime were already written")
 	fs.StringVar(&c.OnMalformed, "on-malformed", "report", "what a malformed record or unreadable object does: fail the day, or report it and go on")
 	fs.IntVar(&c.KeepRuns, "keep-runs", pipeline.DefaultKeepRuns, "keep the report and error files of this many runs of a day (0: all)")
+	fs.StringVar(&c.LateEvents, "late-events", pipeline.LateWrite, "events read after their own day's late-arrival margin: write them into their own day, or count them only")
 	fs.BoolVar(&c.AllowEmpty, "allow-empty", false, "publish an empty day when no log file is selected (default: fail, keeping the published day)")
-	group(fs, "Output", "columns", "types", "local-time-column", "compression", "deduplicate", "on-malformed", "keep-runs", "allow-empty")
+	group(fs, "Output", "columns", "types", "local-time-column", "compression", "deduplicate", "on-malformed", "keep-runs", "late-events", "allow-empty")
 
 	fs.BoolVar(&c.VerifyIntegrity, "verify-integrity", false, "verify every selected file against CloudTrail's signed digest files (needs log file validation on the trail)")
 	fs.StringVar(&c.PublicKeys, "public-keys", "", "PEM bundle of CloudTrail's public keys, instead of the ListPublicKeys API (offline)")

@@ -391,6 +391,12 @@ type Counts struct {
 	// in the day's window.
 	// +optional
 	RecordsOutsideWindow int64 `json:"recordsOutsideWindow,omitempty"`
+	// lateEvents is the part of recordsOutsideWindow whose own day's run
+	// does not read their file (delivered after that day's late-arrival
+	// margin); unless the day only counts them, they are written into their
+	// own day's partition (docs/late-events.md).
+	// +optional
+	LateEvents int64 `json:"lateEvents,omitempty"`
 	// duplicates is the number of records dropped for a repeated eventID.
 	// +optional
 	Duplicates int64 `json:"duplicates,omitempty"`
@@ -599,6 +605,7 @@ type CloudTrailDayStatus struct {
 // +kubebuilder:printcolumn:name="Attempt",type=integer,JSONPath=`.status.attempt`,priority=1
 // +kubebuilder:printcolumn:name="Objects",type=integer,JSONPath=`.status.counts.objects`,priority=1
 // +kubebuilder:printcolumn:name="Read",type=integer,JSONPath=`.status.counts.recordsRead`,priority=1
+// +kubebuilder:printcolumn:name="Late",type=integer,JSONPath=`.status.counts.lateEvents`,priority=1
 // +kubebuilder:printcolumn:name="Output",type=string,JSONPath=`.status.output.location`,priority=1
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.startTime) || (self.spec.date == oldSelf.spec.date && self.spec.timeZone == oldSelf.spec.timeZone && self.spec.source == oldSelf.spec.source && self.spec.destination == oldSelf.spec.destination)",message="date, timeZone, source and destination are immutable once the day has started"

@@ -32,7 +32,26 @@ func StagedKey(ymd, run, name string) string {
 // ownFile is parquetrail's naming of a published file:
 // part-<runID>-NNNNN.parquet, with the run IDs plan.NewRunID makes
 // (shard-worker run) or the operator makes (operatorRun).
-var ownFile = regexp.MustCompile(`^part-(\d{8}T\d{6}Z-[0-9a-f]{6}|(?:\d{8}T\d{6}Z-)?[0-9a-f]{12}-[1-9]\d{0,9})-\d{5}\.parquet$`)
+// runIDPattern matches both kinds of run ID.
+const runIDPattern = `(\d{8}T\d{6}Z-[0-9a-f]{6}|(?:\d{8}T\d{6}Z-)?[0-9a-f]{12}-[1-9]\d{0,9})`
+
+var ownFile = regexp.MustCompile(`^part-` + runIDPattern + `-\d{5}\.parquet$`)
+
+// lateFile is the naming of a file of late records that another day's run
+// added to the day: late-<sourceYMD>-part-<runID>-NNNNN.parquet.
+var lateFile = regexp.MustCompile(`^late-\d{8}-part-` + runIDPattern + `-\d{5}\.parquet$`)
+
+// fileRun is the run that wrote a file of parquetrail's naming ("" when
+// the name is not one).
+func fileRun(name string) string {
+	if m := ownFile.FindStringSubmatch(name); m != nil {
+		return m[1]
+	}
+	if m := lateFile.FindStringSubmatch(name); m != nil {
+		return m[1]
+	}
+	return ""
+}
 
 // runTime is the start time a run ID carries ("" when it is not one).
 func runTime(run string) string {
@@ -68,6 +87,9 @@ type Journal struct {
 	OldRun   string    `json:"oldRun,omitempty"`
 	OldFiles []string  `json:"oldFiles"` // what the manifest named before
 	NewFiles []string  `json:"newFiles"` // what the run copies in
+	// Amend marks a switch that changes some files of a day without
+	// replacing its run (Day.Amend): OldFiles are the files it retires.
+	Amend bool `json:"amend,omitempty"`
 }
 
 // manifestFiles is what the protocol reads of a day's manifest.
@@ -159,12 +181,6 @@ func (d *Day) Publish(ctx context.Context, manifest []byte) (*Result, error) {
 	}
 	prefix := plan.PartitionPrefix(d.ymd)
 	newKeys := nm.keys()
-	for _, k := range newKeys {
-		name, ok := strings.CutPrefix(k, prefix)
-		if m := ownFile.FindStringSubmatch(name); !ok || m == nil || m[1] != d.run {
-			return nil, fmt.Errorf("commit: %s is not a file of run %s in %s", k, d.run, prefix)
-		}
-	}
 	if err := d.alive(); err != nil {
 		return nil, err
 	}
@@ -184,8 +200,27 @@ func (d *Day) Publish(ctx context.Context, manifest []byte) (*Result, error) {
 	if err := d.refusal(old.RunID); err != nil {
 		return nil, err
 	}
+	// The run copies in its own files; late files of other days' runs
+	// that the old manifest names may be carried over as they are.
+	carried := map[string]bool{}
+	for _, k := range old.keys() {
+		if name, ok := strings.CutPrefix(k, prefix); ok && lateFile.MatchString(name) {
+			carried[k] = true
+		}
+	}
+	var copied []string
+	for _, k := range newKeys {
+		name, ok := strings.CutPrefix(k, prefix)
+		switch {
+		case ok && fileRun(name) == d.run:
+			copied = append(copied, k)
+		case carried[k]:
+		default:
+			return nil, fmt.Errorf("commit: %s is not a file of run %s in %s, nor a late file the day holds", k, d.run, prefix)
+		}
+	}
 	j := Journal{Version: 1, Run: d.run, Holder: d.holder, Created: d.now().UTC(),
-		OldRun: old.RunID, OldFiles: d.owned(old.keys()), NewFiles: newKeys}
+		OldRun: old.RunID, OldFiles: d.owned(old.keys()), NewFiles: copied}
 	jb, _ := json.MarshalIndent(j, "", "  ")
 	if _, err := store.PutIf(ctx, d.st, JournalKey(d.ymd), append(jb, '\n'), ""); err != nil {
 		if errors.Is(err, store.ErrPrecondition) {
@@ -198,7 +233,7 @@ func (d *Day) Publish(ctx context.Context, manifest []byte) (*Result, error) {
 	began := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for _, k := range newKeys {
+	for _, k := range copied {
 		g.Go(func() error {
 			return store.Copy(gctx, d.st, StagedKey(d.ymd, d.run, path.Base(k)), k)
 		})
@@ -324,7 +359,7 @@ func (d *Day) stale(ctx context.Context, oldKeys, newKeys []string) ([]string, e
 	}
 	prefix := plan.PartitionPrefix(d.ymd)
 	err := d.st.List(ctx, prefix, func(o store.Object) error {
-		if name := strings.TrimPrefix(o.Key, prefix); ownFile.MatchString(name) {
+		if name := strings.TrimPrefix(o.Key, prefix); fileRun(name) != "" {
 			add(o.Key)
 		}
 		return nil
@@ -404,49 +439,9 @@ func (d *Day) Recover(ctx context.Context) (*Recovery, error) {
 	if err := d.alive(); err != nil {
 		return nil, err
 	}
-	rec := &Recovery{}
-	jb, _, err := store.ReadVersion(ctx, d.st, JournalKey(d.ymd))
-	switch {
-	case store.IsNotExist(err):
-	case err != nil:
-		return nil, fmt.Errorf("commit: reading the journal: %w", err)
-	default:
-		var j Journal
-		if err := json.Unmarshal(jb, &j); err != nil {
-			return nil, fmt.Errorf("commit: the journal %s: %w", JournalKey(d.ymd), err)
-		}
-		rec.Journal = &j
-		cur, err := d.readManifest(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("commit: recovering run %s's switch: %w", j.Run, err)
-		}
-		if cur.RunID == j.Run {
-			// Committed: finish the deletions.
-			rec.Forward = true
-			named := map[string]bool{}
-			for _, k := range cur.keys() {
-				named[k] = true
-			}
-			var del []string
-			for _, k := range d.owned(j.OldFiles) {
-				if !named[k] {
-					del = append(del, k)
-				}
-			}
-			if err := d.st.Delete(ctx, del...); err != nil {
-				return nil, fmt.Errorf("commit: finishing run %s's switch: %w", j.Run, err)
-			}
-			if err := d.st.Delete(ctx, JournalKey(d.ymd)); err != nil {
-				return nil, fmt.Errorf("commit: finishing run %s's switch: %w", j.Run, err)
-			}
-			rec.Deleted = del
-		} else {
-			del, err := d.rollBack(ctx, &j, cur)
-			if err != nil {
-				return nil, fmt.Errorf("commit: undoing run %s's switch: %w", j.Run, err)
-			}
-			rec.Deleted = del
-		}
+	rec, err := d.recoverJournal(ctx, &Recovery{})
+	if err != nil {
+		return nil, err
 	}
 	dirs, err := d.st.ListDirs(ctx, plan.DayStagingPrefix(d.ymd))
 	if err != nil {
@@ -472,6 +467,55 @@ func (d *Day) Recover(ctx context.Context) (*Recovery, error) {
 		return nil, err
 	}
 	rec.TempRemoved = n
+	return rec, nil
+}
+
+// recoverJournal finishes (the manifest is the switch's outcome) or undoes
+// the switch a journal of the day records, if any.
+func (d *Day) recoverJournal(ctx context.Context, rec *Recovery) (*Recovery, error) {
+	jb, _, err := store.ReadVersion(ctx, d.st, JournalKey(d.ymd))
+	switch {
+	case store.IsNotExist(err):
+	case err != nil:
+		return rec, fmt.Errorf("commit: reading the journal: %w", err)
+	default:
+		var j Journal
+		if err := json.Unmarshal(jb, &j); err != nil {
+			return rec, fmt.Errorf("commit: the journal %s: %w", JournalKey(d.ymd), err)
+		}
+		rec.Journal = &j
+		cur, err := d.readManifest(ctx)
+		if err != nil {
+			return rec, fmt.Errorf("commit: recovering run %s's switch: %w", j.Run, err)
+		}
+		if cur.RunID == j.Run || j.Amend && amended(cur, &j) {
+			// Committed: finish the deletions.
+			rec.Forward = true
+			named := map[string]bool{}
+			for _, k := range cur.keys() {
+				named[k] = true
+			}
+			var del []string
+			for _, k := range d.owned(j.OldFiles) {
+				if !named[k] {
+					del = append(del, k)
+				}
+			}
+			if err := d.st.Delete(ctx, del...); err != nil {
+				return rec, fmt.Errorf("commit: finishing run %s's switch: %w", j.Run, err)
+			}
+			if err := d.st.Delete(ctx, JournalKey(d.ymd)); err != nil {
+				return rec, fmt.Errorf("commit: finishing run %s's switch: %w", j.Run, err)
+			}
+			rec.Deleted = del
+		} else {
+			del, err := d.rollBack(ctx, &j, cur)
+			if err != nil {
+				return rec, fmt.Errorf("commit: undoing run %s's switch: %w", j.Run, err)
+			}
+			rec.Deleted = del
+		}
+	}
 	return rec, nil
 }
 

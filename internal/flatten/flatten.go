@@ -82,6 +82,22 @@ type Options struct {
 	MaxRecordBytes   int
 	MaxObjectBytes   int64
 	MaxObjectRecords int
+	// LateArrival is the run's late-arrival margin (0 = the plan's
+	// default). A record outside the window is "own day" when its own
+	// day's selection (that day's window plus this margin) includes its
+	// file's delivery time, and "late" when it does not.
+	LateArrival time.Duration
+	// ReadUntil, when set, is the end of the read range of days whose run
+	// is known (plan.Plan.ReadUntil): a record of such a day is "own day"
+	// when its file was delivered within that day's window and ReadUntil;
+	// a day missing from it is taken to read with LateArrival. A file read
+	// by a day before this one that is in ReadUntil is that day's to write
+	// late records from. nil: every day reads with LateArrival.
+	ReadUntil map[string]time.Time
+	// LatePrefix, when set, keeps the late records of the files that this
+	// run's day is the first to read in side parts, one per target day
+	// (late.go); "" counts them only.
+	LatePrefix string
 }
 
 // Result is what a shard's worker reports (written as JSON to plan.ResultKey).
@@ -98,6 +114,11 @@ type Result struct {
 	Written   int64 `json:"written"`
 	Outside   int64 `json:"outside"`
 	Malformed int64 `json:"malformed"`
+	// Outside = OwnDay + Late: read by their own day's run, or not.
+	OwnDay int64 `json:"ownDay"`
+	Late   int64 `json:"late"`
+	// LateParts are the side parts of late records kept for their days.
+	LateParts []LatePart `json:"lateParts,omitempty"`
 
 	MinEventTime *time.Time `json:"minEventTime,omitempty"` // of written rows
 	MaxEventTime *time.Time `json:"maxEventTime,omitempty"`
@@ -140,6 +161,9 @@ func (r *Result) Check() error {
 	if r.Read != r.Written+r.Outside+r.Malformed {
 		return fmt.Errorf("shard %d: read %d != written %d + outside %d + malformed %d", r.Shard, r.Read, r.Written, r.Outside, r.Malformed)
 	}
+	if r.Outside != r.OwnDay+r.Late {
+		return fmt.Errorf("shard %d: outside %d != own day %d + late %d", r.Shard, r.Outside, r.OwnDay, r.Late)
+	}
 	return nil
 }
 
@@ -158,6 +182,9 @@ func (o *Options) defaults() {
 	}
 	if o.PartCompression == "" {
 		o.PartCompression = record.Snappy
+	}
+	if o.LateArrival <= 0 {
+		o.LateArrival = plan.DefaultLateArrival
 	}
 }
 
@@ -217,10 +244,12 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		return fetch(gctx, src, sh.Objects, chunks)
 	})
 	// Stage 2: scan, flatten, classify, buffer rows into batches.
+	late := newLateSides(ctx, dst, schema, &opts, sh.Index)
+	defer late.abort()
 	g.Go(func() error {
 		defer close(full)
 		t := time.Now()
-		err := scan(gctx, schema, &opts, sh, chunks, free, full, res)
+		err := scan(gctx, schema, &opts, sh, chunks, free, full, res, late)
 		res.Timings.Scan = Duration(time.Since(t))
 		return err
 	})
@@ -256,6 +285,10 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		_ = out.Abort()
 		return res, err
 	}
+	if err := late.close(res); err != nil {
+		_ = out.Abort()
+		return res, err
+	}
 	if err := out.Close(); err != nil {
 		return res, err
 	}
@@ -287,7 +320,7 @@ func (r *Result) problem(p problem.Problem, limit int) {
 
 // scan reads the objects' decompressed bytes from chunks, one object after
 // the other, and fills batches.
-func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *record.Batch, full chan<- *record.Batch, res *Result) error {
+func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *record.Batch, full chan<- *record.Batch, res *Result, late *lateSides) error {
 	start, end := opts.Day.Start.UnixMilli(), opts.Day.End.UnixMilli()
 	var batch *record.Batch
 	send := func() error {
@@ -312,6 +345,7 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 		rd.Reset(cr, schema, record.ReaderOptions{Zone: opts.Day.Zone, Decompressed: true,
 			MaxRecordBytes: opts.MaxRecordBytes, MaxObjectBytes: opts.MaxObjectBytes, MaxObjectRecords: opts.MaxObjectRecords})
 		res.Objects++
+		late.object(obj.Key)
 		for n := 0; ; n++ {
 			if n&1023 == 1023 && ctx.Err() != nil {
 				return ctx.Err()
@@ -352,6 +386,9 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 			}
 			if row.Time < start || row.Time >= end {
 				res.Outside++
+				if err := late.outside(&row, res); err != nil {
+					return err
+				}
 				continue
 			}
 			if batch != nil && batch.Len() > 0 && batch.Size()+int(rd.Offset()-row.Offset) > opts.RowGroupBytes {

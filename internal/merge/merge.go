@@ -32,6 +32,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/parquetrail/parquetrail/internal/commit"
+	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
@@ -100,6 +101,8 @@ type File struct {
 	RowGroups    int       `json:"rowGroups"`
 	MinEventTime time.Time `json:"minEventTime"`
 	MaxEventTime time.Time `json:"maxEventTime"`
+	// Late is set on a file of late records another day's run added.
+	Late *LateOrigin `json:"late,omitempty"`
 }
 
 // Manifest describes a day's published output.
@@ -126,6 +129,20 @@ type Manifest struct {
 	Files    []File    `json:"files"`
 	Created  time.Time `json:"created"`
 	Duration string    `json:"duration"`
+
+	// ReadUntil is the end of the read range of the run that published
+	// the day's own files (window end plus its late-arrival margin): it
+	// read the files delivered from the window's start until then. Zero in
+	// a day holding only late files, or published before it was recorded.
+	ReadUntil time.Time `json:"readUntil,omitzero"`
+	// Assumed is the plan's: days before this one whose first run must
+	// read at least until then (plan.Plan.Assumed).
+	Assumed map[string]time.Time `json:"assumed,omitempty"`
+
+	// LateRows counts the rows of the late files (Rows does not).
+	LateRows int64 `json:"lateRows,omitempty"`
+	// Integrity is the digest verification of the files read, when it ran.
+	Integrity *digest.Report `json:"integrity,omitempty"`
 }
 
 // FileName is the name of the n-th output file of a run.

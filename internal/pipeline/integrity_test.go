@@ -14,10 +14,12 @@ import (
 
 	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/digest/digesttest"
+	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/store"
 )
 
 // signedTrail writes a trail of one UTC day with hourly signed digests to
@@ -93,6 +95,19 @@ func TestIntegrityReport(t *testing.T) {
 	}
 	if len(s.Integrity.Ranges) != 1 || !s.Integrity.Ranges[0].Intact {
 		t.Errorf("ranges %+v, want one intact chain", s.Integrity.Ranges)
+	}
+	// The published day states which delivered files it stands on.
+	dstStore, err := store.Open(t.Context(), dst, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m merge.Manifest
+	readJSON(t, dstStore, plan.ManifestKey("20261124"), &m)
+	if m.Integrity == nil {
+		t.Fatal("the day's manifest has no integrity record")
+	}
+	if diff := cmp.Diff(s.Integrity.Ranges, m.Integrity.Ranges); diff != "" {
+		t.Errorf("manifest's verified digest ranges differ from the summary's (-summary +manifest):\n%s", diff)
 	}
 	// Both are named in the run's error manifest; the day is still written.
 	gotErrs := readErrors(t, filepath.Join(dst, filepath.FromSlash(plan.ErrorsKey("20261124", s.RunID))))

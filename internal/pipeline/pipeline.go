@@ -5,6 +5,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,6 +68,9 @@ type Config struct {
 	OnIntegrity     string
 
 	TargetShardBytes int64
+	// LateEvents is LateWrite (default: events read after their own day's
+	// margin are written into their day) or LateCount (counted only).
+	LateEvents string
 
 	// AllowEmpty publishes an empty day when no log file is selected;
 	// without it such a run fails (bad input) and the day stays as it was.
@@ -125,6 +129,9 @@ func (c *Config) Defaults() {
 	if c.LateArrival == 0 {
 		c.LateArrival = time.Hour
 	}
+	if c.LateEvents == "" {
+		c.LateEvents = LateWrite
+	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -158,6 +165,11 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("on-malformed must be fail or report, not %q", c.OnMalformed)
 	}
+	switch c.LateEvents {
+	case "", LateWrite, LateCount:
+	default:
+		return fmt.Errorf("late-events must be write or count, not %q", c.LateEvents)
+	}
 	switch c.OnIntegrity {
 	case "", "fail", "report":
 	default:
@@ -177,10 +189,23 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	if err != nil {
 		return nil, "", "", err
 	}
+	// A day never reads less than its published run, or than a published
+	// run of a neighbouring day took it to read (docs/late-events.md).
+	margin := cmp.Or(c.lateArrival(day), plan.DefaultLateArrival)
+	stub := &plan.Plan{Date: c.Date, TimeZone: c.TimeZone, Columns: c.Columns, LocalTimeColumn: c.LocalTimeColumn}
+	near, err := nearDays(ctx, dst, stub, day)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("reading the manifests of the days near %s: %w", c.Date, err)
+	}
+	asked := margin
+	if floor := readFloor(day, near); floor.After(day.End.Add(margin)) {
+		margin = floor.Sub(day.End)
+		c.LateArrival, c.LateArrivalFolder = margin, false
+	}
 	p, err := plan.Make(ctx, plan.Options{
 		Source:           src,
 		Day:              day,
-		LateArrival:      c.lateArrival(day),
+		LateArrival:      margin,
 		OrgID:            c.OrgID,
 		Accounts:         c.Accounts,
 		Regions:          c.Regions,
@@ -204,6 +229,11 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	p.Types = c.Types
 	p.KeepRuns = c.KeepRuns
 	p.AllowEmpty = c.AllowEmpty
+	p.LateEvents = c.LateEvents
+	if margin != asked {
+		p.LateArrivalAsked = asked
+	}
+	setReadRanges(p, day, near)
 	if c.VerifyIntegrity {
 		if err := verifyIntegrity(ctx, c, p, day, src, dst); err != nil {
 			return nil, "", "", err
@@ -240,6 +270,9 @@ func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst
 		OnMalformed:     p.OnMalformed,
 		Compression:     p.Compression,
 		Progress:        progress,
+		LateArrival:     p.LateArrival,
+		ReadUntil:       p.ReadUntil,
+		LatePrefix:      latePrefix(p),
 	})
 	if err != nil {
 		if res != nil && errors.Is(err, problem.ErrBadInput) {
@@ -318,7 +351,7 @@ func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease 
 	if err := held.MayReplace(lctx); err != nil {
 		return nil, err
 	}
-	s, err := mergeDay(lctx, p, dst, held, progress, nil)
+	s, err := mergeDay(lctx, p, dst, held, lease, progress, nil)
 	return s, leaseCause(lctx, err)
 }
 
@@ -358,11 +391,7 @@ func emptyError(p *plan.Plan) error {
 		ErrEmpty, p.Date, p.TimeZone, p.Source, p.Counts.Listed, p.Counts.Prefixes)
 }
 
-// mergeDay merges and publishes the day under the lease held. finish, when
-// set, completes the summary (the timings of the stages before the merge)
-// before the report is written, so that the report says what the summary
-// says.
-func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, progress func(Progress), finish func(*Summary)) (*Summary, error) {
+func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, lease commit.Options, progress func(Progress), finish func(*Summary)) (*Summary, error) {
 	day, err := window.New(p.Date, p.TimeZone)
 	if err != nil {
 		return nil, err
@@ -404,6 +433,16 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 	if err != nil {
 		return nil, err
 	}
+	m.Integrity = p.Integrity
+	if p.LateArrival > 0 {
+		m.ReadUntil, m.Assumed = day.End.Add(p.LateArrival), p.Assumed
+	}
+	s.Late = &Late{Mode: cmp.Or(p.LateEvents, LateWrite), Widened: widened(p)}
+	lateProblems, err := carryLate(ctx, p, dst, m, s.Late)
+	if err != nil {
+		return nil, err
+	}
+	s.Problems = append(s.Problems, lateProblems...)
 	s.Stages.Merge = msDuration(time.Since(start))
 	s.addMerge(m)
 	if finish != nil {
@@ -422,8 +461,20 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 	if err != nil {
 		return s, err
 	}
-	if _, err := held.Publish(ctx, b); err != nil {
+	res, err := held.Publish(ctx, b)
+	if err != nil {
 		return s, err
+	}
+	if latePrefix(p) != "" {
+		// The day is published; its late events go to their own days now.
+		prev := previousLateDays(ctx, dst, ymd, res.OldRun)
+		lerr := writeLate(ctx, p, dst, results, prev, lease, s.Late)
+		if err := writeJSON(ctx, dst, plan.ReportKey(ymd, p.RunID), s); err != nil {
+			lerr = errors.Join(lerr, fmt.Errorf("writing the run's report: %w", err))
+		}
+		if lerr != nil {
+			return s, fmt.Errorf("published %s; %w (run the day again to write them)", s.Output, lerr)
+		}
 	}
 	if err := commit.RemoveStaging(context.WithoutCancel(ctx), dst, ymd, p.RunID); err != nil {
 		return s, fmt.Errorf("published; removing staging: %w", err)
@@ -532,7 +583,7 @@ func runHeld(ctx context.Context, c Config, src, dst store.Store, held *commit.D
 	}
 	flattened := time.Since(t1)
 
-	return mergeDay(ctx, p, dst, held, c.Progress, func(s *Summary) {
+	return mergeDay(ctx, p, dst, held, c.Lease, c.Progress, func(s *Summary) {
 		s.Stages.Plan = msDuration(planned)
 		s.Stages.Flatten = msDuration(flattened)
 		s.Stages.Total = msDuration(time.Since(t0))
@@ -668,4 +719,13 @@ func writeProblems(ctx context.Context, st store.Store, key string, results []*f
 		}
 	}
 	return true, w.Close()
+}
+
+// latePrefix is where a run's shards keep late events for their days (""
+// when the run only counts them).
+func latePrefix(p *plan.Plan) string {
+	if p.LateEvents == LateCount {
+		return ""
+	}
+	return plan.StagingPrefix(p.YMD(), p.RunID) + "late/"
 }

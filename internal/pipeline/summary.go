@@ -62,6 +62,8 @@ type Summary struct {
 
 	// Integrity is the digest verification's outcome, when it ran.
 	Integrity *Integrity `json:"integrity,omitempty"`
+	// Late is what the run did with late events.
+	Late *Late `json:"lateEvents,omitempty"`
 
 	Stages Stages `json:"stages"`
 }
@@ -85,6 +87,10 @@ type Records struct {
 	Outside    int64 `json:"outsideWindow"`
 	Duplicates int64 `json:"duplicates"`
 	Malformed  int64 `json:"malformed"`
+	// Outside = OwnDay + Late: records of other days whose own day's run
+	// reads their file, and those it does not (docs/late-events.md).
+	OwnDay int64 `json:"ownDay"`
+	Late   int64 `json:"late"`
 }
 
 // Integrity counts the selected files by verification outcome, and the
@@ -126,6 +132,8 @@ func (s *Summary) addShards(rs []*flatten.Result) {
 		s.Objects.Unreadable += r.Unreadable
 		s.Records.Read += r.Read
 		s.Records.Outside += r.Outside
+		s.Records.OwnDay += r.OwnDay
+		s.Records.Late += r.Late
 		s.Records.Malformed += r.Malformed
 		for _, p := range r.Problems {
 			if len(s.Problems) < 10 {
@@ -152,6 +160,9 @@ func (s *Summary) Check() error {
 		return fmt.Errorf("accounting does not add up: read %d, but written %d + outside %d + duplicates %d + malformed %d = %d",
 			r.Read, r.Written, r.Outside, r.Duplicates, r.Malformed, got)
 	}
+	if r.Outside != r.OwnDay+r.Late {
+		return fmt.Errorf("accounting does not add up: outside window %d, but own day %d + late %d", r.Outside, r.OwnDay, r.Late)
+	}
 	return nil
 }
 
@@ -170,7 +181,8 @@ func (s *Summary) WriteText(w io.Writer) error {
 	p("objects\tlisted %d, selected %d, skipped %d early + %d late, %d not event logs", s.Objects.Listed, s.Objects.Selected, s.Objects.SkippedEarly, s.Objects.SkippedLate, s.Objects.NotLogs)
 	p("read\t%d objects, %s compressed, %d unreadable, in %d shards", s.Objects.Read, bytesHuman(s.Objects.Bytes), s.Objects.Unreadable, s.Shards)
 	r := s.Records
-	p("records\tread %d = written %d + outside window %d + duplicates %d + malformed %d", r.Read, r.Written, r.Outside, r.Duplicates, r.Malformed)
+	p("records\tread %d = written %d + outside window %d (own day %d + late %d) + duplicates %d + malformed %d", r.Read, r.Written, r.Outside, r.OwnDay, r.Late, r.Duplicates, r.Malformed)
+	s.Late.text(p)
 	p("output\t%s (%d files, %s, %s columns)", s.Output, s.Files, bytesHuman(s.OutBytes), s.Columns)
 	p("manifest\t%s", s.Manifest)
 	if in := s.Integrity; in != nil {

@@ -136,6 +136,7 @@ func Make(ctx context.Context, opts Options) (*Plan, error) {
 		WindowStart: opts.Day.Start,
 		WindowEnd:   opts.Day.End,
 		Source:      opts.Source.URL(),
+		LateArrival: opts.LateArrival,
 		Counts:      counts,
 		Shards:      pack(objs, target),
 	}, nil

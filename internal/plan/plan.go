@@ -44,6 +44,30 @@ type Plan struct {
 	// when this attempt was planned: the merge does not replace a day one
 	// of them published.
 	Rivals []string `json:"rivals,omitempty"`
+	// LateArrival is the margin the selection used; flatten splits the
+	// records outside the window by it (read by their own day, or late).
+	LateArrival time.Duration `json:"lateArrival,omitempty"`
+	// LateArrivalAsked is the margin the run asked for when planning
+	// widened it to what the day's published run read, or what a published
+	// run of a later day took this day to read (docs/late-events.md);
+	// 0 when it was not widened.
+	LateArrivalAsked time.Duration `json:"lateArrivalAsked,omitempty"`
+	// ReadUntil is, for days near this one (yyyyMMdd, in this zone), the
+	// end of the read range their runs used, taken from their published
+	// manifests while planning, and this run's own: flatten counts a
+	// record of another day as read by that day's run by it, and a day
+	// missing from it by this run's margin. nil in a plan written before
+	// it existed: every day is then taken to read with LateArrival.
+	ReadUntil map[string]time.Time `json:"readUntil,omitempty"`
+	// Assumed is, for the days before this one that had no published run
+	// while planning, the end of the read range flatten takes them to use
+	// (their window plus this run's margin): the day's first run must read
+	// at least that far, or the events it counts on that day to read are
+	// written nowhere. The merged manifest keeps it.
+	Assumed map[string]time.Time `json:"assumed,omitempty"`
+	// LateEvents is what happens to late events: "write" ("" too) them
+	// into their own day, or "count" them only (docs/late-events.md).
+	LateEvents string `json:"lateEvents,omitempty"`
 
 	// Integrity is the digest verification of the selected files (when
 	// asked for): counts, the digest range verified, and every file and
