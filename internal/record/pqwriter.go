@@ -69,7 +69,7 @@ func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]str
 	}
 	fw := &FileWriter{w: w, s: s, codec: codec, page: PageOptions{DefaultPageBytes, DefaultDictBytes}}
 	fw.meta.Version = 1
-	fw.meta.CreatedBy = "parquetrail"
+	fw.meta.CreatedBy = CreatedBy()
 	fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{Name: "cloudtrail", NumChildren: thrift.New(int32(len(s.Columns)))})
 	str := format.LogicalType{Value: &format.StringType{}}
 	for ci, c := range s.Columns {
