@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
 )
@@ -21,7 +22,8 @@ import (
 // the same zstd codec object, 256 KiB pages, one row group. Both start
 // from rows already in memory (ours from a Batch, parquet-go from its
 // decoded rows of our file), so only the encoding is measured. MB/s is of
-// the records' JSON; MB-out is the file's size.
+// the records' JSON; MB-out is the file's size; cpu-ms/op the process's
+// CPU time per file.
 //
 //	go test -run '^$' -bench Writer -benchmem ./internal/record/
 func BenchmarkWriter(b *testing.B) {
@@ -77,6 +79,7 @@ func BenchmarkWriter(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
 			var out countWriter
+			cpu0 := flattentest.CPUTime()
 			for b.Loop() {
 				w, _ := record.NewFileWriter(&out, s, "zstd", nil)
 				if err := w.WriteBatch(batch, true, 1); err != nil {
@@ -87,11 +90,15 @@ func BenchmarkWriter(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(out.n)/float64(b.N)/1e6, "MB-out")
+			// CPU time, the measure that holds on a busy machine (GC on
+			// other cores included).
+			b.ReportMetric(float64(flattentest.CPUTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 		})
 		b.Run(set+"/parquet-go", func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
 			var out countWriter
+			cpu0 := flattentest.CPUTime()
 			for b.Loop() {
 				w := newParquetGo(&out)
 				if _, err := w.WriteRows(rows); err != nil {
@@ -102,6 +109,9 @@ func BenchmarkWriter(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(out.n)/float64(b.N)/1e6, "MB-out")
+			// CPU time, the measure that holds on a busy machine (GC on
+			// other cores included).
+			b.ReportMetric(float64(flattentest.CPUTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 		})
 	}
 }
