@@ -11,7 +11,7 @@ DEMO_DIR  ?= $(CACHE)/demo
 REGISTRY  ?= ghcr.io/parquetrail
 IMAGE_TAG ?= $(VERSION)
 
-.PHONY: all build demo test test-unit test-integration test-e2e vet generate verify bench controlplane duckdb image push clean
+.PHONY: all build demo test test-unit test-integration test-e2e vet generate verify bench bench-scale controlplane duckdb image push clean
 .PHONY: helm test-chart chart-lint chart-package chart-push image-check push-multiarch chart-docs
 
 all: build
@@ -60,8 +60,11 @@ generate: ## Regenerate deepcopy, CRD and RBAC (controller-gen from hack/tools).
 verify: ## Fail when generated files are stale.
 	hack/verify-generated.sh
 
-bench: ## The reference day, parquetrail against DuckDB, side by side.
+bench: ## The reference day: parquetrail, DuckDB and chDB side by side, and the inflate floor.
 	hack/bench/bench.sh
+
+bench-scale: ## Plan, each flatten index and the merge as one-core processes, for W = 1..16.
+	hack/bench/scale.sh
 
 image: ## Build the worker and manager images (needs a Docker engine).
 	docker build --target worker --build-arg VERSION=$(VERSION) -t $(REGISTRY)/shard-worker:$(IMAGE_TAG) .

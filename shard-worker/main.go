@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/parquetrail/parquetrail/internal/problem"
+	"github.com/parquetrail/parquetrail/internal/record"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; without
@@ -31,6 +32,7 @@ var version = ""
 const defaultMemoryLimit = 192 << 20
 
 func main() {
+	record.Version = version // the files' created_by names this build
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}

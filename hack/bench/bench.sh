@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The benchmark (make bench): the reference day, converted by parquetrail and
-# by DuckDB on this machine, side by side.
+# The benchmark (make bench): the reference day, converted by parquetrail, by
+# DuckDB and by ClickHouse (chDB) on this machine, side by side, with the
+# inflate floor beside them.
 #
 #  1. generates the reference day (go run ./hack/gen --preset reference) into
 #     ${PARQUETRAIL_CACHE:-$HOME/.cache/parquetrail}/bench/reference-<seed>,
@@ -12,8 +13,16 @@
 #  4. runs hack/bench/duckdb.mjs, the same job in DuckDB (same files, same
 #     columns and types, same window, duplicates dropped, ordered by
 #     eventtime, zstd Parquet), timed the same way;
-#  5. counts the rows each wrote with DuckDB (query.mjs), prints the table and
-#     ratios, and writes them to hack/bench/results/latest.json.
+#  5. runs hack/bench/chdb.mjs, the same job in ClickHouse through chDB
+#     (npm chdb), timed the same way;
+#  6. the inflate floor: every event-log file of the day gunzipped on one
+#     core (taskset -c 0) by libdeflate-gunzip (Debian's libdeflate-tools,
+#     installed with apt-get when missing and possible; skipped otherwise)
+#     and by klauspost/compress (hack/bench/inflate, GOMAXPROCS=1);
+#  7. counts the rows each wrote with DuckDB (query.mjs), prints the table and
+#     ratios (each engine's wall and CPU time over parquetrail's, parquetrail's
+#     CPU over the inflate floor), and writes them to
+#     hack/bench/results/latest.json.
 #
 # GNU time: /usr/bin/time -v measures each tool's process (peak RSS is the
 # largest resident set of the process; shard-worker run and node are each
@@ -30,7 +39,8 @@
 #   BENCH_RECORDS             records of the day (default: the preset's 1,000,000)
 #   BENCH_OUT                 where the tools write (default $PARQUETRAIL_CACHE/bench/out)
 #   BENCH_LATE_ARRIVAL_HOURS  late-arrival margin for both tools
-#   BENCH_SKIP_PARQUETRAIL=1, BENCH_SKIP_DUCKDB=1   run one side only
+#   BENCH_SKIP_PARQUETRAIL=1, BENCH_SKIP_DUCKDB=1, BENCH_SKIP_CHDB=1,
+#   BENCH_SKIP_FLOOR=1        leave a side out
 #   BENCH_DUCKDB_NODEDUP=1    also run DuckDB without dropping duplicates
 #   BENCH_STRICT=1            exit non-zero when row counts disagree
 set -euo pipefail
@@ -91,7 +101,11 @@ ymd=${date//-/}
 # 2. DuckDB's Node client.
 if [ ! -f "$here/node_modules/.package-lock.json" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
 	say "npm ci (hack/bench)"
-	(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+	# npm ci refuses a lock file without chdb's optional packages for other
+	# platforms (a registry that does not carry them leaves them out); npm
+	# install then installs the same pinned versions.
+	(cd "$here" && { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
+		npm install --no-audit --no-fund --no-save --loglevel=error; })
 fi
 duckdb_version=$(node "$here/query.mjs" "SELECT version() AS v" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[0].v))')
 
@@ -149,10 +163,49 @@ if [ "${BENCH_SKIP_DUCKDB:-}" != 1 ]; then
 	[ "${BENCH_DUCKDB_NODEDUP:-}" = 1 ] && duck duckdb-nodedup --no-dedup
 fi
 
-# 5. The table.
+# 5. ClickHouse (chDB).
+if [ "${BENCH_SKIP_CHDB:-}" != 1 ]; then
+	say "ClickHouse (chDB): chdb"
+	set +e
+	"$gnu_time" -v -o "$out/chdb.time" node "$here/chdb.mjs" \
+		--source "$day_dir" --out "$out/chdb" --date "$date" --time-zone "$zone" \
+		--local-time-column eventtime_kst --late-arrival-hours "$margin_h" >"$out/chdb.json" 2>"$out/chdb.stderr"
+	rc=$?
+	set -e
+	[ $rc = 0 ] || { echo "chdb.mjs failed (exit $rc):" >&2; tail -20 "$out/chdb.stderr" >&2 || true; }
+	rows=""
+	[ $rc = 0 ] && rows=$(count_rows "$out/chdb")
+	runs+=(--run "chdb|$out/chdb.time|$out/chdb/proc_ymd=$ymd|$rows|$out/chdb.json")
+fi
+
+# 6. The inflate floor, on one core.
+floors=()
+if [ "${BENCH_SKIP_FLOOR:-}" != 1 ]; then
+	pin=()
+	command -v taskset >/dev/null && pin=(taskset -c 0)
+	(cd "$day_dir" && find AWSLogs -name '*_CloudTrail_*.json.gz' -print0) >"$work/logs.list"
+	if ! command -v libdeflate-gunzip >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		say "installing libdeflate-tools (apt-get)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdeflate-tools >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdeflate-tools >/dev/null 2>&1; } ||
+			echo "bench: libdeflate-tools is not installable here; its floor is left out" >&2
+	fi
+	if command -v libdeflate-gunzip >/dev/null; then
+		say "inflate floor: libdeflate-gunzip, one core"
+		(cd "$day_dir" && "${pin[@]}" "$gnu_time" -v -o "$out/libdeflate.time" \
+			sh -c 'xargs -0 libdeflate-gunzip -c <"$1" >/dev/null' sh "$work/logs.list") &&
+			floors+=(--floor "libdeflate|$out/libdeflate.time")
+	fi
+	say "inflate floor: klauspost/compress, one core"
+	go build -o "$work/inflate" ./hack/bench/inflate
+	GOMAXPROCS=1 "${pin[@]}" "$gnu_time" -v -o "$out/klauspost.time" "$work/inflate" "$day_dir" >"$out/klauspost.json" &&
+		floors+=(--floor "klauspost/compress|$out/klauspost.time")
+fi
+
+# 7. The table.
 set +e
 node "$here/report.mjs" --stamp "$stamp" --out "$results" --load "$load_before" \
-	--load-after "$(cut -d' ' -f1-3 /proc/loadavg)" --duckdb-version "$duckdb_version" "${runs[@]}"
+	--load-after "$(cut -d' ' -f1-3 /proc/loadavg)" --duckdb-version "$duckdb_version" "${runs[@]}" "${floors[@]}"
 rc=$?
 set -e
 if [ $rc = 3 ] && [ "${BENCH_STRICT:-}" != 1 ]; then

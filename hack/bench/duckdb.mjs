@@ -23,6 +23,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { selectFiles } from './select.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -75,46 +76,9 @@ const [w] = await rows(`SELECT
 const start = new Date(Number(w.s));
 const end = new Date(Number(w.e));
 
-// Listing, as parquetrail's planner does: the UTC date folders from the
-// window's start through its end plus the late-arrival margin; event-log
-// files only (…/CloudTrail/<region>/YYYY/MM/DD/*_CloudTrail_*.json.gz); a
-// file named for a minute before the window's start, or delivered after the
-// end plus the margin, holds none of the day's events.
+// Listing, as parquetrail's planner does (select.mjs).
 const t0 = performance.now();
-const folders = [];
-for (let d = Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate());
-  d <= end.getTime() + marginMs; d += 86400e3) {
-  folders.push(new Date(d).toISOString().slice(0, 10).replaceAll('-', '/'));
-}
-const ls = (p) => { try { return fs.readdirSync(p); } catch { return []; } };
-const accountDirs = [];
-const logs = path.join(args.source, 'AWSLogs');
-for (const e of ls(logs)) {
-  if (/^\d{12}$/.test(e)) accountDirs.push(path.join(logs, e));
-  else if (/^o-[a-z0-9]+$/.test(e)) {
-    for (const a of ls(path.join(logs, e))) if (/^\d{12}$/.test(a)) accountDirs.push(path.join(logs, e, a));
-  }
-}
-const startMinute = Math.floor(start.getTime() / 60e3) * 60e3;
-const files = [];
-let selectedBytes = 0;
-for (const acct of accountDirs.sort()) {
-  const ct = path.join(acct, 'CloudTrail');
-  for (const region of ls(ct).sort()) {
-    for (const f of folders) {
-      const dir = path.join(ct, region, f);
-      for (const name of ls(dir).sort()) {
-        const m = /_CloudTrail_[a-z0-9-]+_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z_[A-Za-z0-9]+\.json\.gz$/.exec(name);
-        if (!m) continue;
-        const at = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
-        if (at < startMinute || at > end.getTime() + marginMs) continue;
-        const p = path.join(dir, name);
-        files.push(p);
-        selectedBytes += fs.statSync(p).size;
-      }
-    }
-  }
-}
+const { files, bytes: selectedBytes } = selectFiles(args.source, start, end, marginMs);
 const listSeconds = (performance.now() - t0) / 1e3;
 if (files.length === 0) {
   console.error(`duckdb.mjs: no event-log file for ${args.date} under ${args.source}`);
@@ -149,13 +113,13 @@ const outFile = path.join(outDir, 'duckdb.parquet');
 fs.mkdirSync(outDir, { recursive: true });
 fs.rmSync(outFile, { force: true });
 
-// Duplicates (same eventID) are dropped after flattening, keeping any one
+// Duplicates (same eventID and eventTime, parquetrail's key) are dropped after flattening, keeping any one
 // copy (copies are identical); records without an eventID are all kept.
 // This form is DuckDB's cheapest here: a window over the flat rows without
 // an ORDER BY inside the partition (deduplicating on the nested structs, or
 // with DISTINCT ON, costs more).
 const dedup = args['no-dedup'] ? '' :
-  `QUALIFY eventid IS NULL OR row_number() OVER (PARTITION BY eventid) = 1`;
+  `QUALIFY eventid IS NULL OR row_number() OVER (PARTITION BY eventid, eventtime) = 1`;
 const sql = `COPY (
   SELECT * FROM (
     SELECT

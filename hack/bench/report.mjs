@@ -4,8 +4,12 @@
 // time -v output file, output folder and row count:
 //
 //   node report.mjs --stamp S --out results/latest.json --load "0.12 0.30 0.25" \
-//     --run 'parquetrail|time-file|output-dir|rows|summary-file' --run 'duckdb|...'
+//     --run 'parquetrail|time-file|output-dir|rows|summary-file' --run 'duckdb|...' \
+//     --floor 'libdeflate|time-file' --floor 'klauspost/compress|time-file'
 //
+// Runs other than parquetrail are compared with it by wall and CPU time;
+// floors are one-core inflates of the day's gzip, and parquetrail's CPU time
+// is given over each.
 // A run whose tool failed has rows "" and is shown as failed.
 
 import fs from 'node:fs';
@@ -21,6 +25,7 @@ const { values: args } = parseArgs({
     'load-after': { type: 'string', default: '' },
     'duckdb-version': { type: 'string', default: '' },
     run: { type: 'string', multiple: true, default: [] },
+    floor: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -93,14 +98,25 @@ const runs = args.run.map((spec) => {
 
 const by = Object.fromEntries(runs.map((r) => [r.tool, r]));
 const pt = by.parquetrail;
-const dk = by.duckdb;
 const ratios = {};
-if (pt?.ok && dk?.ok) {
-  ratios.duckdbWallOverParquetrail = +(dk.wallSeconds / pt.wallSeconds).toFixed(2);
-  ratios.duckdbCPUOverParquetrail = +(dk.cpuSeconds / pt.cpuSeconds).toFixed(2);
-  ratios.parquetrailOutputOverDuckdb = +(pt.outputBytes / dk.outputBytes).toFixed(3);
-  ratios.duckdbRSSOverParquetrail = +(dk.peakRSSMiB / pt.peakRSSMiB).toFixed(2);
+for (const other of ['duckdb', 'chdb']) {
+  const o = by[other];
+  if (pt?.ok && o?.ok) {
+    ratios[`${other}WallOverParquetrail`] = +(o.wallSeconds / pt.wallSeconds).toFixed(2);
+    ratios[`${other}CPUOverParquetrail`] = +(o.cpuSeconds / pt.cpuSeconds).toFixed(2);
+    ratios[`parquetrailOutputOver${other[0].toUpperCase()}${other.slice(1)}`] = +(pt.outputBytes / o.outputBytes).toFixed(3);
+    ratios[`${other}RSSOverParquetrail`] = +(o.peakRSSMiB / pt.peakRSSMiB).toFixed(2);
+  }
 }
+
+// The inflate floors: CPU seconds of one core gunzipping the day.
+const floors = args.floor.map((spec) => {
+  const [tool, timeFile] = spec.split('|');
+  const t = readTime(timeFile);
+  const f = { tool, ok: t !== null && t.exit === 0, wallSeconds: t?.wall ?? null, cpuSeconds: t ? +(t.user + t.sys).toFixed(2) : null, peakRSSMiB: t ? +(t.rssKiB / 1024).toFixed(1) : null };
+  if (f.ok && pt?.ok) f.parquetrailCPUOverFloor = +(pt.cpuSeconds / f.cpuSeconds).toFixed(1);
+  return f;
+});
 
 const result = {
   when: new Date().toISOString(),
@@ -122,6 +138,7 @@ const result = {
   duckdbVersion: args['duckdb-version'],
   runs,
   ratios,
+  floors,
 };
 fs.mkdirSync(path.dirname(args.out), { recursive: true });
 fs.writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n');
@@ -155,11 +172,21 @@ console.log();
 console.log(row(['', ...cols]));
 for (const [label, f] of lines) console.log(row([label, ...runs.map(f)]));
 console.log();
-if (ratios.duckdbWallOverParquetrail !== undefined) {
-  console.log(`DuckDB wall / parquetrail wall:     ${ratios.duckdbWallOverParquetrail}x   (target: at least 3x)`);
-  console.log(`DuckDB cpu / parquetrail cpu:       ${ratios.duckdbCPUOverParquetrail}x`);
-  console.log(`parquetrail output / DuckDB output: ${ratios.parquetrailOutputOverDuckdb}   (target: at most 1)`);
-  console.log(`DuckDB RSS / parquetrail RSS:       ${ratios.duckdbRSSOverParquetrail}x   (target: parquetrail under 256 MiB)`);
+for (const [other, label] of [['duckdb', 'DuckDB'], ['chdb', 'chDB']]) {
+  if (ratios[`${other}WallOverParquetrail`] === undefined) continue;
+  const cap = `${other[0].toUpperCase()}${other.slice(1)}`;
+  console.log(`${label} wall / parquetrail wall:`.padEnd(36) + `${ratios[`${other}WallOverParquetrail`]}x   (target: at least 3x)`);
+  console.log(`${label} cpu / parquetrail cpu:`.padEnd(36) + `${ratios[`${other}CPUOverParquetrail`]}x`);
+  console.log(`parquetrail output / ${label} output:`.padEnd(36) + `${ratios[`parquetrailOutputOver${cap}`]}   (target: at most 1)`);
+  console.log(`${label} RSS / parquetrail RSS:`.padEnd(36) + `${ratios[`${other}RSSOverParquetrail`]}x   (target: parquetrail under 256 MiB)`);
+}
+if (floors.length > 0) {
+  console.log();
+  console.log(`Inflate floor (the day's ${(day.gzipBytes / 1e6).toFixed(0)} MB of gzip on one core):`);
+  for (const f of floors) {
+    console.log(`  ${f.tool.padEnd(20)} ${f.ok ? `${fmt(f.cpuSeconds, 2)} CPU-s, ${fmt(f.wallSeconds, 2)} s wall` : 'FAILED'}` +
+      (f.parquetrailCPUOverFloor !== undefined ? `; parquetrail's run takes ${f.parquetrailCPUOverFloor}x its CPU` : ''));
+  }
 }
 // A run named *-nodedup keeps duplicates: it should write every in-window
 // record, and is left out of the comparison between tools.

@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/deprecated"
@@ -35,6 +37,11 @@ type FileWriter struct {
 	page    PageOptions
 	chunks  []chunk
 	rgRows  int64 // rows in the open row group
+
+	// The page index (ColumnIndex and OffsetIndex, thrift-encoded) of every
+	// column chunk written, row group by row group, written before the
+	// footer by Close.
+	colIndex, offIndex [][]byte
 }
 
 // Page and dictionary bounds of published files. A reader holds one page
@@ -79,7 +86,7 @@ func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]str
 	}
 	fw := &FileWriter{w: w, s: s, codec: codec, page: PageOptions{DefaultPageBytes, DefaultDictBytes, pageRows}}
 	fw.meta.Version = 1
-	fw.meta.CreatedBy = "parquetrail"
+	fw.meta.CreatedBy = CreatedBy()
 	fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{Name: "cloudtrail", NumChildren: thrift.New(int32(len(s.Columns)))})
 	str := format.LogicalType{Value: &format.StringType{}}
 	for ci, c := range s.Columns {
@@ -278,6 +285,11 @@ func (fw *FileWriter) EndRowGroup() error {
 		if err := fw.write(c.buf); err != nil {
 			return err
 		}
+		ci, oi, err := c.pageIndex(base+int64(len(c.dict)), fw.s.Columns[fw.leaves[i].col].Kind)
+		if err != nil {
+			return err
+		}
+		fw.colIndex, fw.offIndex = append(fw.colIndex, ci), append(fw.offIndex, oi)
 		rg.Columns = append(rg.Columns, format.ColumnChunk{FileOffset: base, MetaData: md})
 		rg.TotalByteSize += md.TotalUncompressedSize
 		rg.TotalCompressedSize += md.TotalCompressedSize
@@ -366,6 +378,32 @@ func (fw *FileWriter) Close() error {
 		return nil
 	}
 	fw.closed = true
+	// The page index sits between the last row group and the footer, all
+	// column indexes first, then all offset indexes (as parquet-mr and
+	// Arrow write them), so that a reader fetches each kind in one read.
+	k := 0
+	for r := range fw.meta.RowGroups {
+		for c := range fw.meta.RowGroups[r].Columns {
+			cc := &fw.meta.RowGroups[r].Columns[c]
+			cc.ColumnIndexOffset, cc.ColumnIndexLength = fw.off, int32(len(fw.colIndex[k]))
+			if err := fw.write(fw.colIndex[k]); err != nil {
+				return err
+			}
+			k++
+		}
+	}
+	k = 0
+	for r := range fw.meta.RowGroups {
+		for c := range fw.meta.RowGroups[r].Columns {
+			cc := &fw.meta.RowGroups[r].Columns[c]
+			cc.OffsetIndexOffset, cc.OffsetIndexLength = fw.off, int32(len(fw.offIndex[k]))
+			if err := fw.write(fw.offIndex[k]); err != nil {
+				return err
+			}
+			k++
+		}
+	}
+	fw.colIndex, fw.offIndex = nil, nil
 	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &fw.meta)
 	if err != nil {
 		return err
@@ -396,6 +434,8 @@ type chunk struct {
 	plainBytes int
 	nulls      int64
 	lo, hi     int64 // times
+
+	pages []pageStat // the open row group's data pages, for the page index
 }
 
 // scratch is per-goroutine encoding memory, reused across columns.
@@ -408,6 +448,7 @@ type scratch struct {
 	page   []byte // page body before compression
 	comp   []byte
 	hdr    bytes.Buffer
+	lo, hi []byte // the open page's bounds
 }
 
 // trim drops buffers that a page of one huge value (a record of
@@ -535,6 +576,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		}
 		out.dictPages, out.plainPages = false, false
 		out.dictBytes, out.plainBytes, out.nulls = 0, 0, 0
+		out.pages = out.pages[:0]
 	}
 	md := &out.meta
 	switch c.Kind {
@@ -625,9 +667,21 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	var bools []bool
 	pageStartRow, nv, pb := 0, 0, 0
 	var err error
+	// The page's bounds and nulls, for the page index. The bounds are
+	// copies: a value's memory may be reused by the next (Map members,
+	// formatted times).
+	var pageNulls int64
+	pageVals := 0
+	sc.lo, sc.hi = sc.lo[:0], sc.hi[:0]
+	lastK := int32(-1)
+	base := fw.rgRows
 	flush := func() {
 		if len(sc.def) == 0 || err != nil {
 			return
+		}
+		ps := pageStat{off: len(out.buf), firstRow: base + int64(pageStartRow), nulls: pageNulls, null: pageVals == 0}
+		if !ps.null {
+			ps.min, ps.max = truncMin(sc.lo), truncMax(sc.hi)
 		}
 		sc.page = sc.page[:0]
 		if maxRep > 0 {
@@ -653,8 +707,12 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 			NumValues: int32(len(sc.def)), Encoding: enc, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE,
 		})}
 		out.buf, err = fw.encodePage(out.buf, md, &ph, sc.page, sc)
+		ps.size = int32(len(out.buf) - ps.off)
+		out.pages = append(out.pages, ps)
 		md.NumValues += int64(len(sc.def))
 		sc.rep, sc.def, sc.vals, bools, pb = sc.rep[:0], sc.def[:0], sc.vals[:0], bools[:0], 0
+		pageNulls, pageVals, lastK = 0, 0, -1
+		sc.lo, sc.hi = sc.lo[:0], sc.hi[:0]
 	}
 	if useDict && flat {
 		sc.idx = sc.idx[:0]
@@ -668,19 +726,43 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		sc.def = append(sc.def, def)
 		if def != maxDef {
 			out.nulls++
+			pageNulls++
 			return
 		}
 		nv++
+		if c.Kind == Bool {
+			// PLAIN booleans: one byte, 0 or 1, is the bound's form.
+			if v[0] == 't' {
+				v = one
+			} else {
+				v = zero
+			}
+		}
+		if pageVals == 0 {
+			sc.lo, sc.hi = append(sc.lo[:0], v...), append(sc.hi[:0], v...)
+		}
+		pageVals++
 		switch {
 		case useDict:
+			k := int32(0)
 			if flat {
-				sc.idx = append(sc.idx, sc.rowIdx[b.perm[row]])
+				k = sc.rowIdx[b.perm[row]]
+				sc.idx = append(sc.idx, k)
+			} else {
+				k = sc.idx[nv-1]
+			}
+			// A run of one dictionary value needs one comparison.
+			if k != lastK {
+				lastK = k
+				sc.lo, sc.hi = lower(sc.lo, v), upper(sc.hi, v)
 			}
 			pb += 4
 		case c.Kind == Bool:
-			bools = append(bools, v[0] == 't')
+			bools = append(bools, v[0] == 1)
+			sc.lo, sc.hi = lower(sc.lo, v), upper(sc.hi, v)
 			pb++
 		default:
+			sc.lo, sc.hi = lower(sc.lo, v), upper(sc.hi, v)
 			sc.vals = binary.LittleEndian.AppendUint32(sc.vals, uint32(len(v)))
 			sc.vals = append(sc.vals, v...)
 			pb += 4 + len(v)
@@ -723,14 +805,18 @@ func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *Column, sc *scratch) 
 	for k := 0; k < len(b.perm); {
 		n := min(len(b.perm)-k, fw.page.PageBytes/8)
 		sc.vals = sc.vals[:0]
+		lo, hi := src[b.perm[k]], src[b.perm[k]]
 		for _, i := range b.perm[k : k+n] {
 			t := src[i]
-			if md.NumValues == 0 && len(sc.vals) == 0 {
-				out.lo, out.hi = t, t
-			}
-			out.lo, out.hi = min(out.lo, t), max(out.hi, t)
+			lo, hi = min(lo, t), max(hi, t)
 			sc.vals = binary.LittleEndian.AppendUint64(sc.vals, uint64(t))
 		}
+		if md.NumValues == 0 {
+			out.lo, out.hi = lo, hi
+		}
+		out.lo, out.hi = min(out.lo, lo), max(out.hi, hi)
+		ps := pageStat{off: len(out.buf), firstRow: fw.rgRows + int64(k),
+			min: binary.LittleEndian.AppendUint64(nil, uint64(lo)), max: binary.LittleEndian.AppendUint64(nil, uint64(hi))}
 		ph := format.PageHeader{Type: format.DataPage, DataPageHeader: thrift.New(format.DataPageHeader{
 			NumValues: int32(n), Encoding: format.Plain, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE,
 		})}
@@ -738,6 +824,8 @@ func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *Column, sc *scratch) 
 		if out.buf, err = fw.encodePage(out.buf, md, &ph, sc.vals, sc); err != nil {
 			return err
 		}
+		ps.size = int32(len(out.buf) - ps.off)
+		out.pages = append(out.pages, ps)
 		md.NumValues += int64(n)
 		k += n
 	}
@@ -951,4 +1039,122 @@ func (t *dictTable) grow(entries [][]byte) {
 		}
 		t.slots[i] = dictSlot{uint32(h >> 32), int32(k) + 1}
 	}
+}
+
+// pageStat is what the page index records of one data page.
+type pageStat struct {
+	off      int   // in the chunk's data pages
+	size     int32 // header and compressed body
+	firstRow int64 // in the row group
+	nulls    int64
+	null     bool   // no value, only nulls
+	min, max []byte // PLAIN form without length; strings truncated
+}
+
+var zero, one = []byte{0}, []byte{1}
+
+// lower and upper keep the smaller and the larger of bound and v (in
+// bound's memory).
+func lower(bound, v []byte) []byte {
+	if bytes.Compare(v, bound) < 0 {
+		return append(bound[:0], v...)
+	}
+	return bound
+}
+
+func upper(bound, v []byte) []byte {
+	if bytes.Compare(v, bound) > 0 {
+		return append(bound[:0], v...)
+	}
+	return bound
+}
+
+// indexValueBytes bounds a string bound in the column index, as parquet-mr's
+// default truncation does: the blobs' JSON text would otherwise make the
+// index as large as a page.
+const indexValueBytes = 64
+
+// truncMin is a copy of v cut to indexValueBytes at a character boundary:
+// a prefix is never greater than the value.
+func truncMin(v []byte) []byte {
+	if len(v) <= indexValueBytes {
+		return bytes.Clone(v)
+	}
+	cut := indexValueBytes
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return bytes.Clone(v[:cut])
+}
+
+// truncMax is v cut to indexValueBytes with its last character incremented,
+// so that it stays an upper bound and valid UTF-8; v whole when no shorter
+// bound exists (or v is not UTF-8).
+func truncMax(v []byte) []byte {
+	if len(v) <= indexValueBytes || !utf8.Valid(v) {
+		return bytes.Clone(v)
+	}
+	cut := indexValueBytes
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	p := bytes.Clone(v[:cut])
+	for len(p) > 0 {
+		r, size := utf8.DecodeLastRune(p)
+		p = p[:len(p)-size]
+		next := r + 1
+		if next == 0xD800 { // surrogates are not characters
+			next = 0xE000
+		}
+		if next <= utf8.MaxRune {
+			return utf8.AppendRune(p, next)
+		}
+	}
+	return bytes.Clone(v)
+}
+
+// pageIndex encodes the chunk's ColumnIndex and OffsetIndex; at is the
+// file offset of its first data page.
+func (c *chunk) pageIndex(at int64, kind Kind) (ci, oi []byte, err error) {
+	var cx format.ColumnIndex
+	var ox format.OffsetIndex
+	asc, desc := true, true
+	var prev *pageStat
+	for i := range c.pages {
+		p := &c.pages[i]
+		ox.PageLocations = append(ox.PageLocations, format.PageLocation{Offset: at + int64(p.off), CompressedPageSize: p.size, FirstRowIndex: p.firstRow})
+		cx.NullPages = append(cx.NullPages, p.null)
+		cx.NullCounts = append(cx.NullCounts, p.nulls)
+		if p.null {
+			cx.MinValues, cx.MaxValues = append(cx.MinValues, []byte{}), append(cx.MaxValues, []byte{})
+			continue
+		}
+		cx.MinValues, cx.MaxValues = append(cx.MinValues, p.min), append(cx.MaxValues, p.max)
+		if prev != nil {
+			lo, hi := compareBound(kind, prev.min, p.min), compareBound(kind, prev.max, p.max)
+			asc = asc && lo <= 0 && hi <= 0
+			desc = desc && lo >= 0 && hi >= 0
+		}
+		prev = p
+	}
+	switch {
+	case asc:
+		cx.BoundaryOrder = format.Ascending
+	case desc:
+		cx.BoundaryOrder = format.Descending
+	}
+	if ci, err = thrift.Marshal(new(thrift.CompactProtocol), &cx); err != nil {
+		return nil, nil, err
+	}
+	oi, err = thrift.Marshal(new(thrift.CompactProtocol), &ox)
+	return ci, oi, err
+}
+
+// compareBound orders two bounds of a column the way its type sorts.
+func compareBound(kind Kind, a, b []byte) int {
+	if kind == TimeUTC || kind == TimeLocal {
+		x, y := int64(binary.LittleEndian.Uint64(a)), int64(binary.LittleEndian.Uint64(b))
+		return cmp.Compare(x, y)
+	}
+	return bytes.Compare(a, b)
 }
