@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,12 +69,13 @@ func TestCreateDaysDryRun(t *testing.T) {
 	if err := os.WriteFile(file, []byte(backfillTemplate), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	if err := createDays(context.Background(), []string{"--template", file, "--from", "2026-01-30", "--to", "2026-02-02", "--namespace", "backfill", "--dry-run"}, &out); err != nil {
-		t.Fatal(err)
+	t.Setenv(TemplateEnv, "")
+	code, out, errb := runCLI(t, "create-days", "--template", file, "--from", "2026-01-30", "--to", "2026-02-02", "--namespace", "backfill", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb)
 	}
 	var got []string
-	for _, doc := range strings.Split(out.String(), "---\n")[1:] {
+	for _, doc := range strings.Split(out, "---\n")[1:] {
 		var d v1alpha1.CloudTrailDay
 		if err := yaml.UnmarshalStrict([]byte(doc), &d); err != nil {
 			t.Fatal(err)
@@ -91,16 +91,16 @@ func TestCreateDaysDryRun(t *testing.T) {
 		t.Errorf("days (-want +got):\n%s", diff)
 	}
 
-	// Wrong flags are usage errors (exit code 2).
+	// Wrong flags and a missing template are usage errors (exit code 2).
 	for _, args := range [][]string{
 		{"--template", file, "--from", "2026-01-30"},
 		{"--template", file, "--from", "2026-01-30", "--to", "2026-01-01"},
 		{"--template", filepath.Join(t.TempDir(), "missing.yaml"), "--from", "2026-01-30", "--to", "2026-01-31"},
+		{"--from", "2026-01-30", "--to", "2026-01-31"},
 		{"--nope"},
 	} {
-		var usage usageError
-		if err := createDays(context.Background(), args, &bytes.Buffer{}); !errors.As(err, &usage) {
-			t.Errorf("createDays(%v) = %v, want a usage error", args, err)
+		if code, _, errb := runCLI(t, append([]string{"create-days"}, args...)...); code != 2 {
+			t.Errorf("create-days %q: exit %d, want 2: %s", args, code, errb)
 		}
 	}
 }

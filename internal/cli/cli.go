@@ -52,8 +52,9 @@ func Setup(root *cobra.Command, stdout, stderr io.Writer) {
 		c.Flags().SortFlags = false
 		for _, fs := range []*pflag.FlagSet{c.LocalNonPersistentFlags(), c.PersistentFlags()} {
 			fs.VisitAll(func(f *pflag.Flag) {
-				if f.Name != "help" && f.Name != "version" && !strings.Contains(f.Usage, EnvPrefix) {
-					f.Usage += " [$" + EnvName(f.Name) + "]"
+				env := " [$" + EnvName(f.Name) + "]"
+				if f.Name != "help" && f.Name != "version" && !strings.Contains(f.Usage, env) {
+					f.Usage += env
 				}
 			})
 		}
