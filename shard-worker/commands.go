@@ -15,9 +15,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/parquetrail/parquetrail/internal/athena"
+	"github.com/parquetrail/parquetrail/internal/cli"
 	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
 )
@@ -44,7 +46,7 @@ func (s *storeFlags) register(fs *pflag.FlagSet, source bool) {
 	fs.IntVar(&s.maxAttempts, "max-attempts", 0, "attempts per S3 request and object read (default: AWS_MAX_ATTEMPTS, the profile's max_attempts, else 3)")
 	fs.DurationVar(&s.requestTimeout, "request-timeout", 0, "longest S3 request attempt, body included (default 5m)")
 	fs.DurationVar(&s.idle, "idle-timeout", 0, "fail an S3 request attempt after this long without a byte (default 30s)")
-	group(fs, "Store", append(names, "max-attempts", "request-timeout", "idle-timeout")...)
+	cli.Group(fs, "Store", append(names, "max-attempts", "request-timeout", "idle-timeout")...)
 }
 
 func (s *storeFlags) stores() pipeline.Stores {
@@ -76,7 +78,7 @@ func (d *dayFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&d.accounts, "accounts", "", "comma-separated account IDs; default: discover")
 	fs.StringVar(&d.regions, "regions", "", "comma-separated regions; default: discover")
 	fs.BoolVar(&c.AllowOpenWindow, "allow-open-window", false, "run a day whose window plus late-arrival margin has not closed yet")
-	group(fs, "Day", "source", "destination", "date", "time-zone", "late-arrival", "organization-id", "accounts", "regions", "allow-open-window")
+	cli.Group(fs, "Day", "source", "destination", "date", "time-zone", "late-arrival", "organization-id", "accounts", "regions", "allow-open-window")
 
 	fs.StringVar(&c.Columns, "columns", record.Full, "column set: full (every field, lossless) or seed (the Spark job's 41 columns)")
 	typesFlag(fs, &c.Types)
@@ -87,16 +89,16 @@ func (d *dayFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.KeepRuns, "keep-runs", pipeline.DefaultKeepRuns, "keep the report and error files of this many runs of a day (0: all)")
 	fs.StringVar(&c.LateEvents, "late-events", pipeline.LateWrite, "events read after their own day's late-arrival margin: write them into their own day, or count them only")
 	fs.BoolVar(&c.AllowEmpty, "allow-empty", false, "publish an empty day when no log file is selected (default: fail, keeping the published day)")
-	group(fs, "Output", "columns", "types", "local-time-column", "compression", "deduplicate", "on-malformed", "keep-runs", "late-events", "allow-empty")
+	cli.Group(fs, "Output", "columns", "types", "local-time-column", "compression", "deduplicate", "on-malformed", "keep-runs", "late-events", "allow-empty")
 
 	fs.BoolVar(&c.VerifyIntegrity, "verify-integrity", false, "verify every selected file against CloudTrail's signed digest files (needs log file validation on the trail)")
 	fs.StringVar(&c.PublicKeys, "public-keys", "", "PEM bundle of CloudTrail's public keys, instead of the ListPublicKeys API (offline)")
 	fs.StringVar(&c.OnIntegrity, "on-integrity", "fail", "what a file or digest that does not verify does: fail the day, or report it and go on")
-	group(fs, "Integrity", "verify-integrity", "public-keys", "on-integrity")
+	cli.Group(fs, "Integrity", "verify-integrity", "public-keys", "on-integrity")
 
 	fs.Int64Var(&d.shardMiB, "shard-size", 0, "target compressed MiB per shard (default: 32 for run, 256 for plan)")
 	fs.DurationVar(&c.Lease.TTL, "lease-ttl", 0, "how long the day's lease lasts without renewal; a killed run blocks the day this long (default 1m)")
-	group(fs, "Work", "shard-size", "lease-ttl")
+	cli.Group(fs, "Work", "shard-size", "lease-ttl")
 	d.st.register(fs, true)
 }
 
@@ -152,15 +154,15 @@ otherwise.`,
   # from a MinIO or other S3-compatible store, settings from the environment
   PARQUETRAIL_SOURCE_ENDPOINT=http://127.0.0.1:9000 PARQUETRAIL_PATH_STYLE=true \
     shard-worker run --source s3://trail --destination ./out --date 2026-11-24 --json`,
-		Args: noArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c := d.config()
 			if c.Source == "" || c.Destination == "" || c.Date == "" {
-				return usageError{errors.New("run needs --source, --destination and --date")}
+				return problem.Usage(errors.New("run needs --source, --destination and --date"))
 			}
 			c.Defaults()
 			if err := c.Validate(); err != nil {
-				return usageError{err}
+				return problem.Usage(err)
 			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
@@ -191,7 +193,7 @@ otherwise.`,
 	fs.IntVar(&d.cfg.Workers, "workers", 0, "shards flattened at once (default: all cores)")
 	fs.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	group(fs, "Work", "workers", "json", "quiet")
+	cli.Group(fs, "Work", "workers", "json", "quiet")
 	fs.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	_ = fs.MarkHidden("cpu-profile")
 	return cmd
@@ -221,18 +223,18 @@ them into shards; write the plan to the destination's staging area and print its
 key. The operator does this itself; the command is for running the stages by hand.`,
 		Example: `  shard-worker plan --source s3://my-trail-bucket --destination s3://my-lake/cloudtrail \
     --date 2026-11-24 --time-zone Asia/Seoul --max-shards 40`,
-		Args: noArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c := d.config()
 			if c.Source == "" || c.Destination == "" || c.Date == "" {
-				return usageError{errors.New("plan needs --source, --destination and --date")}
+				return problem.Usage(errors.New("plan needs --source, --destination and --date"))
 			}
 			c.Defaults()
 			if c.TargetShardBytes == 0 {
 				c.TargetShardBytes = 256 << 20
 			}
 			if err := c.Validate(); err != nil {
-				return usageError{err}
+				return problem.Usage(err)
 			}
 			ctx := cmd.Context()
 			src, err := store.Open(ctx, c.Source, c.Stores.Source)
@@ -260,13 +262,13 @@ key. The operator does this itself; the command is for running the stages by han
 	d.register(fs)
 	fs.IntVar(&maxShards, "max-shards", 0, "at most this many shards (raises the shard size; 0: no cap)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	group(fs, "Work", "max-shards", "quiet")
+	cli.Group(fs, "Work", "max-shards", "quiet")
 	return cmd
 }
 
 func openPlan(cmd *cobra.Command, dstURL, key string, st storeFlags) (*plan.Plan, store.Store, store.Store, error) {
 	if dstURL == "" || key == "" {
-		return nil, nil, nil, usageError{errors.New("--destination and --plan are required")}
+		return nil, nil, nil, problem.Usage(errors.New("--destination and --plan are required"))
 	}
 	ctx := cmd.Context()
 	opts := st.stores()
@@ -299,17 +301,17 @@ write them as a sorted Parquet part in staging, with a result file of its counts
 In the operator's Indexed Job the shard is the pod's JOB_COMPLETION_INDEX.`,
 		Example: `  shard-worker flatten --destination s3://my-lake/cloudtrail \
     --plan _parquetrail/staging/proc_ymd=20261124/<run>/plan.json --index 0`,
-		Args: noArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			i := index.v
 			if !index.set {
 				v, ok := a.getenv("JOB_COMPLETION_INDEX")
 				if !ok || v == "" {
-					return usageError{errors.New("no --index and no JOB_COMPLETION_INDEX")}
+					return problem.Usage(errors.New("no --index and no JOB_COMPLETION_INDEX"))
 				}
 				n, err := strconv.Atoi(v)
 				if err != nil || n < 0 {
-					return usageError{fmt.Errorf("JOB_COMPLETION_INDEX %q is not a shard index", v)}
+					return problem.Usage(fmt.Errorf("JOB_COMPLETION_INDEX %q is not a shard index", v))
 				}
 				i = n
 			}
@@ -339,7 +341,7 @@ In the operator's Indexed Job the shard is the pod's JOB_COMPLETION_INDEX.`,
 	fs.StringVar(&key, "plan", "", "key of the plan manifest in the destination")
 	fs.Var(&index, "index", "shard index (default: $JOB_COMPLETION_INDEX)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	group(fs, "Shard", "destination", "plan", "index", "quiet")
+	cli.Group(fs, "Shard", "destination", "plan", "index", "quiet")
 	st.register(fs, true)
 	return cmd
 }
@@ -358,7 +360,7 @@ eventtime, drop duplicate events, write the files and the manifest, replace the
 previous run's files, write the run's report and remove staging.`,
 		Example: `  shard-worker merge --destination s3://my-lake/cloudtrail \
     --plan _parquetrail/staging/proc_ymd=20261124/<run>/plan.json --json`,
-		Args: noArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, _, dst, err := openPlan(cmd, dstURL, key, st)
 			if err != nil {
@@ -381,7 +383,7 @@ previous run's files, write the run's report and remove staging.`,
 	fs.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
 	fs.DurationVar(&leaseTTL, "lease-ttl", 0, "how long the day's lease lasts without renewal (default 1m)")
-	group(fs, "Day", "destination", "plan", "json", "quiet", "lease-ttl")
+	cli.Group(fs, "Day", "destination", "plan", "json", "quiet", "lease-ttl")
 	st.register(fs, false)
 	return cmd
 }
@@ -397,12 +399,12 @@ func schemaFlags(fs *pflag.FlagSet) (set, local, types *string) {
 func fileSchema(set, local, types string) (*record.Schema, error) {
 	s, err := record.NewSchema(set, local)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, problem.Usage(err)
 	}
 	// proc_ymd's value does not matter for the columns and their types.
 	fs, err := s.FileSchema(types, "20060102")
 	if err != nil {
-		return nil, usageError{err}
+		return nil, problem.Usage(err)
 	}
 	return fs, nil
 }
@@ -415,7 +417,7 @@ func (a *app) columnsCommand() *cobra.Command {
 		GroupID: "schema",
 		Example: `  shard-worker columns --columns seed --local-time-column eventtime_kst
   shard-worker columns --columns seed --types spark`,
-		Args: noArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := fileSchema(*set, *local, *types)
 			if err != nil {
@@ -450,7 +452,7 @@ string), so that every new day is queryable without a crawler. Use the column
 set, local-time column and types the days were written with.`,
 		Example: `  shard-worker athena --location s3://my-lake/cloudtrail --columns seed \
     --local-time-column eventtime_kst --database security --table cloudtrail_kst`,
-		Args: noArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := fileSchema(*set, *local, *types)
 			if err != nil {
@@ -458,7 +460,7 @@ set, local-time column and types the days were written with.`,
 			}
 			ddl, err := athena.DDL(s, o)
 			if err != nil {
-				return usageError{err}
+				return problem.Usage(err)
 			}
 			_, err = io.WriteString(a.stdout, ddl)
 			return err
@@ -478,9 +480,9 @@ func (a *app) versionCommand() *cobra.Command {
 		Use:     "version",
 		Short:   "Print the version",
 		GroupID: "other",
-		Args:    noArgs,
+		Args:    cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(a.stdout, "shard-worker", versionString())
+			_, err := fmt.Fprintln(a.stdout, "shard-worker", cli.Version(version))
 			return err
 		},
 	}

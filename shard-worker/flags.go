@@ -77,15 +77,6 @@ func (o *optionalInt) Set(s string) error {
 
 func (o *optionalInt) Type() string { return "int" }
 
-// group files a flag under a heading of the command's help.
-func group(fs *pflag.FlagSet, name string, flags ...string) {
-	for _, f := range flags {
-		if err := fs.SetAnnotation(f, "group", []string{name}); err != nil {
-			panic(err)
-		}
-	}
-}
-
 // typesFlag registers --types.
 func typesFlag(fs *pflag.FlagSet, p *string) {
 	fs.StringVar(p, "types", record.Typed, `column types: typed (timestamps, JSON text) or spark (the Spark job's: string times, map<string,string> blobs, proc_ymd in the files; needs --columns seed)`)

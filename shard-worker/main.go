@@ -8,8 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -17,12 +15,12 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/parquetrail/parquetrail/internal/problem"
+	"github.com/parquetrail/parquetrail/internal/cli"
 	"github.com/parquetrail/parquetrail/internal/record"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; without
-// it, the version comes from the build info (see versionString).
+// it, the version comes from the build info (see cli.Version).
 var version = ""
 
 // defaultMemoryLimit is the Go runtime's soft memory limit unless
@@ -51,44 +49,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return a.exitCode(err)
 }
 
-// usageError is a command line or setting that cannot work: exit code 2.
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
-
 func (a *app) exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	code := problem.ExitCode(err)
-	var ue usageError
-	if errors.As(err, &ue) {
-		code = problem.ExitUsage
-	}
+	var jsonLog *slog.Logger
 	if a.jsonLogs {
-		a.logger().Error(err.Error(), slog.Int("exitCode", code))
-	} else {
-		fmt.Fprintf(a.stderr, "shard-worker: %v\n", err)
-		if ue.hint() != "" {
-			fmt.Fprintln(a.stderr, ue.hint())
-		}
+		jsonLog = a.logger()
 	}
-	return code
+	return cli.Exit(err, "shard-worker", a.stderr, jsonLog)
 }
-
-// hint is what to run for help after a usage error.
-func (e usageError) hint() string {
-	var h helpHint
-	if errors.As(e.error, &h) {
-		return h.text
-	}
-	return ""
-}
-
-// helpHint carries the "Run ... --help" line of a usage error.
-type helpHint struct {
-	error
-	text string
-}
-
-func (h helpHint) Unwrap() error { return h.error }

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,6 +17,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/cli"
+	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/window"
 )
 
@@ -26,61 +29,112 @@ const TemplateLabel = "parquetrail.io/template"
 // CronJob can take it from a ConfigMap key without mounting a volume.
 const TemplateEnv = "PARQUETRAIL_DAY_TEMPLATE"
 
-// createDay is "manager create-day": it makes the CloudTrailDay of a recent
-// date (yesterday by default, in the template's time zone) from a template,
-// for a CronJob to run every day. Running it twice for a date is harmless.
-func createDay(ctx context.Context, args []string, now time.Time) error {
-	fs := flag.NewFlagSet("create-day", flag.ContinueOnError)
-	template := fs.String("template", "", "file with a CloudTrailDay whose spec is the days' (spec.date is set here); its name is the prefix of the days' names (default: the YAML in $"+TemplateEnv+")")
-	daysAgo := fs.Int("days-ago", 1, "how many days before today, in the template's time zone")
-	namespace := fs.String("namespace", "", "namespace of the day (default: the template's, else the pod's)")
-	dryRun := fs.Bool("dry-run", false, "print the day instead of creating it")
-	if err := fs.Parse(args); err != nil {
-		return err
+// dayFlags are create-day's and create-days' settings.
+type dayFlags struct {
+	template    string
+	templateEnv string // the value of $PARQUETRAIL_DAY_TEMPLATE
+	namespace   string
+	dryRun      bool
+	daysAgo     int    // create-day
+	from, to    string // create-days
+}
+
+const templateHelp = "file with a CloudTrailDay whose spec is the days' (spec.date is set here); its name is the prefix of the days' names (default: the YAML in $" + TemplateEnv + ")"
+
+const templateLong = `The template is a CloudTrailDay without spec.date: its spec is every day's, its
+name the prefix of the days' names ("<name>-<date>"), and its labels are
+copied. --template names its file; without it, the template's YAML is read
+from $` + TemplateEnv + ` (a CronJob can take it from a ConfigMap key
+without mounting a volume).`
+
+func (a *app) createDayCommand() *cobra.Command {
+	var f dayFlags
+	cmd := &cobra.Command{
+		Use:     "create-day [--template FILE] [--days-ago N]",
+		Short:   "Create the CloudTrailDay of yesterday from a template (a daily CronJob)",
+		GroupID: "days",
+		Long: `Create the CloudTrailDay of a recent date (yesterday by default, in the
+template's time zone) from a template, for a CronJob to run every day. Running
+it twice for a date is harmless: a day that exists is left as it is.
+
+` + templateLong,
+		Example: `  # yesterday's day in the template's time zone
+  manager create-day --template /etc/parquetrail/day.yaml
+
+  # the day before yesterday, printed instead of created
+  manager create-day --template day.yaml --days-ago 2 --dry-run`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.templateEnv, _ = a.getenv(TemplateEnv)
+			return createDay(cmd.Context(), f, time.Now(), cmd.OutOrStdout())
+		},
 	}
-	if *daysAgo < 0 {
-		return errors.New("create-day needs --days-ago of 0 or more")
+	fs := cmd.Flags()
+	fs.StringVar(&f.template, "template", "", templateHelp)
+	fs.IntVar(&f.daysAgo, "days-ago", 1, "how many days before today, in the template's time zone")
+	fs.StringVar(&f.namespace, "namespace", "", "namespace of the day (default: the template's, else the pod's)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the day instead of creating it")
+	cli.LogFormatFlag(fs, new(string), "text")
+	return cmd
+}
+
+// createDay makes the CloudTrailDay of a recent date (yesterday by default,
+// in the template's time zone) from a template, for a CronJob to run every
+// day. Running it twice for a date is harmless.
+func createDay(ctx context.Context, f dayFlags, now time.Time, out io.Writer) error {
+	if f.daysAgo < 0 {
+		return problem.Usage(errors.New("create-day needs --days-ago of 0 or more"))
 	}
-	b, source, err := readTemplate(*template, os.Getenv(TemplateEnv))
+	b, source, err := readTemplate(f.template, f.templateEnv)
 	if err != nil {
-		return err
+		return problem.Usage(err)
 	}
-	day, err := dayFromTemplate(b, now, *daysAgo)
+	day, err := dayFromTemplate(b, now, f.daysAgo)
 	if err != nil {
-		return fmt.Errorf("%s: %w", source, err)
+		return problem.Usage(fmt.Errorf("%s: %w", source, err))
 	}
-	if *namespace != "" {
-		day.Namespace = *namespace
+	if f.namespace != "" {
+		day.Namespace = f.namespace
 	}
 	if day.Namespace == "" {
 		day.Namespace = podNamespace()
 	}
-	if *dryRun {
-		out, err := yaml.Marshal(day)
+	if f.dryRun {
+		b, err := yaml.Marshal(day)
 		if err != nil {
 			return err
 		}
-		_, err = os.Stdout.Write(out)
+		_, err = out.Write(b)
 		return err
 	}
-	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return err
-	}
-	c, err := client.New(ctrl.GetConfigOrDie(), client.Options{Scheme: scheme})
+	c, err := newClient()
 	if err != nil {
 		return err
 	}
 	switch err := c.Create(ctx, day); {
 	case apierrors.IsAlreadyExists(err):
 		// A second run for the same date (a retried or manual Job).
-		fmt.Printf("cloudtrailday %s/%s already exists; nothing to do\n", day.Namespace, day.Name)
-		return nil
-	case err != nil:
+		_, err = fmt.Fprintf(out, "cloudtrailday %s/%s already exists; nothing to do\n", day.Namespace, day.Name)
 		return err
+	case err != nil:
+		return fmt.Errorf("creating cloudtrailday %s/%s: %w", day.Namespace, day.Name, err)
 	}
-	fmt.Printf("cloudtrailday %s/%s created for %s (%s)\n", day.Namespace, day.Name, day.Spec.Date, day.Spec.TimeZone)
-	return nil
+	_, err = fmt.Fprintf(out, "cloudtrailday %s/%s created for %s (%s)\n", day.Namespace, day.Name, day.Spec.Date, day.Spec.TimeZone)
+	return err
+}
+
+// newClient is a client of the API server that --kubeconfig, $KUBECONFIG
+// or the pod's service account names; no config is a settings error.
+func newClient() (client.Client, error) {
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return nil, problem.Usage(fmt.Errorf("the API server's config: %w", err))
+	}
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	return client.New(cfg, client.Options{Scheme: scheme})
 }
 
 // readTemplate reads the template from the file at path or, without a

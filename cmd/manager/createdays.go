@@ -3,57 +3,74 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
+	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/cli"
+	"github.com/parquetrail/parquetrail/internal/problem"
 )
 
 // maxBackfillDays bounds one create-days run: ten years of days.
 const maxBackfillDays = 3660
 
-// usageError is a wrong flag or argument: exit code 2.
-type usageError struct{ error }
+func (a *app) createDaysCommand() *cobra.Command {
+	var f dayFlags
+	cmd := &cobra.Command{
+		Use:     "create-days --from DATE --to DATE [--template FILE]",
+		Short:   "Create the CloudTrailDays of a range of dates from a template (a backfill)",
+		GroupID: "days",
+		Long: `Create the CloudTrailDays of every date from --from to --to (both included)
+from the same template as create-day, so that a backfill of a year is one
+command. Days that exist are left as they are, so running it again is
+harmless; the operator runs the new days a few at a time
+(--max-concurrent-days), oldest date first.
 
-// createDays is "manager create-days": it makes the CloudTrailDays of every
-// date from --from to --to (inclusive) from the same template as
-// create-day, so that a backfill of a year is one command. Days that exist
-// are left as they are; the operator runs the new ones a few at a time
-// (--max-concurrent-days), oldest date first.
-func createDays(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("create-days", flag.ContinueOnError)
-	fs.SetOutput(out)
-	template := fs.String("template", "", "file with a CloudTrailDay whose spec is the days' (spec.date is set here); its name is the prefix of the days' names (default: the YAML in $"+TemplateEnv+")")
-	from := fs.String("from", "", "first date, YYYY-MM-DD (required)")
-	to := fs.String("to", "", "last date, YYYY-MM-DD, included (required)")
-	namespace := fs.String("namespace", "", "namespace of the days (default: the template's, else the pod's)")
-	dryRun := fs.Bool("dry-run", false, "print the days instead of creating them")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+` + templateLong,
+		Example: `  # a backfill of 2025
+  manager create-days --template day.yaml --from 2025-01-01 --to 2025-12-31
+
+  # the days it would create, as YAML
+  manager create-days --template day.yaml --from 2026-01-01 --to 2026-01-07 --dry-run`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.templateEnv, _ = a.getenv(TemplateEnv)
+			return createDays(cmd.Context(), f, cmd.OutOrStdout())
+		},
 	}
-	dates, err := dateRange(*from, *to)
+	fs := cmd.Flags()
+	fs.StringVar(&f.template, "template", "", templateHelp)
+	fs.StringVar(&f.from, "from", "", "first date, YYYY-MM-DD (required)")
+	fs.StringVar(&f.to, "to", "", "last date, YYYY-MM-DD, included (required)")
+	fs.StringVar(&f.namespace, "namespace", "", "namespace of the days (default: the template's, else the pod's)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the days instead of creating them")
+	cli.LogFormatFlag(fs, new(string), "text")
+	return cmd
+}
+
+// createDays makes the CloudTrailDays of every date from f.from to f.to
+// (inclusive) from the same template as create-day.
+func createDays(ctx context.Context, f dayFlags, out io.Writer) error {
+	dates, err := dateRange(f.from, f.to)
 	if err != nil {
-		return usageError{err}
+		return problem.Usage(err)
 	}
-	b, source, err := readTemplate(*template, os.Getenv(TemplateEnv))
+	b, source, err := readTemplate(f.template, f.templateEnv)
 	if err != nil {
-		return usageError{err}
+		return problem.Usage(err)
 	}
 	t, err := parseTemplate(b)
 	if err != nil {
-		return usageError{fmt.Errorf("%s: %w", source, err)}
+		return problem.Usage(fmt.Errorf("%s: %w", source, err))
 	}
-	if *namespace != "" {
-		t.Namespace = *namespace
+	if f.namespace != "" {
+		t.Namespace = f.namespace
 	}
 	if t.Namespace == "" {
 		t.Namespace = podNamespace()
@@ -62,7 +79,7 @@ func createDays(ctx context.Context, args []string, out io.Writer) error {
 	for i, d := range dates {
 		days[i] = dayOf(t, d)
 	}
-	if *dryRun {
+	if f.dryRun {
 		for _, d := range days {
 			b, err := yaml.Marshal(d)
 			if err != nil {
@@ -74,11 +91,7 @@ func createDays(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return err
-	}
-	c, err := client.New(ctrl.GetConfigOrDie(), client.Options{Scheme: scheme})
+	c, err := newClient()
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,12 +69,13 @@ func TestCreateDaysDryRun(t *testing.T) {
 	if err := os.WriteFile(file, []byte(backfillTemplate), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	if err := createDays(context.Background(), []string{"--template", file, "--from", "2026-01-30", "--to", "2026-02-02", "--namespace", "backfill", "--dry-run"}, &out); err != nil {
-		t.Fatal(err)
+	t.Setenv(TemplateEnv, "")
+	code, out, errb := runCLI(t, "create-days", "--template", file, "--from", "2026-01-30", "--to", "2026-02-02", "--namespace", "backfill", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb)
 	}
 	var got []string
-	for _, doc := range strings.Split(out.String(), "---\n")[1:] {
+	for _, doc := range strings.Split(out, "---\n")[1:] {
 		var d v1alpha1.CloudTrailDay
 		if err := yaml.UnmarshalStrict([]byte(doc), &d); err != nil {
 			t.Fatal(err)
@@ -91,16 +91,16 @@ func TestCreateDaysDryRun(t *testing.T) {
 		t.Errorf("days (-want +got):\n%s", diff)
 	}
 
-	// Wrong flags are usage errors (exit code 2).
+	// Wrong flags and a missing template are usage errors (exit code 2).
 	for _, args := range [][]string{
 		{"--template", file, "--from", "2026-01-30"},
 		{"--template", file, "--from", "2026-01-30", "--to", "2026-01-01"},
 		{"--template", filepath.Join(t.TempDir(), "missing.yaml"), "--from", "2026-01-30", "--to", "2026-01-31"},
+		{"--from", "2026-01-30", "--to", "2026-01-31"},
 		{"--nope"},
 	} {
-		var usage usageError
-		if err := createDays(context.Background(), args, &bytes.Buffer{}); !errors.As(err, &usage) {
-			t.Errorf("createDays(%v) = %v, want a usage error", args, err)
+		if code, _, errb := runCLI(t, append([]string{"create-days"}, args...)...); code != 2 {
+			t.Errorf("create-days %q: exit %d, want 2: %s", args, code, errb)
 		}
 	}
 }
@@ -108,7 +108,7 @@ func TestCreateDaysDryRun(t *testing.T) {
 // TestCreateDays creates a range against a real API server, then again
 // over a longer range: the days that exist are left alone.
 func TestCreateDays(t *testing.T) {
-	c := apiServer(t)
+	c, kubeconfig := apiServerWithKubeconfig(t)
 	ctx := context.Background()
 	tmpl, err := parseTemplate([]byte(backfillTemplate))
 	if err != nil {
@@ -155,12 +155,42 @@ func TestCreateDays(t *testing.T) {
 	}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(first), stored); err != nil || stored.Annotations["kept"] != "yes" {
 		t.Errorf("an existing day was changed: %v %v", stored.Annotations, err)
+
+		// The command line, as the CronJob and a backfill run it: the template
+		// from the environment, the API server from --kubeconfig (or its
+		// variable); a second run of create-day is harmless.
+		t.Setenv(TemplateEnv, backfillTemplate)
+		t.Setenv("PARQUETRAIL_KUBECONFIG", kubeconfig)
+		for i, want := range []string{"created for ", "already exists; nothing to do"} {
+			code, out, errb := runCLI(t, "create-day", "--namespace", "default", "--days-ago", "400")
+			if code != 0 || !strings.Contains(out, want) {
+				t.Errorf("create-day, run %d: exit %d, want %q: %s%s", i+1, code, want, out, errb)
+			}
+		}
+		code, out, errb := runCLI(t, "create-days", "--namespace", "default", "--from", "2026-01-11", "--to", "2026-01-13")
+		if code != 0 || !strings.HasSuffix(out, "3 days from 2026-01-11 to 2026-01-13: 1 created, 2 already there\n") {
+			t.Errorf("create-days: exit %d: %s%s", code, out, errb)
+		}
+		if err := c.List(ctx, &l, client.InNamespace("default")); err != nil || len(l.Items) != 16 {
+			t.Errorf("%d days after the command line's, want 16: %v", len(l.Items), err)
+		}
+		// A namespace that does not exist: a failure a retry may fix (1).
+		if code, _, errb := runCLI(t, "create-day", "--namespace", "nowhere"); code != 1 || !strings.Contains(errb, "cloudtrailday nowhere/seed-") {
+			t.Errorf("create-day in a missing namespace: exit %d: %s", code, errb)
+		}
 	}
 }
 
 // apiServer starts a kube-apiserver and etcd with the CRD (the control plane
 // of hack/controlplane.sh) and returns a client of it.
 func apiServer(t *testing.T) client.Client {
+	c, _ := apiServerWithKubeconfig(t)
+	return c
+}
+
+// apiServerWithKubeconfig is apiServer, with a kubeconfig file of an
+// administrator for the command line's --kubeconfig.
+func apiServerWithKubeconfig(t *testing.T) (client.Client, string) {
 	t.Helper()
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -197,5 +227,17 @@ func apiServer(t *testing.T) client.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := admin.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c, kubeconfig
 }
