@@ -129,7 +129,12 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 	heap.Init(&have)
 
 	name := LateFilePrefix(sourceYMD)
-	out := &output{ctx: ctx, dst: dst, schema: schema, compression: cmp.Or(p.Compression, record.Zstd),
+	// The target day's files have the plan's types (proc_ymd is the target's).
+	fileSchema, err := schema.FileSchema(p.Types, target)
+	if err != nil {
+		return nil, st, err
+	}
+	out := &output{ctx: ctx, dst: dst, schema: schema, fileSchema: fileSchema, compression: cmp.Or(p.Compression, record.Zstd),
 		prefix: commit.StagedKey(target, p.RunID, name), publishAs: plan.PartitionPrefix(target) + name,
 		runID: p.RunID, opts: Options{TargetFileBytes: math.MaxInt64, RowGroupRows: DefaultRowGroupRows,
 			RowGroupBytes: DefaultRowGroupBytes, Workers: 1},
