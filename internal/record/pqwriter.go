@@ -739,7 +739,8 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 			}
 		}
 		if pageVals == 0 {
-			sc.lo, sc.hi = append(sc.lo[:0], v...), append(sc.hi[:0], v...)
+			b := boundPrefix(v)
+			sc.lo, sc.hi = append(sc.lo[:0], b...), append(sc.hi[:0], b...)
 		}
 		pageVals++
 		switch {
@@ -1053,9 +1054,28 @@ type pageStat struct {
 
 var zero, one = []byte{0}, []byte{1}
 
-// lower and upper keep the smaller and the larger of bound and v (in
-// bound's memory).
+// boundPrefix is as much of v as a bound needs: indexValueBytes and one
+// more character, cut at a character boundary. The page's bounds are kept
+// as such prefixes, so that a record of megabytes is never copied whole:
+// the least prefix cut to indexValueBytes is a lower bound of every value;
+// the greatest is a value itself when it is no longer than indexValueBytes
+// (a longer value's prefix is longer, so it sorts below it unless it is
+// smaller earlier), else truncMax makes an upper bound of it.
+func boundPrefix(v []byte) []byte {
+	if len(v) <= indexValueBytes+utf8.UTFMax {
+		return v
+	}
+	cut := indexValueBytes + utf8.UTFMax
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut]
+}
+
+// lower and upper keep the smaller and the larger of bound and v's
+// boundPrefix (in bound's memory).
 func lower(bound, v []byte) []byte {
+	v = boundPrefix(v)
 	if bytes.Compare(v, bound) < 0 {
 		return append(bound[:0], v...)
 	}
@@ -1063,6 +1083,7 @@ func lower(bound, v []byte) []byte {
 }
 
 func upper(bound, v []byte) []byte {
+	v = boundPrefix(v)
 	if bytes.Compare(v, bound) > 0 {
 		return append(bound[:0], v...)
 	}
