@@ -1,4 +1,4 @@
-package record
+package scan
 
 import (
 	"bytes"
@@ -6,29 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/parquetrail/parquetrail/internal/problem"
+	"github.com/parquetrail/parquetrail/internal/record"
 )
-
-// Row is one flattened record. Its byte slices point into the Reader's
-// buffers and stay valid until the next call to Next.
-type Row struct {
-	Index  int   // 0-based index in the object's Records array
-	Offset int64 // byte offset of the record in the decompressed object
-	Time   int64 // eventTime, milliseconds since the Unix epoch (UTC)
-	Local  int64 // eventTime's wall clock in the day's zone, as if UTC
-
-	// Kind and Detail are set when the record is malformed (a
-	// problem.Kind* constant and a cause); the row must not be written.
-	Kind   string
-	Detail string
-
-	val      [numFields][]byte // nil is null; booleans are "true"/"false"
-	resN     int               // number of resources, -1 when the lists are null
-	res      [3][][]byte       // ARN, accountId, type per resource
-	unmapped []byte            // JSON object, nil when nothing is unmapped
-}
-
-// EventID returns the row's eventid column (nil when null).
-func (r *Row) EventID() []byte { return r.val[fEventID] }
 
 var (
 	litTrue  = []byte("true")
@@ -70,12 +49,12 @@ const (
 
 type slot struct {
 	kind slotKind
-	f    field // for value slots
-	sub  level // for slotStruct
+	f    record.Field // for value slots
+	sub  level        // for slotStruct
 }
 
-func val(k slotKind, f field) slot { return slot{kind: k, f: f} }
-func sub(l level) slot             { return slot{kind: slotStruct, sub: l} }
+func val(k slotKind, f record.Field) slot { return slot{kind: k, f: f} }
+func sub(l level) slot                    { return slot{kind: slotStruct, sub: l} }
 
 // lookup maps a key at a level to its slot. Keys are exact: CloudTrail's
 // spelling is mixed-case and fixed, and other spellings stay unmapped.
@@ -84,96 +63,96 @@ func lookup(lv level, k []byte) slot {
 	case lvTop:
 		switch string(k) {
 		case "eventVersion":
-			return val(slotString, fEventVersion)
+			return val(slotString, record.FieldEventVersion)
 		case "userIdentity":
 			return sub(lvUserIdentity)
 		case "eventTime":
-			return val(slotTime, fEventTime)
+			return val(slotTime, record.FieldEventTime)
 		case "eventSource":
-			return val(slotString, fEventSource)
+			return val(slotString, record.FieldEventSource)
 		case "eventName":
-			return val(slotString, fEventName)
+			return val(slotString, record.FieldEventName)
 		case "awsRegion":
-			return val(slotString, fAWSRegion)
+			return val(slotString, record.FieldAWSRegion)
 		case "sourceIPAddress":
-			return val(slotString, fSourceIPAddress)
+			return val(slotString, record.FieldSourceIPAddress)
 		case "userAgent":
-			return val(slotString, fUserAgent)
+			return val(slotString, record.FieldUserAgent)
 		case "errorCode":
-			return val(slotString, fErrorCode)
+			return val(slotString, record.FieldErrorCode)
 		case "errorMessage":
-			return val(slotString, fErrorMessage)
+			return val(slotString, record.FieldErrorMessage)
 		case "requestParameters":
-			return val(slotJSON, fRequestParameters)
+			return val(slotJSON, record.FieldRequestParameters)
 		case "responseElements":
-			return val(slotJSON, fResponseElements)
+			return val(slotJSON, record.FieldResponseElements)
 		case "additionalEventData":
-			return val(slotJSON, fAdditionalEventData)
+			return val(slotJSON, record.FieldAdditionalEventData)
 		case "requestID":
-			return val(slotString, fRequestID)
+			return val(slotString, record.FieldRequestID)
 		case "eventID":
-			return val(slotString, fEventID)
+			return val(slotString, record.FieldEventID)
 		case "eventId":
-			return val(slotEventIDAlt, fEventID)
+			return val(slotEventIDAlt, record.FieldEventID)
 		case "readOnly":
-			return val(slotBool, fReadOnly)
+			return val(slotBool, record.FieldReadOnly)
 		case "resources":
 			return slot{kind: slotResources}
 		case "eventType":
-			return val(slotString, fEventType)
+			return val(slotString, record.FieldEventType)
 		case "apiVersion":
-			return val(slotString, fAPIVersion)
+			return val(slotString, record.FieldAPIVersion)
 		case "managementEvent":
-			return val(slotBool, fManagementEvent)
+			return val(slotBool, record.FieldManagementEvent)
 		case "recipientAccountId":
-			return val(slotString, fRecipientAccountID)
+			return val(slotString, record.FieldRecipientAccountID)
 		case "serviceEventDetails":
-			return val(slotJSON, fServiceEventDetails)
+			return val(slotJSON, record.FieldServiceEventDetails)
 		case "sharedEventID":
-			return val(slotString, fSharedEventID)
+			return val(slotString, record.FieldSharedEventID)
 		case "vpcEndpointId":
-			return val(slotString, fVPCEndpointID)
+			return val(slotString, record.FieldVPCEndpointID)
 		case "vpcEndpointAccountId":
-			return val(slotString, fVPCEndpointAccountID)
+			return val(slotString, record.FieldVPCEndpointAccountID)
 		case "eventCategory":
-			return val(slotString, fEventCategory)
+			return val(slotString, record.FieldEventCategory)
 		case "tlsDetails":
 			return sub(lvTLSDetails)
 		case "sessionCredentialFromConsole":
-			return val(slotString, fSessionCredentialFromConsole)
+			return val(slotString, record.FieldSessionCredentialFromConsole)
 		case "addendum":
 			return sub(lvAddendum)
 		case "edgeDeviceDetails":
-			return val(slotJSON, fEdgeDeviceDetails)
+			return val(slotJSON, record.FieldEdgeDeviceDetails)
 		case "insightDetails":
-			return val(slotJSON, fInsightDetails)
+			return val(slotJSON, record.FieldInsightDetails)
 		case "eventContext":
-			return val(slotJSON, fEventContext)
+			return val(slotJSON, record.FieldEventContext)
 		}
 	case lvUserIdentity:
 		switch string(k) {
 		case "type":
-			return val(slotString, fUIType)
+			return val(slotString, record.FieldUIType)
 		case "principalId":
-			return val(slotString, fUIPrincipalID)
+			return val(slotString, record.FieldUIPrincipalID)
 		case "arn":
-			return val(slotString, fUIArn)
+			return val(slotString, record.FieldUIArn)
 		case "accountId":
-			return val(slotString, fUIAccountID)
+			return val(slotString, record.FieldUIAccountID)
 		case "accessKeyId":
-			return val(slotString, fUIAccessKeyID)
+			return val(slotString, record.FieldUIAccessKeyID)
 		case "userName":
-			return val(slotString, fUIUserName)
+			return val(slotString, record.FieldUIUserName)
 		case "sessionContext":
 			return sub(lvSessionContext)
 		case "invokedBy":
-			return val(slotString, fUIInvokedBy)
+			return val(slotString, record.FieldUIInvokedBy)
 		case "webIdFederationData":
 			return sub(lvUIWebID)
 		case "identityProvider":
-			return val(slotString, fUIIdentityProvider)
+			return val(slotString, record.FieldUIIdentityProvider)
 		case "credentialId":
-			return val(slotString, fUICredentialID)
+			return val(slotString, record.FieldUICredentialID)
 		case "onBehalfOf":
 			return sub(lvOnBehalfOf)
 		case "inScopeOf":
@@ -188,83 +167,83 @@ func lookup(lv level, k []byte) slot {
 		case "webIdFederationData":
 			return sub(lvSCWebID)
 		case "sourceIdentity":
-			return val(slotString, fSCSourceIdentity)
+			return val(slotString, record.FieldSCSourceIdentity)
 		case "ec2RoleDelivery":
-			return val(slotString, fSCEC2RoleDelivery)
+			return val(slotString, record.FieldSCEC2RoleDelivery)
 		case "assumedRoot":
-			return val(slotString, fSCAssumedRoot)
+			return val(slotString, record.FieldSCAssumedRoot)
 		}
 	case lvSessionIssuer:
 		switch string(k) {
 		case "type":
-			return val(slotString, fSIType)
+			return val(slotString, record.FieldSIType)
 		case "principalId":
-			return val(slotString, fSIPrincipalID)
+			return val(slotString, record.FieldSIPrincipalID)
 		case "arn":
-			return val(slotString, fSIArn)
+			return val(slotString, record.FieldSIArn)
 		case "accountId":
-			return val(slotString, fSIAccountID)
+			return val(slotString, record.FieldSIAccountID)
 		case "userName":
-			return val(slotString, fSIUserName)
+			return val(slotString, record.FieldSIUserName)
 		}
 	case lvSCAttributes:
 		switch string(k) {
 		case "creationDate":
-			return val(slotString, fSCAttrCreationDate)
+			return val(slotString, record.FieldSCAttrCreationDate)
 		case "mfaAuthenticated":
-			return val(slotString, fSCAttrMFAAuthenticated)
+			return val(slotString, record.FieldSCAttrMFAAuthenticated)
 		}
 	case lvSCWebID:
 		switch string(k) {
 		case "federatedProvider":
-			return val(slotString, fSCWebIDFederatedProvider)
+			return val(slotString, record.FieldSCWebIDFederatedProvider)
 		case "attributes":
-			return val(slotJSON, fSCWebIDAttributes)
+			return val(slotJSON, record.FieldSCWebIDAttributes)
 		}
 	case lvUIWebID:
 		switch string(k) {
 		case "federatedProvider":
-			return val(slotString, fUIWebIDFederatedProvider)
+			return val(slotString, record.FieldUIWebIDFederatedProvider)
 		case "attributes":
-			return val(slotJSON, fUIWebIDAttributes)
+			return val(slotJSON, record.FieldUIWebIDAttributes)
 		}
 	case lvOnBehalfOf:
 		switch string(k) {
 		case "userId":
-			return val(slotString, fUIOnBehalfOfUserID)
+			return val(slotString, record.FieldUIOnBehalfOfUserID)
 		case "identityStoreArn":
-			return val(slotString, fUIOnBehalfOfIdentityStoreArn)
+			return val(slotString, record.FieldUIOnBehalfOfIdentityStoreArn)
 		}
 	case lvInScopeOf:
 		switch string(k) {
 		case "sourceArn":
-			return val(slotString, fUIInScopeOfSourceArn)
+			return val(slotString, record.FieldUIInScopeOfSourceArn)
 		case "sourceAccount":
-			return val(slotString, fUIInScopeOfSourceAccount)
+			return val(slotString, record.FieldUIInScopeOfSourceAccount)
 		case "issuerType":
-			return val(slotString, fUIInScopeOfIssuerType)
+			return val(slotString, record.FieldUIInScopeOfIssuerType)
 		case "credentialsIssuedTo":
-			return val(slotString, fUIInScopeOfCredentialsIssuedTo)
+			return val(slotString, record.FieldUIInScopeOfCredentialsIssuedTo)
 		}
 	case lvTLSDetails:
 		switch string(k) {
 		case "tlsVersion":
-			return val(slotString, fTLSVersion)
+			return val(slotString, record.FieldTLSVersion)
 		case "cipherSuite":
-			return val(slotString, fTLSCipherSuite)
+			return val(slotString, record.FieldTLSCipherSuite)
 		case "clientProvidedHostHeader":
-			return val(slotString, fTLSClientProvidedHostHeader)
+			return val(slotString, record.FieldTLSClientProvidedHostHeader)
 		}
 	case lvAddendum:
 		switch string(k) {
 		case "reason":
-			return val(slotString, fAddendumReason)
+			return val(slotString, record.FieldAddendumReason)
 		case "updatedFields":
-			return val(slotString, fAddendumUpdatedFields)
+			return val(slotString, record.FieldAddendumUpdatedFields)
 		case "originalRequestID":
-			return val(slotString, fAddendumOriginalRequestID)
+			return val(slotString, record.FieldAddendumOriginalRequestID)
 		case "originalEventID":
-			return val(slotString, fAddendumOriginalEventID)
+			return val(slotString, record.FieldAddendumOriginalEventID)
 		}
 	}
 	return slot{}
@@ -284,11 +263,11 @@ type umEntry struct {
 // parser turns one record into a Row.
 type parser struct {
 	lexer
-	s    *Schema
+	s    *record.Schema
 	keep bool // collect unmapped values (full set)
 	zone *zoneCache
 
-	row    *Row
+	row    *record.Row
 	um     []umEntry
 	path   [maxPath][]byte
 	depth  int
@@ -298,7 +277,7 @@ type parser struct {
 	eidRaw []byte // raw value of eventID, for records that have both spellings
 }
 
-func (p *parser) reset(row *Row) {
+func (p *parser) reset(row *record.Row) {
 	p.arena = p.arena[:0]
 	p.um = p.um[:0]
 	p.depth = 0
@@ -306,12 +285,12 @@ func (p *parser) reset(row *Row) {
 	p.hasT = false
 	p.altID = false
 	p.eidRaw = nil
-	*row = Row{resN: -1, res: [3][][]byte{row.res[0][:0], row.res[1][:0], row.res[2][:0]}}
+	row.Reset()
 	p.row = row
 }
 
-func (p *parser) set(f field, v []byte) {
-	p.row.val[f] = v
+func (p *parser) set(f record.Field, v []byte) {
+	p.row.SetValue(f, v)
 	p.emits++
 }
 
@@ -334,7 +313,7 @@ func (p *parser) malformed(kind, detail string) {
 }
 
 // record parses one element of Records, at p.i.
-func (p *parser) record(row *Row) error {
+func (p *parser) record(row *record.Row) error {
 	p.reset(row)
 	c, err := p.peek()
 	if err != nil {
@@ -359,7 +338,7 @@ func (p *parser) record(row *Row) error {
 		p.unmap([]byte(`"eventID"`), p.eidRaw)
 	}
 	if p.keep && len(p.um) > 0 {
-		row.unmapped = p.encodeUnmapped()
+		row.SetValue(record.FieldUnmapped, p.encodeUnmapped())
 	}
 	return nil
 }
@@ -421,7 +400,7 @@ func (p *parser) object(lv level, depth int) error {
 // member parses the value of key at p.i (whitespace skipped).
 func (p *parser) member(lv level, depth int, kraw, key []byte) error {
 	sl := lookup(lv, key)
-	if sl.kind != slotUnknown && sl.kind != slotStruct && sl.kind != slotResources && !p.s.want[sl.f] {
+	if sl.kind != slotUnknown && sl.kind != slotStruct && sl.kind != slotResources && !p.s.Wants(sl.f) {
 		_, err := p.skip(depth + 1)
 		return err
 	}
@@ -435,7 +414,7 @@ func (p *parser) member(lv level, depth int, kraw, key []byte) error {
 				return err
 			}
 			p.set(sl.f, p.text(s, e, fl))
-			if sl.f == fEventID {
+			if sl.f == record.FieldEventID {
 				p.eidRaw = p.b[s-1 : e+1 : e+1]
 			}
 			return nil
@@ -522,8 +501,8 @@ func (p *parser) member(lv level, depth int, kraw, key []byte) error {
 		}
 		p.altID = true
 		p.unmap(kraw, v)
-		if c == '"' && p.row.val[fEventID] == nil {
-			p.row.val[fEventID] = p.unquote(v)
+		if c == '"' && p.row.Value(record.FieldEventID) == nil {
+			p.row.SetValue(record.FieldEventID, p.unquote(v))
 		}
 		return nil
 	case slotStruct:
@@ -539,7 +518,7 @@ func (p *parser) member(lv level, depth int, kraw, key []byte) error {
 			return err
 		}
 	case slotResources:
-		if c == '[' && p.s.want[fResourcesARN] {
+		if c == '[' && p.s.Wants(record.FieldResourcesARN) {
 			return p.resources(kraw, depth)
 		}
 	}
@@ -575,7 +554,7 @@ func (p *parser) resources(kraw []byte, depth int) error {
 	start := p.i
 	p.i++ // '['
 	r := p.row
-	r.resN = 0
+	r.StartResources()
 	exact := true
 	ws := false
 	for n := 0; ; n++ {
@@ -660,10 +639,7 @@ func (p *parser) resources(kraw []byte, depth int) error {
 				return p.errAt(p.i, "expected ',' or '}' in object")
 			}
 		}
-		for k := range el {
-			r.res[k] = append(r.res[k], el[k])
-		}
-		r.resN++
+		r.AppendResource(el)
 		ws = p.wsFlag() || ws
 		if p.i >= len(p.b) {
 			return p.end()
