@@ -1,5 +1,6 @@
 // Package record is the CloudTrail record schema: which fields of a record
-// become which Parquet columns (the one table of fields), the flat Row
+// become which Parquet columns (the one table of fields, from which the
+// Field constants and the scanner's key lookup are generated), the flat Row
 // that the scanner fills and the encoder reads, the column sets and the
 // Spark job's types, and Rebuild, which turns a row back into the record it
 // came from. The scanner (package scan) and the Parquet encoder (package
@@ -88,84 +89,11 @@ type Column struct {
 	ConstValue []byte
 }
 
+//go:generate go run ./gen
+
 // Field identifies a value the scanner extracts: a column of the full set
 // (and FieldProcYMD of the spark types).
 type Field uint8
-
-const (
-	FieldAdditionalEventData Field = iota
-	FieldAPIVersion
-	FieldAWSRegion
-	FieldErrorCode
-	FieldErrorMessage
-	FieldEventID
-	FieldEventName
-	FieldEventSource
-	FieldEventTime
-	FieldEventTimeLocal
-	FieldEventType
-	FieldEventVersion
-	FieldReadOnly
-	FieldRecipientAccountID
-	FieldRequestID
-	FieldRequestParameters
-	FieldResourcesARN
-	FieldResourcesAccountID
-	FieldResourcesType
-	FieldResponseElements
-	FieldSharedEventID
-	FieldSourceIPAddress
-	FieldServiceEventDetails
-	FieldUserAgent
-	FieldUIAccessKeyID
-	FieldUIAccountID
-	FieldUIArn
-	FieldUIInvokedBy
-	FieldUIPrincipalID
-	FieldSCAttrCreationDate
-	FieldSCAttrMFAAuthenticated
-	FieldSIAccountID
-	FieldSIArn
-	FieldSIPrincipalID
-	FieldSIType
-	FieldSIUserName
-	FieldUIType
-	FieldUIUserName
-	FieldUIWebIDFederatedProvider
-	FieldUIWebIDAttributes
-	FieldVPCEndpointID
-	// Beyond the seed.
-	FieldEventCategory
-	FieldManagementEvent
-	FieldSessionCredentialFromConsole
-	FieldVPCEndpointAccountID
-	FieldTLSVersion
-	FieldTLSCipherSuite
-	FieldTLSClientProvidedHostHeader
-	FieldAddendumReason
-	FieldAddendumUpdatedFields
-	FieldAddendumOriginalRequestID
-	FieldAddendumOriginalEventID
-	FieldEdgeDeviceDetails
-	FieldInsightDetails
-	FieldEventContext
-	FieldUIIdentityProvider
-	FieldUICredentialID
-	FieldUIOnBehalfOfUserID
-	FieldUIOnBehalfOfIdentityStoreArn
-	FieldUIInScopeOfSourceArn
-	FieldUIInScopeOfSourceAccount
-	FieldUIInScopeOfIssuerType
-	FieldUIInScopeOfCredentialsIssuedTo
-	FieldSCSourceIdentity
-	FieldSCEC2RoleDelivery
-	FieldSCAssumedRoot
-	FieldSCWebIDFederatedProvider
-	FieldSCWebIDAttributes
-	FieldUnmapped
-	FieldProcYMD // proc_ymd in files of the spark types; not a record's field
-	numFields
-)
 
 type fieldDef struct {
 	f    Field
@@ -177,6 +105,13 @@ type fieldDef struct {
 
 // fields lists every column in the order of the full set. The seed set is
 // the prefix up to FieldVPCEndpointID.
+//
+// This table is the one place a field is declared: go generate (make
+// generate) derives the Field constants (zz_generated_fields.go) and the
+// scanner's key lookup (../scan/zz_generated_lookup.go) from it. A new
+// CloudTrail field is one row here: its constant, column name, kind,
+// whether it is dictionary-encoded, and its dotted path in a record
+// (resources lists end in the element's key).
 var fields = []fieldDef{
 	{FieldAdditionalEventData, "additionaleventdata", JSON, true, "additionalEventData"},
 	{FieldAPIVersion, "apiversion", String, true, "apiVersion"},

@@ -30,22 +30,9 @@ const (
 	slotEventIDAlt // the "eventId" spelling of aggregated events
 )
 
-// Struct levels of the record.
+// level is a struct of the record whose keys are looked up (the lv*
+// constants are generated with lookup).
 type level uint8
-
-const (
-	lvTop level = iota
-	lvUserIdentity
-	lvSessionContext
-	lvSessionIssuer
-	lvSCAttributes
-	lvSCWebID
-	lvUIWebID
-	lvOnBehalfOf
-	lvInScopeOf
-	lvTLSDetails
-	lvAddendum
-)
 
 type slot struct {
 	kind slotKind
@@ -55,203 +42,6 @@ type slot struct {
 
 func val(k slotKind, f record.Field) slot { return slot{kind: k, f: f} }
 func sub(l level) slot                    { return slot{kind: slotStruct, sub: l} }
-
-// lookup maps a key at a level to its slot. Keys are exact: CloudTrail's
-// spelling is mixed-case and fixed, and other spellings stay unmapped.
-func lookup(lv level, k []byte) slot {
-	switch lv {
-	case lvTop:
-		switch string(k) {
-		case "eventVersion":
-			return val(slotString, record.FieldEventVersion)
-		case "userIdentity":
-			return sub(lvUserIdentity)
-		case "eventTime":
-			return val(slotTime, record.FieldEventTime)
-		case "eventSource":
-			return val(slotString, record.FieldEventSource)
-		case "eventName":
-			return val(slotString, record.FieldEventName)
-		case "awsRegion":
-			return val(slotString, record.FieldAWSRegion)
-		case "sourceIPAddress":
-			return val(slotString, record.FieldSourceIPAddress)
-		case "userAgent":
-			return val(slotString, record.FieldUserAgent)
-		case "errorCode":
-			return val(slotString, record.FieldErrorCode)
-		case "errorMessage":
-			return val(slotString, record.FieldErrorMessage)
-		case "requestParameters":
-			return val(slotJSON, record.FieldRequestParameters)
-		case "responseElements":
-			return val(slotJSON, record.FieldResponseElements)
-		case "additionalEventData":
-			return val(slotJSON, record.FieldAdditionalEventData)
-		case "requestID":
-			return val(slotString, record.FieldRequestID)
-		case "eventID":
-			return val(slotString, record.FieldEventID)
-		case "eventId":
-			return val(slotEventIDAlt, record.FieldEventID)
-		case "readOnly":
-			return val(slotBool, record.FieldReadOnly)
-		case "resources":
-			return slot{kind: slotResources}
-		case "eventType":
-			return val(slotString, record.FieldEventType)
-		case "apiVersion":
-			return val(slotString, record.FieldAPIVersion)
-		case "managementEvent":
-			return val(slotBool, record.FieldManagementEvent)
-		case "recipientAccountId":
-			return val(slotString, record.FieldRecipientAccountID)
-		case "serviceEventDetails":
-			return val(slotJSON, record.FieldServiceEventDetails)
-		case "sharedEventID":
-			return val(slotString, record.FieldSharedEventID)
-		case "vpcEndpointId":
-			return val(slotString, record.FieldVPCEndpointID)
-		case "vpcEndpointAccountId":
-			return val(slotString, record.FieldVPCEndpointAccountID)
-		case "eventCategory":
-			return val(slotString, record.FieldEventCategory)
-		case "tlsDetails":
-			return sub(lvTLSDetails)
-		case "sessionCredentialFromConsole":
-			return val(slotString, record.FieldSessionCredentialFromConsole)
-		case "addendum":
-			return sub(lvAddendum)
-		case "edgeDeviceDetails":
-			return val(slotJSON, record.FieldEdgeDeviceDetails)
-		case "insightDetails":
-			return val(slotJSON, record.FieldInsightDetails)
-		case "eventContext":
-			return val(slotJSON, record.FieldEventContext)
-		}
-	case lvUserIdentity:
-		switch string(k) {
-		case "type":
-			return val(slotString, record.FieldUIType)
-		case "principalId":
-			return val(slotString, record.FieldUIPrincipalID)
-		case "arn":
-			return val(slotString, record.FieldUIArn)
-		case "accountId":
-			return val(slotString, record.FieldUIAccountID)
-		case "accessKeyId":
-			return val(slotString, record.FieldUIAccessKeyID)
-		case "userName":
-			return val(slotString, record.FieldUIUserName)
-		case "sessionContext":
-			return sub(lvSessionContext)
-		case "invokedBy":
-			return val(slotString, record.FieldUIInvokedBy)
-		case "webIdFederationData":
-			return sub(lvUIWebID)
-		case "identityProvider":
-			return val(slotString, record.FieldUIIdentityProvider)
-		case "credentialId":
-			return val(slotString, record.FieldUICredentialID)
-		case "onBehalfOf":
-			return sub(lvOnBehalfOf)
-		case "inScopeOf":
-			return sub(lvInScopeOf)
-		}
-	case lvSessionContext:
-		switch string(k) {
-		case "sessionIssuer":
-			return sub(lvSessionIssuer)
-		case "attributes":
-			return sub(lvSCAttributes)
-		case "webIdFederationData":
-			return sub(lvSCWebID)
-		case "sourceIdentity":
-			return val(slotString, record.FieldSCSourceIdentity)
-		case "ec2RoleDelivery":
-			return val(slotString, record.FieldSCEC2RoleDelivery)
-		case "assumedRoot":
-			return val(slotString, record.FieldSCAssumedRoot)
-		}
-	case lvSessionIssuer:
-		switch string(k) {
-		case "type":
-			return val(slotString, record.FieldSIType)
-		case "principalId":
-			return val(slotString, record.FieldSIPrincipalID)
-		case "arn":
-			return val(slotString, record.FieldSIArn)
-		case "accountId":
-			return val(slotString, record.FieldSIAccountID)
-		case "userName":
-			return val(slotString, record.FieldSIUserName)
-		}
-	case lvSCAttributes:
-		switch string(k) {
-		case "creationDate":
-			return val(slotString, record.FieldSCAttrCreationDate)
-		case "mfaAuthenticated":
-			return val(slotString, record.FieldSCAttrMFAAuthenticated)
-		}
-	case lvSCWebID:
-		switch string(k) {
-		case "federatedProvider":
-			return val(slotString, record.FieldSCWebIDFederatedProvider)
-		case "attributes":
-			return val(slotJSON, record.FieldSCWebIDAttributes)
-		}
-	case lvUIWebID:
-		switch string(k) {
-		case "federatedProvider":
-			return val(slotString, record.FieldUIWebIDFederatedProvider)
-		case "attributes":
-			return val(slotJSON, record.FieldUIWebIDAttributes)
-		}
-	case lvOnBehalfOf:
-		switch string(k) {
-		case "userId":
-			return val(slotString, record.FieldUIOnBehalfOfUserID)
-		case "identityStoreArn":
-			return val(slotString, record.FieldUIOnBehalfOfIdentityStoreArn)
-		}
-	case lvInScopeOf:
-		switch string(k) {
-		case "sourceArn":
-			return val(slotString, record.FieldUIInScopeOfSourceArn)
-		case "sourceAccount":
-			return val(slotString, record.FieldUIInScopeOfSourceAccount)
-		case "issuerType":
-			return val(slotString, record.FieldUIInScopeOfIssuerType)
-		case "credentialsIssuedTo":
-			return val(slotString, record.FieldUIInScopeOfCredentialsIssuedTo)
-		}
-	case lvTLSDetails:
-		switch string(k) {
-		case "tlsVersion":
-			return val(slotString, record.FieldTLSVersion)
-		case "cipherSuite":
-			return val(slotString, record.FieldTLSCipherSuite)
-		case "clientProvidedHostHeader":
-			return val(slotString, record.FieldTLSClientProvidedHostHeader)
-		}
-	case lvAddendum:
-		switch string(k) {
-		case "reason":
-			return val(slotString, record.FieldAddendumReason)
-		case "updatedFields":
-			return val(slotString, record.FieldAddendumUpdatedFields)
-		case "originalRequestID":
-			return val(slotString, record.FieldAddendumOriginalRequestID)
-		case "originalEventID":
-			return val(slotString, record.FieldAddendumOriginalEventID)
-		}
-	}
-	return slot{}
-}
-
-// maxPath is the deepest unmapped path: top → userIdentity → sessionContext
-// → sessionIssuer → key.
-const maxPath = 4
 
 // umEntry is one unmapped value at a path of raw (quoted) keys.
 type umEntry struct {
@@ -593,15 +383,7 @@ func (p *parser) resources(kraw []byte, depth int) error {
 				if err != nil {
 					return err
 				}
-				k := -1
-				switch string(p.text(ks, ke, kf)) {
-				case "ARN":
-					k = 0
-				case "accountId":
-					k = 1
-				case "type":
-					k = 2
-				}
+				k := listKey(p.text(ks, ke, kf))
 				ws = p.wsFlag() || ws
 				if err := p.expect(':'); err != nil {
 					return err
