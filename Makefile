@@ -58,7 +58,7 @@ duckdb: ## Install DuckDB's and chDB's (ClickHouse) Node clients for the tests a
 	cd hack/bench && { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || \
 		npm install --no-audit --no-fund --no-save --loglevel=error; }
 
-generate: ## Regenerate deepcopy, CRD and RBAC (controller-gen from hack/tools).
+generate: ## Regenerate deepcopy, CRD and RBAC (controller-gen from hack/tools), record fields and scanner lookup.
 	hack/tools/generate.sh .
 
 verify: ## Fail when generated files are stale.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fails when the committed generated files (deepcopy, CRD, RBAC role) are
+# Fails when the committed generated files (deepcopy, CRD, RBAC role, the
+# record fields and the scanner's lookup) are
 # not what the code generates: it regenerates into a copy of the work tree
 # and compares.
 set -euo pipefail
@@ -13,7 +14,8 @@ trap 'rm -rf "${tmp}"' EXIT
 (cd "${root}" && tar -cf - go.mod go.sum api controllers internal config hack/tools) | tar -C "${tmp}" -xf -
 "${root}/hack/tools/generate.sh" "${tmp}"
 
-generated=(api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml)
+generated=(api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml
+  internal/record/zz_generated_fields.go internal/scan/zz_generated_lookup.go)
 status=0
 for path in "${generated[@]}"; do
   if ! diff -ruN "${root}/${path}" "${tmp}/${path}"; then

@@ -16,7 +16,7 @@ import (
 	"syscall"
 
 	"github.com/parquetrail/parquetrail/internal/cli"
-	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; without
@@ -30,7 +30,7 @@ var version = ""
 const defaultMemoryLimit = 192 << 20
 
 func main() {
-	record.Version = version // the files' created_by names this build
+	pqfile.Version = version // the files' created_by names this build
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}

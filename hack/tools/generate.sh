@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Generates what controller-gen derives from the code: the API's deepcopy
 # functions, the CRD (also copied into the Helm chart) and the manager's RBAC
-# role.
+# role; and what internal/record/gen derives from the table of CloudTrail
+# fields: the Field constants and the scanner's key lookup.
 #
 # Usage: hack/tools/generate.sh [ROOT]   (ROOT: a copy of the repository;
 #                                          default: this repository)
@@ -21,6 +22,7 @@ if [[ ! -x "${bin}" ]]; then
 fi
 
 cd "${root}"
+(cd internal/record && go run ./gen)
 "${bin}" object paths=./api/...
 "${bin}" crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 "${bin}" rbac:roleName=manager-role paths=./controllers/... output:rbac:artifacts:config=config/rbac

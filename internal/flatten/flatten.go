@@ -26,8 +26,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/scan"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/window"
 )
@@ -46,7 +48,7 @@ const (
 
 // PartPages bounds the pages and dictionaries of parts: the merge reads
 // every sorted run of a day at once, a page and a dictionary per column.
-var PartPages = record.StagingPages
+var PartPages = pqfile.StagingPages
 
 // Options say how to flatten a shard.
 type Options struct {
@@ -76,7 +78,7 @@ type Options struct {
 	Progress func(records, bytes int64)
 
 	// Caps on one record and one object (decompressed bytes, records);
-	// zero means record.MaxRecordBytes, MaxObjectBytes, MaxObjectRecords.
+	// zero means scan.MaxRecordBytes, MaxObjectBytes, MaxObjectRecords.
 	// An object beyond one is bad input: counted as unreadable and named
 	// with the cap, like any unreadable object under OnMalformed.
 	MaxRecordBytes   int
@@ -181,7 +183,7 @@ func (o *Options) defaults() {
 		o.OnMalformed = Report
 	}
 	if o.PartCompression == "" {
-		o.PartCompression = record.Snappy
+		o.PartCompression = pqfile.Snappy
 	}
 	if o.LateArrival <= 0 {
 		o.LateArrival = plan.DefaultLateArrival
@@ -207,7 +209,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	if err != nil {
 		return res, err
 	}
-	if _, err := record.Codec(opts.Compression); err != nil {
+	if _, err := pqfile.Codec(opts.Compression); err != nil {
 		return res, err
 	}
 	out, err := dst.Create(ctx, partKey)
@@ -215,7 +217,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		return res, err
 	}
 	cw := &countingWriter{w: out}
-	pw, err := record.NewFileWriter(cw, schema, opts.PartCompression, map[string]string{
+	pw, err := pqfile.NewFileWriter(cw, schema, opts.PartCompression, map[string]string{
 		"parquetrail.columns":         schema.Set,
 		"parquetrail.sorted_by":       "eventtime,eventid",
 		"parquetrail.local_time_zone": opts.Day.ZoneName(),
@@ -228,13 +230,13 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 
 	g, gctx := errgroup.WithContext(ctx)
 	chunks := make(chan chunk, 32)
-	full := make(chan *record.Batch, 1)
-	free := make(chan *record.Batch, 2)
-	free <- record.GetBatch(schema, opts.RowGroupBytes)
-	free <- record.GetBatch(schema, opts.RowGroupBytes)
+	full := make(chan *pqfile.Batch, 1)
+	free := make(chan *pqfile.Batch, 2)
+	free <- pqfile.GetBatch(schema, opts.RowGroupBytes)
+	free <- pqfile.GetBatch(schema, opts.RowGroupBytes)
 	defer func() {
 		for len(free) > 0 {
-			record.PutBatch(<-free)
+			pqfile.PutBatch(<-free)
 		}
 	}()
 
@@ -249,7 +251,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	g.Go(func() error {
 		defer close(full)
 		t := time.Now()
-		err := scan(gctx, schema, &opts, sh, chunks, free, full, res, late)
+		err := scanObjects(gctx, schema, &opts, sh, chunks, free, full, res, late)
 		res.Timings.Scan = Duration(time.Since(t))
 		return err
 	})
@@ -318,11 +320,11 @@ func (r *Result) problem(p problem.Problem, limit int) {
 	}
 }
 
-// scan reads the objects' decompressed bytes from chunks, one object after
+// scanObjects reads the objects' decompressed bytes from chunks, one object after
 // the other, and fills batches.
-func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *record.Batch, full chan<- *record.Batch, res *Result, late *lateSides) error {
+func scanObjects(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *pqfile.Batch, full chan<- *pqfile.Batch, res *Result, late *lateSides) error {
 	start, end := opts.Day.Start.UnixMilli(), opts.Day.End.UnixMilli()
-	var batch *record.Batch
+	var batch *pqfile.Batch
 	send := func() error {
 		if batch == nil || batch.Len() == 0 {
 			return nil
@@ -336,13 +338,13 @@ func scan(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Sha
 		}
 	}
 	cr := &chunkReader{ctx: ctx, ch: chunks}
-	var rd record.Reader
+	var rd scan.Reader
 	var row record.Row
 	for i, obj := range sh.Objects {
 		cr.next(i)
 		// fetch has undone the object's gzip, if it had one: the reader
 		// must not inflate a second layer.
-		rd.Reset(cr, schema, record.ReaderOptions{Zone: opts.Day.Zone, Decompressed: true,
+		rd.Reset(cr, schema, scan.ReaderOptions{Zone: opts.Day.Zone, Decompressed: true,
 			MaxRecordBytes: opts.MaxRecordBytes, MaxObjectBytes: opts.MaxObjectBytes, MaxObjectRecords: opts.MaxObjectRecords})
 		res.Objects++
 		late.object(obj.Key)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/trail"
@@ -72,8 +73,8 @@ type readRange struct {
 type side struct {
 	key   string
 	out   store.Writer
-	pw    *record.FileWriter
-	batch *record.Batch
+	pw    *pqfile.FileWriter
+	batch *pqfile.Batch
 	rows  int64
 }
 
@@ -183,7 +184,7 @@ func (l *lateSides) side(ymd string) (*side, error) {
 	if err != nil {
 		return nil, err
 	}
-	pw, err := record.NewFileWriter(out, l.schema, l.opts.PartCompression, map[string]string{
+	pw, err := pqfile.NewFileWriter(out, l.schema, l.opts.PartCompression, map[string]string{
 		"parquetrail.columns":         l.schema.Set,
 		"parquetrail.sorted_by":       "eventtime,eventid",
 		"parquetrail.local_time_zone": l.opts.Day.ZoneName(),
@@ -193,7 +194,7 @@ func (l *lateSides) side(ymd string) (*side, error) {
 		return nil, err
 	}
 	pw.SetPageOptions(PartPages)
-	s := &side{key: key, out: out, pw: pw, batch: record.NewBatch(l.schema, lateRowGroupBytes)}
+	s := &side{key: key, out: out, pw: pw, batch: pqfile.NewBatch(l.schema, lateRowGroupBytes)}
 	l.sides[ymd] = s
 	l.order = append(l.order, ymd)
 	return s, nil

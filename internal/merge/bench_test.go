@@ -11,6 +11,7 @@ import (
 
 	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 
 	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
 	"github.com/parquetrail/parquetrail/internal/merge"
@@ -59,7 +60,7 @@ func BenchmarkDay(b *testing.B) {
 		keys = append(keys, k)
 	}
 	for _, v := range []struct{ name, set, parts string }{
-		{"seed", record.Seed, ""}, {"full", record.Full, ""}, {"seed-zstd-parts", record.Seed, record.Zstd},
+		{"seed", record.Seed, ""}, {"full", record.Full, ""}, {"seed-zstd-parts", record.Seed, pqfile.Zstd},
 	} {
 		set := v.set
 		b.Run(v.name, func(b *testing.B) {

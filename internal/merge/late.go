@@ -12,6 +12,7 @@ import (
 
 	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/window"
@@ -134,7 +135,7 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 	if err != nil {
 		return nil, st, err
 	}
-	out := &output{ctx: ctx, dst: dst, schema: schema, fileSchema: fileSchema, compression: cmp.Or(p.Compression, record.Zstd),
+	out := &output{ctx: ctx, dst: dst, schema: schema, fileSchema: fileSchema, compression: cmp.Or(p.Compression, pqfile.Zstd),
 		prefix: commit.StagedKey(target, p.RunID, name), publishAs: plan.PartitionPrefix(target) + name,
 		runID: p.RunID, opts: Options{TargetFileBytes: math.MaxInt64, RowGroupRows: DefaultRowGroupRows,
 			RowGroupBytes: DefaultRowGroupBytes, Workers: 1},

@@ -34,6 +34,7 @@ import (
 	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/window"
@@ -90,7 +91,7 @@ type Options struct {
 
 // partPages bounds the pages of intermediate merge files like those of
 // the shards' parts.
-var partPages = record.StagingPages
+var partPages = pqfile.StagingPages
 
 // File is one published Parquet file of a day.
 type File struct {
@@ -187,7 +188,7 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 		Version: 1, RunID: p.RunID, Date: p.Date, TimeZone: day.ZoneName(),
 		WindowStart: day.Start, WindowEnd: day.End,
 		Columns: schema.Set, Types: p.Types, LocalTimeColumn: schema.LocalTimeColumn(), ColumnNames: fileSchema.Names(),
-		Compression: cmp.Or(p.Compression, record.Zstd), Deduplicate: p.Deduplicate,
+		Compression: cmp.Or(p.Compression, pqfile.Zstd), Deduplicate: p.Deduplicate,
 		Parts: len(parts),
 	}
 	timeCol, idCol := schema.Index("eventtime"), schema.Index("eventid")
@@ -462,17 +463,17 @@ type output struct {
 	runID       string
 	kv          map[string]string
 	opts        Options
-	pages       record.PageOptions
+	pages       pqfile.PageOptions
 
 	files []File
 	cur   *File
 	w     store.Writer
-	fw    *record.FileWriter
+	fw    *pqfile.FileWriter
 	cw    *countingWriter
 
-	batch  *record.Batch      // being filled by the merge
-	work   chan *record.Batch // full batches for the writer
-	free   chan *record.Batch
+	batch  *pqfile.Batch      // being filled by the merge
+	work   chan *pqfile.Batch // full batches for the writer
+	free   chan *pqfile.Batch
 	done   chan struct{} // closed when the writer has ended
 	err    error         // the writer's error, read after done
 	failed atomic.Bool   // set with err, for the merge to stop early
@@ -489,7 +490,7 @@ func (o *output) open() error {
 	if o.fileSchema != nil {
 		fs = o.fileSchema
 	}
-	fw, err := record.NewFileWriter(o.cw, fs, o.compression, o.kv)
+	fw, err := pqfile.NewFileWriter(o.cw, fs, o.compression, o.kv)
 	if err != nil {
 		_ = w.Abort()
 		return err
@@ -544,11 +545,11 @@ func rowBytes(row parquet.Row) int {
 }
 
 func (o *output) start() {
-	o.work = make(chan *record.Batch, 1)
-	o.free = make(chan *record.Batch, 2)
+	o.work = make(chan *pqfile.Batch, 1)
+	o.free = make(chan *pqfile.Batch, 2)
 	o.done = make(chan struct{})
-	o.free <- record.GetBatch(o.schema, o.opts.RowGroupBytes)
-	o.free <- record.GetBatch(o.schema, o.opts.RowGroupBytes)
+	o.free <- pqfile.GetBatch(o.schema, o.opts.RowGroupBytes)
+	o.free <- pqfile.GetBatch(o.schema, o.opts.RowGroupBytes)
 	go o.writer(o.work)
 }
 
@@ -570,7 +571,7 @@ func (o *output) send() error {
 }
 
 // writer encodes batches in order, rotating files at the target size.
-func (o *output) writer(work <-chan *record.Batch) {
+func (o *output) writer(work <-chan *pqfile.Batch) {
 	defer close(o.done)
 	for b := range work {
 		if o.err == nil {
@@ -586,7 +587,7 @@ func (o *output) writer(work <-chan *record.Batch) {
 	}
 }
 
-func (o *output) writeBatch(b *record.Batch) error {
+func (o *output) writeBatch(b *pqfile.Batch) error {
 	if o.cur == nil {
 		if err := o.open(); err != nil {
 			return err
@@ -660,7 +661,7 @@ func (o *output) finish() error {
 	o.work = nil
 	<-o.done
 	for len(o.free) > 0 {
-		record.PutBatch(<-o.free)
+		pqfile.PutBatch(<-o.free)
 	}
 	return o.err
 }

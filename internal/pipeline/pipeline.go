@@ -19,6 +19,7 @@ import (
 	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/plan"
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
@@ -154,7 +155,7 @@ func (c *Config) Validate() error {
 	if _, err := record.NewSchema(c.Columns, c.LocalTimeColumn); err != nil {
 		return err
 	}
-	if _, err := record.Codec(c.Compression); err != nil {
+	if _, err := pqfile.Codec(c.Compression); err != nil {
 		return err
 	}
 	if err := record.ValidTypes(c.Types, c.Columns); err != nil {

@@ -24,10 +24,10 @@ func (s *Schema) RowValues(r *Row) Values {
 		case TimeLocal:
 			v[c.Name] = time.UnixMilli(r.Local).UTC()
 		case StringList:
-			if r.resN < 0 {
+			list, n := r.Resources(c.Field)
+			if n < 0 {
 				continue
 			}
-			list := r.res[c.field-fResourcesARN]
 			l := make([]any, len(list))
 			for i, e := range list {
 				if e != nil {
@@ -36,17 +36,11 @@ func (s *Schema) RowValues(r *Row) Values {
 			}
 			v[c.Name] = l
 		case Bool:
-			if b := r.val[c.field]; b != nil {
+			if b := r.val[c.Field]; b != nil {
 				v[c.Name] = b[0] == 't'
 			}
 		default:
-			if c.field == fUnmapped {
-				if r.unmapped != nil {
-					v[c.Name] = string(r.unmapped)
-				}
-				continue
-			}
-			if b := r.val[c.field]; b != nil {
+			if b := r.val[c.Field]; b != nil {
 				v[c.Name] = string(b)
 			}
 		}
@@ -80,7 +74,7 @@ func (s *Schema) Rebuild(row Values) (map[string]any, error) {
 		var x any
 		switch c.Kind {
 		case String:
-			if c.field == fEventID && altID {
+			if c.Field == FieldEventID && altID {
 				continue // the unmapped spellings say it all
 			}
 			x = v
@@ -97,9 +91,9 @@ func (s *Schema) Rebuild(row Values) (map[string]any, error) {
 		case TimeUTC:
 			switch t := v.(type) {
 			case time.Time:
-				x = formatTime(nil, t.UnixMilli())
+				x = string(AppendEventTime(nil, t.UnixMilli()))
 			case int64:
-				x = formatTime(nil, t)
+				x = string(AppendEventTime(nil, t))
 			default:
 				return nil, fmt.Errorf("%s: %T is not a time", c.Name, v)
 			}
@@ -108,7 +102,7 @@ func (s *Schema) Rebuild(row Values) (map[string]any, error) {
 			if !ok {
 				return nil, fmt.Errorf("%s: %T is not a list", c.Name, v)
 			}
-			res[c.field-fResourcesARN] = l
+			res[c.Field-FieldResourcesARN] = l
 			hasRes = true
 			continue
 		}

@@ -1,8 +1,10 @@
 // Package record is the CloudTrail record schema: which fields of a record
-// become which Parquet columns, a streaming scanner that turns the JSON a
-// trail delivers into flat rows without building a JSON tree, the columnar
-// batch that sorts and encodes those rows as Parquet row groups, and Rebuild,
-// which turns a row back into the record it came from.
+// become which Parquet columns (the one table of fields, from which the
+// Field constants and the scanner's key lookup are generated), the flat Row
+// that the scanner fills and the encoder reads, the column sets and the
+// Spark job's types, and Rebuild, which turns a row back into the record it
+// came from. The scanner (package scan) and the Parquet encoder (package
+// pqfile) build on it.
 //
 // Column naming follows the seed job: nested struct fields are joined with
 // "_" and lowercased; the fields of resources[] become parallel lists; blobs
@@ -81,90 +83,20 @@ type Column struct {
 	// key as their last step.
 	Path []string
 
-	field field
-	konst []byte // the value of a Const column
+	// Field is the value the column holds.
+	Field Field
+	// ConstValue is the value of a Const column in every row.
+	ConstValue []byte
 }
 
-// field identifies what the scanner extracted. Values index Row.val.
-type field uint8
+//go:generate go run ./gen
 
-const (
-	fAdditionalEventData field = iota
-	fAPIVersion
-	fAWSRegion
-	fErrorCode
-	fErrorMessage
-	fEventID
-	fEventName
-	fEventSource
-	fEventTime
-	fEventTimeLocal
-	fEventType
-	fEventVersion
-	fReadOnly
-	fRecipientAccountID
-	fRequestID
-	fRequestParameters
-	fResourcesARN
-	fResourcesAccountID
-	fResourcesType
-	fResponseElements
-	fSharedEventID
-	fSourceIPAddress
-	fServiceEventDetails
-	fUserAgent
-	fUIAccessKeyID
-	fUIAccountID
-	fUIArn
-	fUIInvokedBy
-	fUIPrincipalID
-	fSCAttrCreationDate
-	fSCAttrMFAAuthenticated
-	fSIAccountID
-	fSIArn
-	fSIPrincipalID
-	fSIType
-	fSIUserName
-	fUIType
-	fUIUserName
-	fUIWebIDFederatedProvider
-	fUIWebIDAttributes
-	fVPCEndpointID
-	// Beyond the seed.
-	fEventCategory
-	fManagementEvent
-	fSessionCredentialFromConsole
-	fVPCEndpointAccountID
-	fTLSVersion
-	fTLSCipherSuite
-	fTLSClientProvidedHostHeader
-	fAddendumReason
-	fAddendumUpdatedFields
-	fAddendumOriginalRequestID
-	fAddendumOriginalEventID
-	fEdgeDeviceDetails
-	fInsightDetails
-	fEventContext
-	fUIIdentityProvider
-	fUICredentialID
-	fUIOnBehalfOfUserID
-	fUIOnBehalfOfIdentityStoreArn
-	fUIInScopeOfSourceArn
-	fUIInScopeOfSourceAccount
-	fUIInScopeOfIssuerType
-	fUIInScopeOfCredentialsIssuedTo
-	fSCSourceIdentity
-	fSCEC2RoleDelivery
-	fSCAssumedRoot
-	fSCWebIDFederatedProvider
-	fSCWebIDAttributes
-	fUnmapped
-	fProcYMD // proc_ymd in files of the spark types; not a record's field
-	numFields
-)
+// Field identifies a value the scanner extracts: a column of the full set
+// (and FieldProcYMD of the spark types).
+type Field uint8
 
 type fieldDef struct {
-	f    field
+	f    Field
 	name string
 	kind Kind
 	dict bool
@@ -172,78 +104,85 @@ type fieldDef struct {
 }
 
 // fields lists every column in the order of the full set. The seed set is
-// the prefix up to fVPCEndpointID.
+// the prefix up to FieldVPCEndpointID.
+//
+// This table is the one place a field is declared: go generate (make
+// generate) derives the Field constants (zz_generated_fields.go) and the
+// scanner's key lookup (../scan/zz_generated_lookup.go) from it. A new
+// CloudTrail field is one row here: its constant, column name, kind,
+// whether it is dictionary-encoded, and its dotted path in a record
+// (resources lists end in the element's key).
 var fields = []fieldDef{
-	{fAdditionalEventData, "additionaleventdata", JSON, true, "additionalEventData"},
-	{fAPIVersion, "apiversion", String, true, "apiVersion"},
-	{fAWSRegion, "awsregion", String, true, "awsRegion"},
-	{fErrorCode, "errorcode", String, true, "errorCode"},
-	{fErrorMessage, "errormessage", String, true, "errorMessage"},
-	{fEventID, "eventid", String, false, "eventID"},
-	{fEventName, "eventname", String, true, "eventName"},
-	{fEventSource, "eventsource", String, true, "eventSource"},
-	{fEventTime, "eventtime", TimeUTC, false, "eventTime"},
-	{fEventTimeLocal, "", TimeLocal, false, ""},
-	{fEventType, "eventtype", String, true, "eventType"},
-	{fEventVersion, "eventversion", String, true, "eventVersion"},
-	{fReadOnly, "readonly", Bool, false, "readOnly"},
-	{fRecipientAccountID, "recipientaccountid", String, true, "recipientAccountId"},
-	{fRequestID, "requestid", String, false, "requestID"},
-	{fRequestParameters, "requestparameters", JSON, true, "requestParameters"},
-	{fResourcesARN, "resources_arn", StringList, true, "resources.ARN"},
-	{fResourcesAccountID, "resources_accountid", StringList, true, "resources.accountId"},
-	{fResourcesType, "resources_type", StringList, true, "resources.type"},
-	{fResponseElements, "responseelements", JSON, true, "responseElements"},
-	{fSharedEventID, "sharedeventid", String, false, "sharedEventID"},
-	{fSourceIPAddress, "sourceipaddress", String, true, "sourceIPAddress"},
-	{fServiceEventDetails, "serviceeventdetails", JSON, true, "serviceEventDetails"},
-	{fUserAgent, "useragent", String, true, "userAgent"},
-	{fUIAccessKeyID, "useridentity_accesskeyid", String, true, "userIdentity.accessKeyId"},
-	{fUIAccountID, "useridentity_accountid", String, true, "userIdentity.accountId"},
-	{fUIArn, "useridentity_arn", String, true, "userIdentity.arn"},
-	{fUIInvokedBy, "useridentity_invokedby", String, true, "userIdentity.invokedBy"},
-	{fUIPrincipalID, "useridentity_principalid", String, true, "userIdentity.principalId"},
-	{fSCAttrCreationDate, "useridentity_sessioncontext_attributes_creationdate", String, true, "userIdentity.sessionContext.attributes.creationDate"},
-	{fSCAttrMFAAuthenticated, "useridentity_sessioncontext_attributes_mfaauthenticated", String, true, "userIdentity.sessionContext.attributes.mfaAuthenticated"},
-	{fSIAccountID, "useridentity_sessioncontext_sessionissuer_accountid", String, true, "userIdentity.sessionContext.sessionIssuer.accountId"},
-	{fSIArn, "useridentity_sessioncontext_sessionissuer_arn", String, true, "userIdentity.sessionContext.sessionIssuer.arn"},
-	{fSIPrincipalID, "useridentity_sessioncontext_sessionissuer_principalid", String, true, "userIdentity.sessionContext.sessionIssuer.principalId"},
-	{fSIType, "useridentity_sessioncontext_sessionissuer_type", String, true, "userIdentity.sessionContext.sessionIssuer.type"},
-	{fSIUserName, "useridentity_sessioncontext_sessionissuer_username", String, true, "userIdentity.sessionContext.sessionIssuer.userName"},
-	{fUIType, "useridentity_type", String, true, "userIdentity.type"},
-	{fUIUserName, "useridentity_username", String, true, "userIdentity.userName"},
-	{fUIWebIDFederatedProvider, "useridentity_webidfederationdata_federatedprovider", String, true, "userIdentity.webIdFederationData.federatedProvider"},
-	{fUIWebIDAttributes, "useridentity_webidfederationdata_attributes", JSON, true, "userIdentity.webIdFederationData.attributes"},
-	{fVPCEndpointID, "vpcendpointid", String, true, "vpcEndpointId"},
+	{FieldAdditionalEventData, "additionaleventdata", JSON, true, "additionalEventData"},
+	{FieldAPIVersion, "apiversion", String, true, "apiVersion"},
+	{FieldAWSRegion, "awsregion", String, true, "awsRegion"},
+	{FieldErrorCode, "errorcode", String, true, "errorCode"},
+	{FieldErrorMessage, "errormessage", String, true, "errorMessage"},
+	{FieldEventID, "eventid", String, false, "eventID"},
+	{FieldEventName, "eventname", String, true, "eventName"},
+	{FieldEventSource, "eventsource", String, true, "eventSource"},
+	{FieldEventTime, "eventtime", TimeUTC, false, "eventTime"},
+	{FieldEventTimeLocal, "", TimeLocal, false, ""},
+	{FieldEventType, "eventtype", String, true, "eventType"},
+	{FieldEventVersion, "eventversion", String, true, "eventVersion"},
+	{FieldReadOnly, "readonly", Bool, false, "readOnly"},
+	{FieldRecipientAccountID, "recipientaccountid", String, true, "recipientAccountId"},
+	{FieldRequestID, "requestid", String, false, "requestID"},
+	{FieldRequestParameters, "requestparameters", JSON, true, "requestParameters"},
+	{FieldResourcesARN, "resources_arn", StringList, true, "resources.ARN"},
+	{FieldResourcesAccountID, "resources_accountid", StringList, true, "resources.accountId"},
+	{FieldResourcesType, "resources_type", StringList, true, "resources.type"},
+	{FieldResponseElements, "responseelements", JSON, true, "responseElements"},
+	{FieldSharedEventID, "sharedeventid", String, false, "sharedEventID"},
+	{FieldSourceIPAddress, "sourceipaddress", String, true, "sourceIPAddress"},
+	{FieldServiceEventDetails, "serviceeventdetails", JSON, true, "serviceEventDetails"},
+	{FieldUserAgent, "useragent", String, true, "userAgent"},
+	{FieldUIAccessKeyID, "useridentity_accesskeyid", String, true, "userIdentity.accessKeyId"},
+	{FieldUIAccountID, "useridentity_accountid", String, true, "userIdentity.accountId"},
+	{FieldUIArn, "useridentity_arn", String, true, "userIdentity.arn"},
+	{FieldUIInvokedBy, "useridentity_invokedby", String, true, "userIdentity.invokedBy"},
+	{FieldUIPrincipalID, "useridentity_principalid", String, true, "userIdentity.principalId"},
+	{FieldSCAttrCreationDate, "useridentity_sessioncontext_attributes_creationdate", String, true, "userIdentity.sessionContext.attributes.creationDate"},
+	{FieldSCAttrMFAAuthenticated, "useridentity_sessioncontext_attributes_mfaauthenticated", String, true, "userIdentity.sessionContext.attributes.mfaAuthenticated"},
+	{FieldSIAccountID, "useridentity_sessioncontext_sessionissuer_accountid", String, true, "userIdentity.sessionContext.sessionIssuer.accountId"},
+	{FieldSIArn, "useridentity_sessioncontext_sessionissuer_arn", String, true, "userIdentity.sessionContext.sessionIssuer.arn"},
+	{FieldSIPrincipalID, "useridentity_sessioncontext_sessionissuer_principalid", String, true, "userIdentity.sessionContext.sessionIssuer.principalId"},
+	{FieldSIType, "useridentity_sessioncontext_sessionissuer_type", String, true, "userIdentity.sessionContext.sessionIssuer.type"},
+	{FieldSIUserName, "useridentity_sessioncontext_sessionissuer_username", String, true, "userIdentity.sessionContext.sessionIssuer.userName"},
+	{FieldUIType, "useridentity_type", String, true, "userIdentity.type"},
+	{FieldUIUserName, "useridentity_username", String, true, "userIdentity.userName"},
+	{FieldUIWebIDFederatedProvider, "useridentity_webidfederationdata_federatedprovider", String, true, "userIdentity.webIdFederationData.federatedProvider"},
+	{FieldUIWebIDAttributes, "useridentity_webidfederationdata_attributes", JSON, true, "userIdentity.webIdFederationData.attributes"},
+	{FieldVPCEndpointID, "vpcendpointid", String, true, "vpcEndpointId"},
 
-	{fEventCategory, "eventcategory", String, true, "eventCategory"},
-	{fManagementEvent, "managementevent", Bool, false, "managementEvent"},
-	{fSessionCredentialFromConsole, "sessioncredentialfromconsole", String, true, "sessionCredentialFromConsole"},
-	{fVPCEndpointAccountID, "vpcendpointaccountid", String, true, "vpcEndpointAccountId"},
-	{fTLSVersion, "tlsdetails_tlsversion", String, true, "tlsDetails.tlsVersion"},
-	{fTLSCipherSuite, "tlsdetails_ciphersuite", String, true, "tlsDetails.cipherSuite"},
-	{fTLSClientProvidedHostHeader, "tlsdetails_clientprovidedhostheader", String, true, "tlsDetails.clientProvidedHostHeader"},
-	{fAddendumReason, "addendum_reason", String, true, "addendum.reason"},
-	{fAddendumUpdatedFields, "addendum_updatedfields", String, true, "addendum.updatedFields"},
-	{fAddendumOriginalRequestID, "addendum_originalrequestid", String, false, "addendum.originalRequestID"},
-	{fAddendumOriginalEventID, "addendum_originaleventid", String, false, "addendum.originalEventID"},
-	{fEdgeDeviceDetails, "edgedevicedetails", JSON, true, "edgeDeviceDetails"},
-	{fInsightDetails, "insightdetails", JSON, true, "insightDetails"},
-	{fEventContext, "eventcontext", JSON, true, "eventContext"},
-	{fUIIdentityProvider, "useridentity_identityprovider", String, true, "userIdentity.identityProvider"},
-	{fUICredentialID, "useridentity_credentialid", String, false, "userIdentity.credentialId"},
-	{fUIOnBehalfOfUserID, "useridentity_onbehalfof_userid", String, true, "userIdentity.onBehalfOf.userId"},
-	{fUIOnBehalfOfIdentityStoreArn, "useridentity_onbehalfof_identitystorearn", String, true, "userIdentity.onBehalfOf.identityStoreArn"},
-	{fUIInScopeOfSourceArn, "useridentity_inscopeof_sourcearn", String, true, "userIdentity.inScopeOf.sourceArn"},
-	{fUIInScopeOfSourceAccount, "useridentity_inscopeof_sourceaccount", String, true, "userIdentity.inScopeOf.sourceAccount"},
-	{fUIInScopeOfIssuerType, "useridentity_inscopeof_issuertype", String, true, "userIdentity.inScopeOf.issuerType"},
-	{fUIInScopeOfCredentialsIssuedTo, "useridentity_inscopeof_credentialsissuedto", String, true, "userIdentity.inScopeOf.credentialsIssuedTo"},
-	{fSCSourceIdentity, "useridentity_sessioncontext_sourceidentity", String, true, "userIdentity.sessionContext.sourceIdentity"},
-	{fSCEC2RoleDelivery, "useridentity_sessioncontext_ec2roledelivery", String, true, "userIdentity.sessionContext.ec2RoleDelivery"},
-	{fSCAssumedRoot, "useridentity_sessioncontext_assumedroot", String, true, "userIdentity.sessionContext.assumedRoot"},
-	{fSCWebIDFederatedProvider, "useridentity_sessioncontext_webidfederationdata_federatedprovider", String, true, "userIdentity.sessionContext.webIdFederationData.federatedProvider"},
-	{fSCWebIDAttributes, "useridentity_sessioncontext_webidfederationdata_attributes", JSON, true, "userIdentity.sessionContext.webIdFederationData.attributes"},
-	{fUnmapped, "unmapped", JSON, true, ""},
+	{FieldEventCategory, "eventcategory", String, true, "eventCategory"},
+	{FieldManagementEvent, "managementevent", Bool, false, "managementEvent"},
+	{FieldSessionCredentialFromConsole, "sessioncredentialfromconsole", String, true, "sessionCredentialFromConsole"},
+	{FieldVPCEndpointAccountID, "vpcendpointaccountid", String, true, "vpcEndpointAccountId"},
+	{FieldTLSVersion, "tlsdetails_tlsversion", String, true, "tlsDetails.tlsVersion"},
+	{FieldTLSCipherSuite, "tlsdetails_ciphersuite", String, true, "tlsDetails.cipherSuite"},
+	{FieldTLSClientProvidedHostHeader, "tlsdetails_clientprovidedhostheader", String, true, "tlsDetails.clientProvidedHostHeader"},
+	{FieldAddendumReason, "addendum_reason", String, true, "addendum.reason"},
+	{FieldAddendumUpdatedFields, "addendum_updatedfields", String, true, "addendum.updatedFields"},
+	{FieldAddendumOriginalRequestID, "addendum_originalrequestid", String, false, "addendum.originalRequestID"},
+	{FieldAddendumOriginalEventID, "addendum_originaleventid", String, false, "addendum.originalEventID"},
+	{FieldEdgeDeviceDetails, "edgedevicedetails", JSON, true, "edgeDeviceDetails"},
+	{FieldInsightDetails, "insightdetails", JSON, true, "insightDetails"},
+	{FieldEventContext, "eventcontext", JSON, true, "eventContext"},
+	{FieldUIIdentityProvider, "useridentity_identityprovider", String, true, "userIdentity.identityProvider"},
+	{FieldUICredentialID, "useridentity_credentialid", String, false, "userIdentity.credentialId"},
+	{FieldUIOnBehalfOfUserID, "useridentity_onbehalfof_userid", String, true, "userIdentity.onBehalfOf.userId"},
+	{FieldUIOnBehalfOfIdentityStoreArn, "useridentity_onbehalfof_identitystorearn", String, true, "userIdentity.onBehalfOf.identityStoreArn"},
+	{FieldUIInScopeOfSourceArn, "useridentity_inscopeof_sourcearn", String, true, "userIdentity.inScopeOf.sourceArn"},
+	{FieldUIInScopeOfSourceAccount, "useridentity_inscopeof_sourceaccount", String, true, "userIdentity.inScopeOf.sourceAccount"},
+	{FieldUIInScopeOfIssuerType, "useridentity_inscopeof_issuertype", String, true, "userIdentity.inScopeOf.issuerType"},
+	{FieldUIInScopeOfCredentialsIssuedTo, "useridentity_inscopeof_credentialsissuedto", String, true, "userIdentity.inScopeOf.credentialsIssuedTo"},
+	{FieldSCSourceIdentity, "useridentity_sessioncontext_sourceidentity", String, true, "userIdentity.sessionContext.sourceIdentity"},
+	{FieldSCEC2RoleDelivery, "useridentity_sessioncontext_ec2roledelivery", String, true, "userIdentity.sessionContext.ec2RoleDelivery"},
+	{FieldSCAssumedRoot, "useridentity_sessioncontext_assumedroot", String, true, "userIdentity.sessionContext.assumedRoot"},
+	{FieldSCWebIDFederatedProvider, "useridentity_sessioncontext_webidfederationdata_federatedprovider", String, true, "userIdentity.sessionContext.webIdFederationData.federatedProvider"},
+	{FieldSCWebIDAttributes, "useridentity_sessioncontext_webidfederationdata_attributes", JSON, true, "userIdentity.sessionContext.webIdFederationData.attributes"},
+	{FieldUnmapped, "unmapped", JSON, true, ""},
 }
 
 // Schema is a column set with the local-time column named.
@@ -273,7 +212,7 @@ func NewSchema(set, localTimeColumn string) (*Schema, error) {
 	case Full:
 		n = len(fields)
 	case Seed:
-		n = int(fVPCEndpointID) + 1
+		n = int(FieldVPCEndpointID) + 1
 	default:
 		return nil, fmt.Errorf("unknown column set %q (want %q or %q)", set, Full, Seed)
 	}
@@ -283,8 +222,8 @@ func NewSchema(set, localTimeColumn string) (*Schema, error) {
 	}
 	seen := map[string]bool{}
 	for _, d := range fields[:n] {
-		c := Column{Name: d.name, Kind: d.kind, Dict: d.dict, field: d.f}
-		if d.f == fEventTimeLocal {
+		c := Column{Name: d.name, Kind: d.kind, Dict: d.dict, Field: d.f}
+		if d.f == FieldEventTimeLocal {
 			c.Name = localTimeColumn
 		}
 		if d.path != "" {
@@ -318,7 +257,7 @@ func validColumnName(s string) bool {
 }
 
 // Lossless says whether rows of this schema can be rebuilt into records.
-func (s *Schema) Lossless() bool { return s.col[fUnmapped] >= 0 }
+func (s *Schema) Lossless() bool { return s.col[FieldUnmapped] >= 0 }
 
 // Names returns the column names in order.
 func (s *Schema) Names() []string {
@@ -340,4 +279,10 @@ func (s *Schema) Index(name string) int {
 }
 
 // LocalTimeColumn returns the name of the local-time column.
-func (s *Schema) LocalTimeColumn() string { return s.Columns[s.col[fEventTimeLocal]].Name }
+func (s *Schema) LocalTimeColumn() string { return s.Columns[s.col[FieldEventTimeLocal]].Name }
+
+// Wants says whether the scanner extracts field f for this schema.
+func (s *Schema) Wants(f Field) bool { return s.want[f] }
+
+// ColumnOf returns the index of the column holding field f, or -1.
+func (s *Schema) ColumnOf(f Field) int { return s.col[f] }

@@ -2,7 +2,6 @@ package record
 
 import (
 	"fmt"
-	"time"
 )
 
 // Types of the published files. Typed (the default) writes eventtime as a
@@ -32,11 +31,11 @@ const (
 const ProcYMDColumn = "proc_ymd"
 
 // sparkMaps are the blobs the Spark job declared as MAP<STRING,STRING>.
-var sparkMaps = map[field]bool{
-	fRequestParameters:   true,
-	fResponseElements:    true,
-	fServiceEventDetails: true,
-	fUIWebIDAttributes:   true,
+var sparkMaps = map[Field]bool{
+	FieldRequestParameters:   true,
+	FieldResponseElements:    true,
+	FieldServiceEventDetails: true,
+	FieldUIWebIDAttributes:   true,
 }
 
 // ValidTypes checks a --types value ("" is typed) against a column set.
@@ -72,116 +71,21 @@ func (s *Schema) FileSchema(types, procYMD string) (*Schema, error) {
 		f.col[i] = -1
 	}
 	add := func(c Column) {
-		f.col[c.field] = len(f.Columns)
+		f.col[c.Field] = len(f.Columns)
 		f.Columns = append(f.Columns, c)
 	}
-	add(Column{Name: ProcYMDColumn, Kind: Const, Dict: true, field: fProcYMD, konst: []byte(procYMD)})
+	add(Column{Name: ProcYMDColumn, Kind: Const, Dict: true, Field: FieldProcYMD, ConstValue: []byte(procYMD)})
 	for _, c := range s.Columns {
 		switch {
 		case c.Kind == TimeUTC:
 			c.Kind, c.Dict = TimeText, false
 		case c.Kind == TimeLocal:
 			c.Kind, c.Dict = LocalText, false
-		case sparkMaps[c.field]:
+		case sparkMaps[c.Field]:
 			c.Kind = Map
 		}
 		add(c)
 	}
 	f.want = s.want
 	return f, nil
-}
-
-// appendTimeText appends CloudTrail's text of an instant (see formatTime).
-func appendTimeText(dst []byte, ms int64) []byte {
-	t := time.UnixMilli(ms).UTC()
-	if ms%1000 == 0 {
-		return t.AppendFormat(dst, "2006-01-02T15:04:05Z")
-	}
-	return t.AppendFormat(dst, "2006-01-02T15:04:05.000Z")
-}
-
-// appendLocalText appends a wall-clock time (ms as if UTC) the way the Spark
-// job's date_format(..., "yyyy-MM-dd HH:mm:ss") wrote it: whole seconds.
-func appendLocalText(dst []byte, ms int64) []byte {
-	return time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02 15:04:05")
-}
-
-// member is one top-level member of a JSON object: its key and its value as
-// a map value (nil for null).
-type member struct{ k, v []byte }
-
-// splitObject returns the top-level members of compact JSON text v, in
-// order, dropping a repeated key after its first occurrence (a map has
-// unique keys). String values are decoded; other values stay JSON text. ok
-// is false when v is not an object. Unescaped text goes to *arena.
-func splitObject(v []byte, arena *[]byte, out []member) (_ []member, ok bool) {
-	l := lexer{b: v, eof: true, arena: (*arena)[:0]}
-	defer func() { *arena = l.arena }()
-	if c, err := l.peek(); err != nil || c != '{' {
-		return out, false
-	}
-	l.i++
-	for n := 0; ; n++ {
-		c, err := l.peek()
-		if err != nil {
-			return out, false
-		}
-		if c == '}' && n == 0 {
-			return out, true
-		}
-		ks, ke, kf, err := l.str()
-		if err != nil {
-			return out, false
-		}
-		key := l.text(ks, ke, kf)
-		if err := l.expect(':'); err != nil {
-			return out, false
-		}
-		c, err = l.peek()
-		if err != nil {
-			return out, false
-		}
-		var val []byte
-		switch c {
-		case '"':
-			s, e, fl, err := l.str()
-			if err != nil {
-				return out, false
-			}
-			val = l.text(s, e, fl)
-			if val == nil {
-				val = []byte{}
-			}
-		default:
-			start := l.i
-			if _, err := l.skip(1); err != nil {
-				return out, false
-			}
-			if c != 'n' {
-				val = v[start:l.i:l.i]
-			}
-		}
-		dup := false
-		for _, m := range out {
-			if string(m.k) == string(key) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, member{key, val})
-		}
-		c, err = l.peek()
-		if err != nil {
-			return out, false
-		}
-		l.i++
-		switch c {
-		case ',':
-		case '}':
-			return out, true
-		default:
-			return out, false
-		}
-	}
 }

@@ -24,8 +24,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
-	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/sample"
+	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
 // limit is a worker pod's memory: every stage must stay under it.
@@ -294,7 +294,7 @@ func TestBigRecords(t *testing.T) {
 
 	t.Run("over the cap", func(t *testing.T) {
 		src := t.TempDir()
-		key := putObject(t, src, "huge", doc("huge", 1<<10, record.MaxRecordBytes+1<<20))
+		key := putObject(t, src, "huge", doc("huge", 1<<10, scan.MaxRecordBytes+1<<20))
 		r := runWorker(t, append([]string{"run", "--source", src, "--destination", t.TempDir(), "--on-malformed", "fail", "--quiet"}, utcDay...)...)
 		if r.code != 3 {
 			t.Errorf("exit %d, want 3 (bad input)\n%s", r.code, r.stderr)

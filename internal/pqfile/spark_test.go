@@ -1,4 +1,4 @@
-package record_test
+package pqfile_test
 
 import (
 	"bytes"
@@ -9,8 +9,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
+	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
 // sparkFile writes recs (JSON records) as a published file of the spark
@@ -26,8 +28,8 @@ func sparkFile(t *testing.T, recs ...string) *arrowcheck.File {
 		t.Fatal(err)
 	}
 	seoul, _ := time.LoadLocation("Asia/Seoul")
-	r := record.NewReader(strings.NewReader(`{"Records":[`+strings.Join(recs, ",")+`]}`), s, record.ReaderOptions{Zone: seoul})
-	b := record.NewBatch(s, 1<<20)
+	r := scan.NewReader(strings.NewReader(`{"Records":[`+strings.Join(recs, ",")+`]}`), s, scan.ReaderOptions{Zone: seoul})
+	b := pqfile.NewBatch(s, 1<<20)
 	for {
 		var row record.Row
 		if err := r.Next(&row); err != nil {
@@ -39,7 +41,7 @@ func sparkFile(t *testing.T, recs ...string) *arrowcheck.File {
 		b.Append(&row)
 	}
 	var buf bytes.Buffer
-	w, err := record.NewFileWriter(&buf, fs, "", nil)
+	w, err := pqfile.NewFileWriter(&buf, fs, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

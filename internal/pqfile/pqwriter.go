@@ -1,4 +1,4 @@
-package record
+package pqfile
 
 import (
 	"bytes"
@@ -10,12 +10,16 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
 // FileWriter writes Parquet files of a Schema straight from Batches, one
@@ -28,7 +32,7 @@ import (
 type FileWriter struct {
 	w       io.Writer
 	off     int64
-	s       *Schema
+	s       *record.Schema
 	codec   compress.Codec
 	meta    format.FileMetaData
 	leaves  []leaf
@@ -79,7 +83,7 @@ var magic = []byte("PAR1")
 
 // NewFileWriter starts a Parquet file on w. kv is written as the file's
 // key-value metadata.
-func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]string) (*FileWriter, error) {
+func NewFileWriter(w io.Writer, s *record.Schema, compression string, kv map[string]string) (*FileWriter, error) {
 	codec, err := Codec(compression)
 	if err != nil {
 		return nil, err
@@ -91,29 +95,29 @@ func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]str
 	str := format.LogicalType{Value: &format.StringType{}}
 	for ci, c := range s.Columns {
 		switch c.Kind {
-		case String, JSON, Const, TimeText, LocalText:
+		case record.String, record.JSON, record.Const, record.TimeText, record.LocalText:
 			fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{
 				Type: thrift.New(format.ByteArray), RepetitionType: thrift.New(format.Optional), Name: c.Name,
 				ConvertedType: thrift.New(deprecated.UTF8), LogicalType: str,
 			})
 			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}, 0})
-		case Bool:
+		case record.Bool:
 			fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{
 				Type: thrift.New(format.Boolean), RepetitionType: thrift.New(format.Optional), Name: c.Name,
 			})
 			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}, 0})
-		case TimeUTC, TimeLocal:
+		case record.TimeUTC, record.TimeLocal:
 			e := format.SchemaElement{
 				Type: thrift.New(format.Int64), RepetitionType: thrift.New(format.Required), Name: c.Name,
-				LogicalType: format.LogicalType{Value: &format.TimestampType{IsAdjustedToUTC: c.Kind == TimeUTC, Unit: format.TimeUnit{Value: &format.MilliSeconds{}}}},
+				LogicalType: format.LogicalType{Value: &format.TimestampType{IsAdjustedToUTC: c.Kind == record.TimeUTC, Unit: format.TimeUnit{Value: &format.MilliSeconds{}}}},
 			}
-			if c.Kind == TimeUTC {
+			if c.Kind == record.TimeUTC {
 				// The legacy annotation implies UTC; a local time has none.
 				e.ConvertedType = thrift.New(deprecated.TimestampMillis)
 			}
 			fw.meta.Schema = append(fw.meta.Schema, e)
 			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name}, 0})
-		case StringList:
+		case record.StringList:
 			fw.meta.Schema = append(fw.meta.Schema,
 				format.SchemaElement{RepetitionType: thrift.New(format.Optional), Name: c.Name, NumChildren: thrift.New(int32(1)),
 					ConvertedType: thrift.New(deprecated.List), LogicalType: format.LogicalType{Value: &format.ListType{}}},
@@ -122,7 +126,7 @@ func NewFileWriter(w io.Writer, s *Schema, compression string, kv map[string]str
 					ConvertedType: thrift.New(deprecated.UTF8), LogicalType: str},
 			)
 			fw.leaves = append(fw.leaves, leaf{ci, []string{c.Name, "list", "element"}, 0})
-		case Map:
+		case record.Map:
 			// The layout Spark writes and every reader maps to MAP<STRING,STRING>.
 			fw.meta.Schema = append(fw.meta.Schema,
 				format.SchemaElement{RepetitionType: thrift.New(format.Optional), Name: c.Name, NumChildren: thrift.New(int32(1)),
@@ -296,7 +300,7 @@ func (fw *FileWriter) EndRowGroup() error {
 		c.open = false
 	}
 	// Spark's eventtime text does not sort as the times do ("…00.5Z" < "…00Z").
-	if ti, ii := fw.leafOf(fEventTime), fw.leafOf(fEventID); ti >= 0 && ii >= 0 && fw.s.Types != Spark {
+	if ti, ii := fw.leafOf(record.FieldEventTime), fw.leafOf(record.FieldEventID); ti >= 0 && ii >= 0 && fw.s.Types != record.Spark {
 		rg.SortingColumns = []format.SortingColumn{{ColumnIdx: int32(ti)}, {ColumnIdx: int32(ii), NullsFirst: true}}
 	}
 	fw.meta.RowGroups = append(fw.meta.RowGroups, rg)
@@ -311,7 +315,7 @@ func (fw *FileWriter) finishChunk(out *chunk, lf leaf, sc *scratch) error {
 	md := &out.meta
 	out.dict, out.hasDict = out.dict[:0], false
 	switch c.Kind {
-	case TimeUTC, TimeLocal:
+	case record.TimeUTC, record.TimeLocal:
 		md.Encoding = []format.Encoding{format.Plain}
 		md.Statistics.MinValue = binary.LittleEndian.AppendUint64(nil, uint64(out.lo))
 		md.Statistics.MaxValue = binary.LittleEndian.AppendUint64(nil, uint64(out.hi))
@@ -353,7 +357,7 @@ func (fw *FileWriter) finishChunk(out *chunk, lf leaf, sc *scratch) error {
 // are not kept as bytes).
 func (fw *FileWriter) leafBytes(b *Batch, l leaf) int {
 	c := &fw.s.Columns[l.col]
-	if i := b.s.col[c.field]; i >= 0 && stored(c.Kind) {
+	if i := b.s.ColumnOf(c.Field); i >= 0 && stored(c.Kind) {
 		return b.cols[i].bytes
 	}
 	return 0
@@ -361,11 +365,11 @@ func (fw *FileWriter) leafBytes(b *Batch, l leaf) int {
 
 // stored says whether a kind's values are a batch column's bytes as they
 // are written.
-func stored(k Kind) bool { return k == String || k == JSON || k == Bool }
+func stored(k record.Kind) bool { return k == record.String || k == record.JSON || k == record.Bool }
 
-func (fw *FileWriter) leafOf(f field) int {
+func (fw *FileWriter) leafOf(f record.Field) int {
 	for i, l := range fw.leaves {
-		if fw.s.Columns[l.col].field == f {
+		if fw.s.Columns[l.col].Field == f {
 			return i
 		}
 	}
@@ -468,32 +472,32 @@ func (sc *scratch) trim(pageBytes int) {
 //
 // c is a column of the file's schema, which is the batch's or its spark
 // form; part picks a Map column's key or value leaf.
-func (b *Batch) values(c *Column, part uint8, fn func(row int, v []byte, rep, def uint8)) {
+func (b *Batch) values(c *record.Column, part uint8, fn func(row int, v []byte, rep, def uint8)) {
 	switch c.Kind {
-	case Const:
+	case record.Const:
 		for r := range b.perm {
-			fn(r, c.konst, 0, 1)
+			fn(r, c.ConstValue, 0, 1)
 		}
 		return
-	case TimeText, LocalText:
+	case record.TimeText, record.LocalText:
 		var buf [32]byte
 		src := b.time
-		if c.Kind == LocalText {
+		if c.Kind == record.LocalText {
 			src = b.local
 		}
 		for r, i := range b.perm {
-			if c.Kind == TimeText {
-				fn(r, appendTimeText(buf[:0], src[i]), 0, 1)
+			if c.Kind == record.TimeText {
+				fn(r, record.AppendEventTime(buf[:0], src[i]), 0, 1)
 			} else {
 				fn(r, appendLocalText(buf[:0], src[i]), 0, 1)
 			}
 		}
 		return
-	case Map:
+	case record.Map:
 		b.mapValues(c, part, fn)
 		return
-	case StringList:
-		l := &b.lists[c.field-fResourcesARN]
+	case record.StringList:
+		l := &b.lists[c.Field-record.FieldResourcesARN]
 		for r, i := range b.perm {
 			n := l.count[i]
 			switch {
@@ -516,7 +520,7 @@ func (b *Batch) values(c *Column, part uint8, fn func(row int, v []byte, rep, de
 			}
 		}
 	default:
-		cb := &b.cols[b.s.col[c.field]]
+		cb := &b.cols[b.s.ColumnOf(c.Field)]
 		for r, i := range b.perm {
 			if v, ok := cb.get(i); ok {
 				fn(r, v, 0, 1)
@@ -531,14 +535,14 @@ func (b *Batch) values(c *Column, part uint8, fn func(row int, v []byte, rep, de
 // each row is a null map (null, or not an object), an empty map, or its
 // top-level members. The key leaf's levels are (rep, 2); the value leaf's
 // (rep, 3), or (rep, 2) for a null value.
-func (b *Batch) mapValues(c *Column, part uint8, fn func(row int, v []byte, rep, def uint8)) {
-	cb := &b.cols[b.s.col[c.field]]
+func (b *Batch) mapValues(c *record.Column, part uint8, fn func(row int, v []byte, rep, def uint8)) {
+	cb := &b.cols[b.s.ColumnOf(c.Field)]
 	var arena []byte
-	var ms []member
+	var ms []scan.Member
 	for r, i := range b.perm {
 		v, ok := cb.get(i)
 		if ok {
-			ms, ok = splitObject(v, &arena, ms[:0])
+			ms, ok = scan.SplitObject(v, &arena, ms[:0])
 		}
 		switch {
 		case !ok:
@@ -550,11 +554,11 @@ func (b *Batch) mapValues(c *Column, part uint8, fn func(row int, v []byte, rep,
 				rep := uint8(min(k, 1))
 				switch {
 				case part == 0:
-					fn(r, m.k, rep, 2)
-				case m.v == nil:
+					fn(r, m.K, rep, 2)
+				case m.V == nil:
 					fn(r, nil, rep, 2)
 				default:
-					fn(r, m.v, rep, 3)
+					fn(r, m.V, rep, 3)
 				}
 			}
 		}
@@ -580,18 +584,18 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	}
 	md := &out.meta
 	switch c.Kind {
-	case TimeUTC, TimeLocal:
+	case record.TimeUTC, record.TimeLocal:
 		return fw.encodeTimes(out, b, c, sc)
-	case Bool:
+	case record.Bool:
 		md.Type = format.Boolean
 	default:
 		md.Type = format.ByteArray
 	}
 	maxDef, maxRep := uint8(1), uint8(0)
 	switch {
-	case c.Kind == StringList, c.Kind == Map && lf.part == 1:
+	case c.Kind == record.StringList, c.Kind == record.Map && lf.part == 1:
 		maxDef, maxRep = 3, 1
-	case c.Kind == Map:
+	case c.Kind == record.Map:
 		maxDef, maxRep = 2, 1
 	}
 
@@ -620,7 +624,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	if useDict && flat {
 		// In insertion order, which reads the column's blocks in turn; the
 		// pages then take each row's index in sorted order.
-		cb := &b.cols[b.s.col[c.field]]
+		cb := &b.cols[b.s.ColumnOf(c.Field)]
 		list := b.store.list
 		sc.rowIdx = sc.rowIdx[:0]
 		for _, sp := range cb.spans[:b.n] {
@@ -696,7 +700,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 			bw := bits.Len32(uint32(max(len(out.entries)-1, 0)))
 			sc.page = append(sc.page, byte(bw))
 			sc.page = appendHybrid32(sc.page, sc.idx[nv-countValues(sc.def, maxDef):nv], bw)
-		case c.Kind == Bool:
+		case c.Kind == record.Bool:
 			out.plainPages = true
 			sc.page = appendBools(sc.page, bools)
 		default:
@@ -730,7 +734,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 			return
 		}
 		nv++
-		if c.Kind == Bool {
+		if c.Kind == record.Bool {
 			// PLAIN booleans: one byte, 0 or 1, is the bound's form.
 			if v[0] == 't' {
 				v = one
@@ -758,7 +762,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 				sc.lo, sc.hi = lower(sc.lo, v), upper(sc.hi, v)
 			}
 			pb += 4
-		case c.Kind == Bool:
+		case c.Kind == record.Bool:
 			bools = append(bools, v[0] == 1)
 			sc.lo, sc.hi = lower(sc.lo, v), upper(sc.hi, v)
 			pb++
@@ -796,11 +800,11 @@ func minMax(entries [][]byte) (lo, hi []byte) {
 	return bytes.Clone(lo), bytes.Clone(hi)
 }
 
-func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *Column, sc *scratch) error {
+func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *record.Column, sc *scratch) error {
 	md := &out.meta
 	md.Type = format.Int64
 	src := b.time
-	if c.Kind == TimeLocal {
+	if c.Kind == record.TimeLocal {
 		src = b.local
 	}
 	for k := 0; k < len(b.perm); {
@@ -1136,7 +1140,7 @@ func truncMax(v []byte) []byte {
 
 // pageIndex encodes the chunk's ColumnIndex and OffsetIndex; at is the
 // file offset of its first data page.
-func (c *chunk) pageIndex(at int64, kind Kind) (ci, oi []byte, err error) {
+func (c *chunk) pageIndex(at int64, kind record.Kind) (ci, oi []byte, err error) {
 	var cx format.ColumnIndex
 	var ox format.OffsetIndex
 	asc, desc := true, true
@@ -1172,10 +1176,16 @@ func (c *chunk) pageIndex(at int64, kind Kind) (ci, oi []byte, err error) {
 }
 
 // compareBound orders two bounds of a column the way its type sorts.
-func compareBound(kind Kind, a, b []byte) int {
-	if kind == TimeUTC || kind == TimeLocal {
+func compareBound(kind record.Kind, a, b []byte) int {
+	if kind == record.TimeUTC || kind == record.TimeLocal {
 		x, y := int64(binary.LittleEndian.Uint64(a)), int64(binary.LittleEndian.Uint64(b))
 		return cmp.Compare(x, y)
 	}
 	return bytes.Compare(a, b)
+}
+
+// appendLocalText appends a wall-clock time (ms as if UTC) the way the Spark
+// job's date_format(..., "yyyy-MM-dd HH:mm:ss") wrote it: whole seconds.
+func appendLocalText(dst []byte, ms int64) []byte {
+	return time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02 15:04:05")
 }

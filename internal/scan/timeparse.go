@@ -1,6 +1,10 @@
-package record
+package scan
 
-import "time"
+import (
+	"time"
+
+	"github.com/parquetrail/parquetrail/internal/record"
+)
 
 // parseTime parses an eventTime. CloudTrail writes RFC 3339 in UTC
 // ("2006-01-02T15:04:05Z"); exporters and hand-made test data also write
@@ -20,7 +24,7 @@ func parseTime(s []byte) (ms int64, canonical, ok bool) {
 		t, err := time.Parse(layout, str)
 		if err == nil {
 			ms = t.UnixMilli()
-			return ms, formatTime(nil, ms) == str, true
+			return ms, string(record.AppendEventTime(nil, ms)) == str, true
 		}
 	}
 	return 0, false, false
@@ -87,14 +91,4 @@ func daysFromCivil(y, m, d int) int64 {
 	doy := (153*mp+2)/5 + d - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
 	return int64(era)*146097 + int64(doe) - 719468
-}
-
-// formatTime appends CloudTrail's form of an instant: whole seconds as
-// "2006-01-02T15:04:05Z", otherwise with milliseconds.
-func formatTime(dst []byte, ms int64) string {
-	t := time.UnixMilli(ms).UTC()
-	if ms%1000 == 0 {
-		return string(t.AppendFormat(dst, "2006-01-02T15:04:05Z"))
-	}
-	return string(t.AppendFormat(dst, "2006-01-02T15:04:05.000Z"))
 }

@@ -1,4 +1,4 @@
-package record
+package scan
 
 import (
 	"bytes"
@@ -6,29 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/parquetrail/parquetrail/internal/problem"
+	"github.com/parquetrail/parquetrail/internal/record"
 )
-
-// Row is one flattened record. Its byte slices point into the Reader's
-// buffers and stay valid until the next call to Next.
-type Row struct {
-	Index  int   // 0-based index in the object's Records array
-	Offset int64 // byte offset of the record in the decompressed object
-	Time   int64 // eventTime, milliseconds since the Unix epoch (UTC)
-	Local  int64 // eventTime's wall clock in the day's zone, as if UTC
-
-	// Kind and Detail are set when the record is malformed (a
-	// problem.Kind* constant and a cause); the row must not be written.
-	Kind   string
-	Detail string
-
-	val      [numFields][]byte // nil is null; booleans are "true"/"false"
-	resN     int               // number of resources, -1 when the lists are null
-	res      [3][][]byte       // ARN, accountId, type per resource
-	unmapped []byte            // JSON object, nil when nothing is unmapped
-}
-
-// EventID returns the row's eventid column (nil when null).
-func (r *Row) EventID() []byte { return r.val[fEventID] }
 
 var (
 	litTrue  = []byte("true")
@@ -51,228 +30,18 @@ const (
 	slotEventIDAlt // the "eventId" spelling of aggregated events
 )
 
-// Struct levels of the record.
+// level is a struct of the record whose keys are looked up (the lv*
+// constants are generated with lookup).
 type level uint8
-
-const (
-	lvTop level = iota
-	lvUserIdentity
-	lvSessionContext
-	lvSessionIssuer
-	lvSCAttributes
-	lvSCWebID
-	lvUIWebID
-	lvOnBehalfOf
-	lvInScopeOf
-	lvTLSDetails
-	lvAddendum
-)
 
 type slot struct {
 	kind slotKind
-	f    field // for value slots
-	sub  level // for slotStruct
+	f    record.Field // for value slots
+	sub  level        // for slotStruct
 }
 
-func val(k slotKind, f field) slot { return slot{kind: k, f: f} }
-func sub(l level) slot             { return slot{kind: slotStruct, sub: l} }
-
-// lookup maps a key at a level to its slot. Keys are exact: CloudTrail's
-// spelling is mixed-case and fixed, and other spellings stay unmapped.
-func lookup(lv level, k []byte) slot {
-	switch lv {
-	case lvTop:
-		switch string(k) {
-		case "eventVersion":
-			return val(slotString, fEventVersion)
-		case "userIdentity":
-			return sub(lvUserIdentity)
-		case "eventTime":
-			return val(slotTime, fEventTime)
-		case "eventSource":
-			return val(slotString, fEventSource)
-		case "eventName":
-			return val(slotString, fEventName)
-		case "awsRegion":
-			return val(slotString, fAWSRegion)
-		case "sourceIPAddress":
-			return val(slotString, fSourceIPAddress)
-		case "userAgent":
-			return val(slotString, fUserAgent)
-		case "errorCode":
-			return val(slotString, fErrorCode)
-		case "errorMessage":
-			return val(slotString, fErrorMessage)
-		case "requestParameters":
-			return val(slotJSON, fRequestParameters)
-		case "responseElements":
-			return val(slotJSON, fResponseElements)
-		case "additionalEventData":
-			return val(slotJSON, fAdditionalEventData)
-		case "requestID":
-			return val(slotString, fRequestID)
-		case "eventID":
-			return val(slotString, fEventID)
-		case "eventId":
-			return val(slotEventIDAlt, fEventID)
-		case "readOnly":
-			return val(slotBool, fReadOnly)
-		case "resources":
-			return slot{kind: slotResources}
-		case "eventType":
-			return val(slotString, fEventType)
-		case "apiVersion":
-			return val(slotString, fAPIVersion)
-		case "managementEvent":
-			return val(slotBool, fManagementEvent)
-		case "recipientAccountId":
-			return val(slotString, fRecipientAccountID)
-		case "serviceEventDetails":
-			return val(slotJSON, fServiceEventDetails)
-		case "sharedEventID":
-			return val(slotString, fSharedEventID)
-		case "vpcEndpointId":
-			return val(slotString, fVPCEndpointID)
-		case "vpcEndpointAccountId":
-			return val(slotString, fVPCEndpointAccountID)
-		case "eventCategory":
-			return val(slotString, fEventCategory)
-		case "tlsDetails":
-			return sub(lvTLSDetails)
-		case "sessionCredentialFromConsole":
-			return val(slotString, fSessionCredentialFromConsole)
-		case "addendum":
-			return sub(lvAddendum)
-		case "edgeDeviceDetails":
-			return val(slotJSON, fEdgeDeviceDetails)
-		case "insightDetails":
-			return val(slotJSON, fInsightDetails)
-		case "eventContext":
-			return val(slotJSON, fEventContext)
-		}
-	case lvUserIdentity:
-		switch string(k) {
-		case "type":
-			return val(slotString, fUIType)
-		case "principalId":
-			return val(slotString, fUIPrincipalID)
-		case "arn":
-			return val(slotString, fUIArn)
-		case "accountId":
-			return val(slotString, fUIAccountID)
-		case "accessKeyId":
-			return val(slotString, fUIAccessKeyID)
-		case "userName":
-			return val(slotString, fUIUserName)
-		case "sessionContext":
-			return sub(lvSessionContext)
-		case "invokedBy":
-			return val(slotString, fUIInvokedBy)
-		case "webIdFederationData":
-			return sub(lvUIWebID)
-		case "identityProvider":
-			return val(slotString, fUIIdentityProvider)
-		case "credentialId":
-			return val(slotString, fUICredentialID)
-		case "onBehalfOf":
-			return sub(lvOnBehalfOf)
-		case "inScopeOf":
-			return sub(lvInScopeOf)
-		}
-	case lvSessionContext:
-		switch string(k) {
-		case "sessionIssuer":
-			return sub(lvSessionIssuer)
-		case "attributes":
-			return sub(lvSCAttributes)
-		case "webIdFederationData":
-			return sub(lvSCWebID)
-		case "sourceIdentity":
-			return val(slotString, fSCSourceIdentity)
-		case "ec2RoleDelivery":
-			return val(slotString, fSCEC2RoleDelivery)
-		case "assumedRoot":
-			return val(slotString, fSCAssumedRoot)
-		}
-	case lvSessionIssuer:
-		switch string(k) {
-		case "type":
-			return val(slotString, fSIType)
-		case "principalId":
-			return val(slotString, fSIPrincipalID)
-		case "arn":
-			return val(slotString, fSIArn)
-		case "accountId":
-			return val(slotString, fSIAccountID)
-		case "userName":
-			return val(slotString, fSIUserName)
-		}
-	case lvSCAttributes:
-		switch string(k) {
-		case "creationDate":
-			return val(slotString, fSCAttrCreationDate)
-		case "mfaAuthenticated":
-			return val(slotString, fSCAttrMFAAuthenticated)
-		}
-	case lvSCWebID:
-		switch string(k) {
-		case "federatedProvider":
-			return val(slotString, fSCWebIDFederatedProvider)
-		case "attributes":
-			return val(slotJSON, fSCWebIDAttributes)
-		}
-	case lvUIWebID:
-		switch string(k) {
-		case "federatedProvider":
-			return val(slotString, fUIWebIDFederatedProvider)
-		case "attributes":
-			return val(slotJSON, fUIWebIDAttributes)
-		}
-	case lvOnBehalfOf:
-		switch string(k) {
-		case "userId":
-			return val(slotString, fUIOnBehalfOfUserID)
-		case "identityStoreArn":
-			return val(slotString, fUIOnBehalfOfIdentityStoreArn)
-		}
-	case lvInScopeOf:
-		switch string(k) {
-		case "sourceArn":
-			return val(slotString, fUIInScopeOfSourceArn)
-		case "sourceAccount":
-			return val(slotString, fUIInScopeOfSourceAccount)
-		case "issuerType":
-			return val(slotString, fUIInScopeOfIssuerType)
-		case "credentialsIssuedTo":
-			return val(slotString, fUIInScopeOfCredentialsIssuedTo)
-		}
-	case lvTLSDetails:
-		switch string(k) {
-		case "tlsVersion":
-			return val(slotString, fTLSVersion)
-		case "cipherSuite":
-			return val(slotString, fTLSCipherSuite)
-		case "clientProvidedHostHeader":
-			return val(slotString, fTLSClientProvidedHostHeader)
-		}
-	case lvAddendum:
-		switch string(k) {
-		case "reason":
-			return val(slotString, fAddendumReason)
-		case "updatedFields":
-			return val(slotString, fAddendumUpdatedFields)
-		case "originalRequestID":
-			return val(slotString, fAddendumOriginalRequestID)
-		case "originalEventID":
-			return val(slotString, fAddendumOriginalEventID)
-		}
-	}
-	return slot{}
-}
-
-// maxPath is the deepest unmapped path: top → userIdentity → sessionContext
-// → sessionIssuer → key.
-const maxPath = 4
+func val(k slotKind, f record.Field) slot { return slot{kind: k, f: f} }
+func sub(l level) slot                    { return slot{kind: slotStruct, sub: l} }
 
 // umEntry is one unmapped value at a path of raw (quoted) keys.
 type umEntry struct {
@@ -284,11 +53,11 @@ type umEntry struct {
 // parser turns one record into a Row.
 type parser struct {
 	lexer
-	s    *Schema
+	s    *record.Schema
 	keep bool // collect unmapped values (full set)
 	zone *zoneCache
 
-	row    *Row
+	row    *record.Row
 	um     []umEntry
 	path   [maxPath][]byte
 	depth  int
@@ -298,7 +67,7 @@ type parser struct {
 	eidRaw []byte // raw value of eventID, for records that have both spellings
 }
 
-func (p *parser) reset(row *Row) {
+func (p *parser) reset(row *record.Row) {
 	p.arena = p.arena[:0]
 	p.um = p.um[:0]
 	p.depth = 0
@@ -306,12 +75,12 @@ func (p *parser) reset(row *Row) {
 	p.hasT = false
 	p.altID = false
 	p.eidRaw = nil
-	*row = Row{resN: -1, res: [3][][]byte{row.res[0][:0], row.res[1][:0], row.res[2][:0]}}
+	row.Reset()
 	p.row = row
 }
 
-func (p *parser) set(f field, v []byte) {
-	p.row.val[f] = v
+func (p *parser) set(f record.Field, v []byte) {
+	p.row.SetValue(f, v)
 	p.emits++
 }
 
@@ -334,7 +103,7 @@ func (p *parser) malformed(kind, detail string) {
 }
 
 // record parses one element of Records, at p.i.
-func (p *parser) record(row *Row) error {
+func (p *parser) record(row *record.Row) error {
 	p.reset(row)
 	c, err := p.peek()
 	if err != nil {
@@ -359,7 +128,7 @@ func (p *parser) record(row *Row) error {
 		p.unmap([]byte(`"eventID"`), p.eidRaw)
 	}
 	if p.keep && len(p.um) > 0 {
-		row.unmapped = p.encodeUnmapped()
+		row.SetValue(record.FieldUnmapped, p.encodeUnmapped())
 	}
 	return nil
 }
@@ -421,7 +190,7 @@ func (p *parser) object(lv level, depth int) error {
 // member parses the value of key at p.i (whitespace skipped).
 func (p *parser) member(lv level, depth int, kraw, key []byte) error {
 	sl := lookup(lv, key)
-	if sl.kind != slotUnknown && sl.kind != slotStruct && sl.kind != slotResources && !p.s.want[sl.f] {
+	if sl.kind != slotUnknown && sl.kind != slotStruct && sl.kind != slotResources && !p.s.Wants(sl.f) {
 		_, err := p.skip(depth + 1)
 		return err
 	}
@@ -435,7 +204,7 @@ func (p *parser) member(lv level, depth int, kraw, key []byte) error {
 				return err
 			}
 			p.set(sl.f, p.text(s, e, fl))
-			if sl.f == fEventID {
+			if sl.f == record.FieldEventID {
 				p.eidRaw = p.b[s-1 : e+1 : e+1]
 			}
 			return nil
@@ -522,8 +291,8 @@ func (p *parser) member(lv level, depth int, kraw, key []byte) error {
 		}
 		p.altID = true
 		p.unmap(kraw, v)
-		if c == '"' && p.row.val[fEventID] == nil {
-			p.row.val[fEventID] = p.unquote(v)
+		if c == '"' && p.row.Value(record.FieldEventID) == nil {
+			p.row.SetValue(record.FieldEventID, p.unquote(v))
 		}
 		return nil
 	case slotStruct:
@@ -539,7 +308,7 @@ func (p *parser) member(lv level, depth int, kraw, key []byte) error {
 			return err
 		}
 	case slotResources:
-		if c == '[' && p.s.want[fResourcesARN] {
+		if c == '[' && p.s.Wants(record.FieldResourcesARN) {
 			return p.resources(kraw, depth)
 		}
 	}
@@ -575,7 +344,7 @@ func (p *parser) resources(kraw []byte, depth int) error {
 	start := p.i
 	p.i++ // '['
 	r := p.row
-	r.resN = 0
+	r.StartResources()
 	exact := true
 	ws := false
 	for n := 0; ; n++ {
@@ -614,15 +383,7 @@ func (p *parser) resources(kraw []byte, depth int) error {
 				if err != nil {
 					return err
 				}
-				k := -1
-				switch string(p.text(ks, ke, kf)) {
-				case "ARN":
-					k = 0
-				case "accountId":
-					k = 1
-				case "type":
-					k = 2
-				}
+				k := listKey(p.text(ks, ke, kf))
 				ws = p.wsFlag() || ws
 				if err := p.expect(':'); err != nil {
 					return err
@@ -660,10 +421,7 @@ func (p *parser) resources(kraw []byte, depth int) error {
 				return p.errAt(p.i, "expected ',' or '}' in object")
 			}
 		}
-		for k := range el {
-			r.res[k] = append(r.res[k], el[k])
-		}
-		r.resN++
+		r.AppendResource(el)
 		ws = p.wsFlag() || ws
 		if p.i >= len(p.b) {
 			return p.end()

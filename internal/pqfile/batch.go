@@ -1,4 +1,4 @@
-package record
+package pqfile
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/gzip"
 	"github.com/parquet-go/parquet-go/compress/uncompressed"
+
+	"github.com/parquetrail/parquetrail/internal/record"
 )
 
 // Compression codecs by name.
@@ -21,6 +23,9 @@ const (
 	Gzip   = "gzip"
 	None   = "none"
 )
+
+// Booleans are kept in a batch as their JSON text.
+var litTrue, litFalse = []byte("true"), []byte("false")
 
 var zstdDefault = newZstd(zstd.SpeedDefault)
 
@@ -42,7 +47,7 @@ func Codec(name string) (compress.Codec, error) {
 // Batch holds flattened rows column by column until they are sorted and
 // written as one row group. Its memory is about Size() bytes.
 type Batch struct {
-	s     *Schema
+	s     *record.Schema
 	n     int
 	time  []int64
 	local []int64
@@ -163,7 +168,7 @@ type listBuf struct {
 
 // NewBatch returns an empty batch for schema s, with room for about
 // reserve bytes of values (it grows past them when it must).
-func NewBatch(s *Schema, reserve int) *Batch {
+func NewBatch(s *record.Schema, reserve int) *Batch {
 	b := &Batch{s: s, cols: make([]colBuf, len(s.Columns))}
 	for i := range b.cols {
 		b.cols[i].store, b.cols[i].cur = &b.store, -1
@@ -196,32 +201,30 @@ func (b *Batch) Reset() {
 }
 
 // Append copies a well-formed row into the batch.
-func (b *Batch) Append(r *Row) {
+func (b *Batch) Append(r *record.Row) {
 	b.time = append(b.time, r.Time)
 	b.local = append(b.local, r.Local)
 	size := 16
 	for ci := range b.s.Columns {
 		c := &b.s.Columns[ci]
 		switch c.Kind {
-		case TimeUTC, TimeLocal:
-		case StringList:
-			k := c.field - fResourcesARN
+		case record.TimeUTC, record.TimeLocal:
+		case record.StringList:
+			k := c.Field - record.FieldResourcesARN
 			l := &b.lists[k]
 			l.first = append(l.first, int32(len(l.elems.spans)))
-			if r.resN < 0 {
+			list, n := r.Resources(c.Field)
+			if n < 0 {
 				l.count = append(l.count, -1)
 				break
 			}
-			l.count = append(l.count, int32(r.resN))
-			for _, e := range r.res[k] {
+			l.count = append(l.count, int32(n))
+			for _, e := range list {
 				l.elems.add(e, e != nil)
 				size += 12
 			}
 		default:
-			v := r.val[c.field]
-			if c.field == fUnmapped {
-				v = r.unmapped
-			}
+			v := r.Value(c.Field)
 			b.cols[ci].add(v, v != nil)
 			size += 12
 		}
@@ -237,7 +240,7 @@ func (b *Batch) Sort() {
 	for i := 0; i < b.n; i++ {
 		b.perm = append(b.perm, int32(i))
 	}
-	ids := &b.cols[b.s.col[fEventID]]
+	ids := &b.cols[b.s.ColumnOf(record.FieldEventID)]
 	slices.SortStableFunc(b.perm, func(x, y int32) int {
 		if c := cmp.Compare(b.time[x], b.time[y]); c != 0 {
 			return c
@@ -281,14 +284,14 @@ func (b *Batch) AppendParquetRow(row parquet.Row) error {
 			return fmt.Errorf("row has no value for column %s", c.Name)
 		}
 		switch c.Kind {
-		case TimeUTC:
+		case record.TimeUTC:
 			t = row[vi].Int64()
 			vi++
-		case TimeLocal:
+		case record.TimeLocal:
 			lt = row[vi].Int64()
 			vi++
-		case StringList:
-			l := &b.lists[c.field-fResourcesARN]
+		case record.StringList:
+			l := &b.lists[c.Field-record.FieldResourcesARN]
 			l.first = append(l.first, int32(len(l.elems.spans)))
 			switch def := row[vi].DefinitionLevel(); def {
 			case 0:
@@ -311,7 +314,7 @@ func (b *Batch) AppendParquetRow(row parquet.Row) error {
 				}
 				l.count = append(l.count, n)
 			}
-		case Bool:
+		case record.Bool:
 			v := row[vi]
 			vi++
 			switch {
@@ -352,17 +355,18 @@ var freeBatches struct {
 
 const keepBatches = 2
 
-func (s *Schema) key() string { return s.Set + "/" + s.LocalTimeColumn() }
+// schemaKey names the schemas whose batches are interchangeable.
+func schemaKey(s *record.Schema) string { return s.Set + "/" + s.LocalTimeColumn() }
 
 // GetBatch returns an empty batch for s with room for reserve bytes,
 // reusing a free one when there is.
-func GetBatch(s *Schema, reserve int) *Batch {
+func GetBatch(s *record.Schema, reserve int) *Batch {
 	freeBatches.Lock()
-	list := freeBatches.m[s.key()]
+	list := freeBatches.m[schemaKey(s)]
 	var b *Batch
 	if n := len(list); n > 0 {
 		b = list[n-1]
-		freeBatches.m[s.key()] = list[:n-1]
+		freeBatches.m[schemaKey(s)] = list[:n-1]
 	}
 	freeBatches.Unlock()
 	if b == nil {
@@ -383,7 +387,7 @@ func PutBatch(b *Batch) {
 	if freeBatches.m == nil {
 		freeBatches.m = map[string][]*Batch{}
 	}
-	if list := freeBatches.m[b.s.key()]; len(list) < keepBatches {
-		freeBatches.m[b.s.key()] = append(list, b)
+	if list := freeBatches.m[schemaKey(b.s)]; len(list) < keepBatches {
+		freeBatches.m[schemaKey(b.s)] = append(list, b)
 	}
 }

@@ -1,15 +1,17 @@
-package record
+package scan
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/parquetrail/parquetrail/internal/corpus"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"testing/iotest"
+
+	"github.com/parquetrail/parquetrail/internal/corpus"
+	"github.com/parquetrail/parquetrail/internal/record"
 
 	"github.com/parquetrail/parquetrail/internal/problem"
 )
@@ -75,7 +77,7 @@ func FuzzSkip(f *testing.F) {
 // validity against encoding/json and the rebuild of every record.
 func FuzzReader(f *testing.F) {
 	fuzzSeeds(f)
-	s, _ := NewSchema(Full, "")
+	s, _ := record.NewSchema(record.Full, "")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc := append(append([]byte(`{"Records":[`), data...), `]}`...)
 		var recs []json.RawMessage
@@ -85,7 +87,7 @@ func FuzzReader(f *testing.F) {
 		r := NewReader(iotest.OneByteReader(bytes.NewReader(doc)), s, ReaderOptions{InitialBuffer: 16})
 		n := 0
 		for {
-			var row Row
+			var row record.Row
 			err := r.Next(&row)
 			if err == io.EOF {
 				break

@@ -1,4 +1,4 @@
-package record
+package pqfile
 
 import (
 	"regexp"

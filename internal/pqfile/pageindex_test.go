@@ -1,4 +1,4 @@
-package record_test
+package pqfile_test
 
 import (
 	"bytes"
@@ -14,8 +14,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
+	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
 // pageIndexFile writes n generated records as two row groups of small
@@ -31,16 +33,16 @@ func pageIndexFile(t *testing.T, set string, n int) []byte {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	w, err := record.NewFileWriter(&buf, s, "zstd", nil)
+	w, err := pqfile.NewFileWriter(&buf, s, "zstd", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.SetPageOptions(record.PageOptions{PageBytes: 8 << 10})
+	w.SetPageOptions(pqfile.PageOptions{PageBytes: 8 << 10})
 	from := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
-	batch := func(k int) *record.Batch { // the k-th quarter of the day
+	batch := func(k int) *pqfile.Batch { // the k-th quarter of the day
 		doc := g.Doc(n/4, from.Add(time.Duration(k)*6*time.Hour), 6*time.Hour)
-		b := record.NewBatch(s, 32<<20)
-		r := record.NewReader(bytes.NewReader(doc), s, record.ReaderOptions{})
+		b := pqfile.NewBatch(s, 32<<20)
+		r := scan.NewReader(bytes.NewReader(doc), s, scan.ReaderOptions{})
 		var row record.Row
 		for {
 			if err := r.Next(&row); err == io.EOF {

@@ -1,4 +1,4 @@
-package record_test
+package pqfile_test
 
 import (
 	"bytes"
@@ -11,8 +11,10 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
+	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
 // BenchmarkWriter writes the same rows with the same options through
@@ -33,8 +35,8 @@ func BenchmarkWriter(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		batch := record.NewBatch(s, 64<<20)
-		r := record.NewReader(bytes.NewReader(doc), s, record.ReaderOptions{})
+		batch := pqfile.NewBatch(s, 64<<20)
+		r := scan.NewReader(bytes.NewReader(doc), s, scan.ReaderOptions{})
 		var row record.Row
 		for {
 			if err := r.Next(&row); err == io.EOF {
@@ -47,7 +49,7 @@ func BenchmarkWriter(b *testing.B) {
 		// Ours once, sorted: its file gives parquet-go the schema, the
 		// dictionary columns and the rows in the same order.
 		var ours bytes.Buffer
-		w, err := record.NewFileWriter(&ours, s, "zstd", nil)
+		w, err := pqfile.NewFileWriter(&ours, s, "zstd", nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -58,9 +60,9 @@ func BenchmarkWriter(b *testing.B) {
 			b.Fatal(err)
 		}
 		schema, rows := parquetGoInput(b, ours.Bytes())
-		codec, _ := record.Codec("zstd")
+		codec, _ := pqfile.Codec("zstd")
 		newParquetGo := func(w io.Writer) *parquet.Writer {
-			return parquet.NewWriter(w, schema, parquet.Compression(codec), parquet.PageBufferSize(record.DefaultPageBytes),
+			return parquet.NewWriter(w, schema, parquet.Compression(codec), parquet.PageBufferSize(pqfile.DefaultPageBytes),
 				parquet.MaxRowsPerRowGroup(int64(len(rows))+1), parquet.CreatedBy("parquetrail", "bench", ""))
 		}
 		// The two files hold the same rows (read by Arrow) and the same
@@ -81,7 +83,7 @@ func BenchmarkWriter(b *testing.B) {
 			var out countWriter
 			cpu0 := flattentest.CPUTime()
 			for b.Loop() {
-				w, _ := record.NewFileWriter(&out, s, "zstd", nil)
+				w, _ := pqfile.NewFileWriter(&out, s, "zstd", nil)
 				if err := w.WriteBatch(batch, true, 1); err != nil {
 					b.Fatal(err)
 				}

@@ -1,4 +1,4 @@
-package record
+package scan
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/parquetrail/parquetrail/internal/problem"
+	"github.com/parquetrail/parquetrail/internal/record"
 )
 
 // Buffer sizes and caps of a Reader. The window holds at least one whole
@@ -77,14 +78,14 @@ type ReaderOptions struct {
 }
 
 // NewReader returns a Reader of the records in src for schema s.
-func NewReader(src io.Reader, s *Schema, opts ReaderOptions) *Reader {
+func NewReader(src io.Reader, s *record.Schema, opts ReaderOptions) *Reader {
 	r := &Reader{}
 	r.Reset(src, s, opts)
 	return r
 }
 
 // Reset makes r read src, reusing its buffers.
-func (r *Reader) Reset(src io.Reader, s *Schema, opts ReaderOptions) {
+func (r *Reader) Reset(src io.Reader, s *record.Schema, opts ReaderOptions) {
 	size := opts.InitialBuffer
 	if size <= 0 {
 		size = InitialBuffer
@@ -206,7 +207,7 @@ func (r *Reader) fill() error {
 // malformed record has row.Kind set), io.EOF after the last record, or a
 // problem.Problem (Record -1 unless a record was being read) when the object
 // cannot be read any further; records returned before stay valid.
-func (r *Reader) Next(row *Row) error {
+func (r *Reader) Next(row *record.Row) error {
 	if r.state == stDone {
 		return io.EOF
 	}
@@ -294,7 +295,7 @@ var errNoRecords = errors.New("no Records array")
 
 // step advances by one record or one top-level member; it returns true when
 // it produced a record.
-func (r *Reader) step(row *Row) (bool, error) {
+func (r *Reader) step(row *record.Row) (bool, error) {
 	p := &r.p
 	p.arena = p.arena[:0]
 	switch r.state {

@@ -1,16 +1,19 @@
-package record_test
+package pqfile_test
 
 import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"github.com/parquetrail/parquetrail/internal/corpus"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parquetrail/parquetrail/internal/corpus"
+	"github.com/parquetrail/parquetrail/internal/pqfile"
+	"github.com/parquetrail/parquetrail/internal/scan"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
@@ -53,14 +56,14 @@ func TestParquetRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	seoul, _ := time.LoadLocation("Asia/Seoul")
-	b := record.NewBatch(s, 32<<20)
+	b := pqfile.NewBatch(s, 32<<20)
 	want := map[string]int{}
 	for _, f := range corpusFiles(t) {
 		fh, err := os.Open(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := record.NewReader(fh, s, record.ReaderOptions{Zone: seoul})
+		r := scan.NewReader(fh, s, scan.ReaderOptions{Zone: seoul})
 		var recs []json.RawMessage
 		if plain := readAll(t, f); plain != nil {
 			var doc struct{ Records []json.RawMessage }
@@ -85,17 +88,17 @@ func TestParquetRoundTrip(t *testing.T) {
 	n := b.Len()
 	for _, tc := range []struct {
 		name  string
-		pages record.PageOptions
+		pages pqfile.PageOptions
 		split int // batches per row group
 	}{
-		{"one batch", record.PageOptions{}, 1},
+		{"one batch", pqfile.PageOptions{}, 1},
 		// Small pages and dictionaries that overflow part-way through a
 		// chunk, over row groups of several batches.
-		{"several batches", record.PageOptions{PageBytes: 4096, DictBytes: 30000}, 3},
+		{"several batches", pqfile.PageOptions{PageBytes: 4096, DictBytes: 30000}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			w, err := record.NewFileWriter(&buf, s, "", nil)
+			w, err := pqfile.NewFileWriter(&buf, s, "", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,9 +129,9 @@ func TestParquetRoundTrip(t *testing.T) {
 
 // sortedParts splits a batch, in (eventtime, eventid) order, into k batches
 // by round trip through Parquet (the only way in from outside the package).
-func sortedParts(t *testing.T, s *record.Schema, b *record.Batch, k int) []*record.Batch {
+func sortedParts(t *testing.T, s *record.Schema, b *pqfile.Batch, k int) []*pqfile.Batch {
 	var buf bytes.Buffer
-	w, _ := record.NewFileWriter(&buf, s, "none", nil)
+	w, _ := pqfile.NewFileWriter(&buf, s, "none", nil)
 	if err := w.WriteBatch(b, false, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +142,9 @@ func sortedParts(t *testing.T, s *record.Schema, b *record.Batch, k int) []*reco
 	}
 	rows := pf.RowGroups()[0].Rows()
 	defer rows.Close()
-	parts := make([]*record.Batch, k)
+	parts := make([]*pqfile.Batch, k)
 	for i := range parts {
-		parts[i] = record.NewBatch(s, 1<<20)
+		parts[i] = pqfile.NewBatch(s, 1<<20)
 	}
 	per := (b.Len() + k - 1) / k
 	rb := make([]parquet.Row, 64)

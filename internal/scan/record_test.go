@@ -1,17 +1,19 @@
-package record
+package scan
 
 import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
-	"github.com/parquetrail/parquetrail/internal/corpus"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parquetrail/parquetrail/internal/corpus"
+	"github.com/parquetrail/parquetrail/internal/record"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -92,13 +94,13 @@ func expect(t testing.TB, plain []byte) expected {
 }
 
 // scanAll reads every row of an object, returning copies of their values.
-func scanAll(t testing.TB, s *Schema, src io.Reader, zone *time.Location) ([]Values, []Row, error) {
+func scanAll(t testing.TB, s *record.Schema, src io.Reader, zone *time.Location) ([]record.Values, []record.Row, error) {
 	t.Helper()
 	r := NewReader(src, s, ReaderOptions{Zone: zone, InitialBuffer: 4096})
-	var vals []Values
-	var rows []Row
+	var vals []record.Values
+	var rows []record.Row
 	for {
-		var row Row
+		var row record.Row
 		err := r.Next(&row)
 		if err == io.EOF {
 			return vals, rows, nil
@@ -106,13 +108,13 @@ func scanAll(t testing.TB, s *Schema, src io.Reader, zone *time.Location) ([]Val
 		if err != nil {
 			return vals, rows, err
 		}
-		rows = append(rows, Row{Index: row.Index, Offset: row.Offset, Time: row.Time, Kind: row.Kind, Detail: row.Detail})
+		rows = append(rows, record.Row{Index: row.Index, Offset: row.Offset, Time: row.Time, Kind: row.Kind, Detail: row.Detail})
 		vals = append(vals, s.RowValues(&row))
 	}
 }
 
 func TestCorpusRebuild(t *testing.T) {
-	s, err := NewSchema(Full, "")
+	s, err := record.NewSchema(record.Full, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,16 +197,16 @@ func assertSameJSON(t testing.TB, i int, want, got []byte) {
 // TestBigRecord grows the window for a record larger than it, and names a
 // record larger than the cap as an unreadable object.
 func TestBigRecord(t *testing.T) {
-	s, _ := NewSchema(Full, "")
+	s, _ := record.NewSchema(record.Full, "")
 	blob := strings.Repeat(`{"k":"`+strings.Repeat("x", 1000)+`"},`, 3000)
 	rec := `{"eventTime":"2024-01-01T00:00:00Z","eventID":"big","requestParameters":[` + blob + `1]}`
 	doc := `{"Records":[{"eventTime":"2024-01-01T00:00:00Z","eventID":"small"},` + rec + `]}`
-	vals, rows, err := func() ([]Values, []Row, error) {
+	vals, rows, err := func() ([]record.Values, []record.Row, error) {
 		r := NewReader(strings.NewReader(doc), s, ReaderOptions{InitialBuffer: 4096, MaxRecordBytes: 8 << 20})
-		var vals []Values
-		var rows []Row
+		var vals []record.Values
+		var rows []record.Row
 		for {
-			var row Row
+			var row record.Row
 			err := r.Next(&row)
 			if err == io.EOF {
 				return vals, rows, nil
@@ -223,7 +225,7 @@ func TestBigRecord(t *testing.T) {
 		t.Errorf("requestparameters has %d bytes", got)
 	}
 	r := NewReader(strings.NewReader(doc), s, ReaderOptions{InitialBuffer: 4096, MaxRecordBytes: 1 << 20})
-	var row Row
+	var row record.Row
 	if err := r.Next(&row); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package record_test
+package pqfile_test
 
 import (
 	"bytes"
@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
+	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
+	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
 func benchDoc(b *testing.B) []byte {
@@ -19,30 +21,6 @@ func benchDoc(b *testing.B) []byte {
 	return g.Doc(20000, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour)
 }
 
-// BenchmarkScan measures the scanner alone (no decompression, no encoding).
-func BenchmarkScan(b *testing.B) {
-	doc := benchDoc(b)
-	for _, set := range []string{record.Seed, record.Full} {
-		b.Run(set, func(b *testing.B) {
-			s, _ := record.NewSchema(set, "")
-			b.SetBytes(int64(len(doc)))
-			var r record.Reader
-			var row record.Row
-			defer perCPU(b, len(doc))()
-			for i := 0; i < b.N; i++ {
-				r.Reset(bytes.NewReader(doc), s, record.ReaderOptions{})
-				for {
-					if err := r.Next(&row); err == io.EOF {
-						break
-					} else if err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkScanEncode measures scanning plus sorting and encoding row
 // groups (zstd) on one goroutine.
 func BenchmarkScanEncode(b *testing.B) {
@@ -52,14 +30,14 @@ func BenchmarkScanEncode(b *testing.B) {
 			b.Run(set+"/"+codec, func(b *testing.B) {
 				s, _ := record.NewSchema(set, "")
 				b.SetBytes(int64(len(doc)))
-				var r record.Reader
+				var r scan.Reader
 				var row record.Row
-				batch := record.NewBatch(s, 32<<20)
+				batch := pqfile.NewBatch(s, 32<<20)
 				var counter countWriter
 				defer perCPU(b, len(doc))()
 				for i := 0; i < b.N; i++ {
-					w, _ := record.NewFileWriter(&counter, s, codec, nil)
-					r.Reset(bytes.NewReader(doc), s, record.ReaderOptions{})
+					w, _ := pqfile.NewFileWriter(&counter, s, codec, nil)
+					r.Reset(bytes.NewReader(doc), s, scan.ReaderOptions{})
 					for {
 						if err := r.Next(&row); err == io.EOF {
 							break
