@@ -133,8 +133,6 @@ func Make(ctx context.Context, opts Options) (*Plan, error) {
 		Version:     Version,
 		Date:        opts.Day.Date,
 		TimeZone:    opts.Day.ZoneName(),
-		WindowStart: opts.Day.Start,
-		WindowEnd:   opts.Day.End,
 		Source:      opts.Source.URL(),
 		LateArrival: opts.LateArrival,
 		Counts:      counts,
