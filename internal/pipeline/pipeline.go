@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parquetrail/parquetrail/internal/commit"
+	"github.com/parquetrail/parquetrail/internal/defaults"
 	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/plan"
@@ -126,7 +127,7 @@ func (c *Config) Defaults() {
 		c.OnIntegrity = "fail"
 	}
 	if c.LateArrival == 0 {
-		c.LateArrival = time.Hour
+		c.LateArrival = defaults.LateArrival
 	}
 	if c.LateEvents == "" {
 		c.LateEvents = LateWrite

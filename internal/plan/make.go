@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/parquetrail/parquetrail/internal/defaults"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/trail"
 	"github.com/parquetrail/parquetrail/internal/window"
@@ -19,7 +20,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultLateArrival      = time.Hour
+	DefaultLateArrival      = defaults.LateArrival
 	DefaultTargetShardBytes = 256 << 20
 	DefaultListConcurrency  = 16
 )
