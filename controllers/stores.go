@@ -2,9 +2,7 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"path"
 	"slices"
 	"strings"
@@ -153,9 +151,7 @@ func (r *Reconciler) failedShards(ctx context.Context, s *scope, indexes []int) 
 		fs := failedShard{Index: i}
 		// A worker that failed on bad input left the problem, which names
 		// the object and the position in it.
-		var f struct {
-			Error string `json:"error"`
-		}
+		var f plan.Failure
 		if err := readJSON(ctx, dst, plan.FailureKey(p.YMD(), p.RunID, i), &f); err == nil && f.Error != "" {
 			fs.Problem = f.Error
 			out = append(out, fs)
@@ -183,7 +179,7 @@ func (r *Reconciler) addResults(ctx context.Context, s *scope) error {
 	if err != nil {
 		return err
 	}
-	results := make([]shardResult, st.Shards.Total)
+	results := make([]plan.ShardResult, st.Shards.Total)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, r.Config.ReadConcurrency))
 	for i := range results {
@@ -216,7 +212,7 @@ func (e *otherRunError) Error() string {
 // when the merge kept one, into the status.
 func (r *Reconciler) readManifest(ctx context.Context, s *scope, dst store.Store, ymd string) error {
 	st := &s.day.Status
-	var m dayManifest
+	var m plan.Manifest
 	if err := readJSON(ctx, dst, plan.ManifestKey(ymd), &m); err != nil {
 		return err
 	}
@@ -234,7 +230,7 @@ func (r *Reconciler) readManifest(ctx context.Context, s *scope, dst store.Store
 	for _, f := range m.Files {
 		out.Bytes += f.Bytes
 	}
-	var rep runReport
+	var rep plan.Report
 	switch err := readJSON(ctx, dst, plan.ReportKey(ymd, st.RunID), &rep); {
 	case err == nil && rep.RunID == st.RunID:
 		c.RecordsRead, c.RecordsWritten = rep.Records.Read, rep.Records.Written
@@ -250,21 +246,5 @@ func (r *Reconciler) readManifest(ctx context.Context, s *scope, dst store.Store
 		}
 	}
 	st.Output = out
-	return nil
-}
-
-func readJSON(ctx context.Context, st store.Store, key string, v any) error {
-	rc, err := st.Open(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", key, err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decoding %s: %w", key, err)
-	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/parquetrail/parquetrail/internal/athena"
 	"github.com/parquetrail/parquetrail/internal/cli"
 	"github.com/parquetrail/parquetrail/internal/commit"
+	"github.com/parquetrail/parquetrail/internal/defaults"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/problem"
@@ -71,8 +72,8 @@ func (d *dayFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Source, "source", "", "where the trail's logs are: a folder or s3://bucket[/prefix] (above AWSLogs/)")
 	fs.StringVar(&c.Destination, "destination", "", "where the Parquet goes: a folder or s3://bucket[/prefix]")
 	fs.StringVar(&c.Date, "date", "", "the day, YYYY-MM-DD, in --time-zone")
-	fs.StringVar(&c.TimeZone, "time-zone", "UTC", "IANA time zone of the day, e.g. Asia/Seoul")
-	d.late = lateArrival{d: time.Hour}
+	fs.StringVar(&c.TimeZone, "time-zone", defaults.TimeZone, "IANA time zone of the day, e.g. Asia/Seoul")
+	d.late = lateArrival{d: defaults.LateArrival}
 	fs.Var(&d.late, "late-arrival", `how long after the day's end a file may be delivered and still be read, or "folder": to the end of the last UTC date folder the day touches, as the Spark job read`)
 	fs.StringVar(&c.OrgID, "organization-id", "", "Organization trail ID (o-...); default: discover")
 	fs.StringVar(&d.accounts, "accounts", "", "comma-separated account IDs; default: discover")
@@ -80,20 +81,20 @@ func (d *dayFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.AllowOpenWindow, "allow-open-window", false, "run a day whose window plus late-arrival margin has not closed yet")
 	cli.Group(fs, "Day", "source", "destination", "date", "time-zone", "late-arrival", "organization-id", "accounts", "regions", "allow-open-window")
 
-	fs.StringVar(&c.Columns, "columns", record.Full, "column set: full (every field, lossless) or seed (the Spark job's 41 columns)")
+	fs.StringVar(&c.Columns, "columns", defaults.Columns, "column set: full (every field, lossless) or seed (the Spark job's 41 columns)")
 	typesFlag(fs, &c.Types)
-	fs.StringVar(&c.LocalTimeColumn, "local-time-column", record.DefaultLocalTimeColumn, "name of the local-time column (the Spark job's: eventtime_kst)")
-	fs.StringVar(&c.Compression, "compression", "zstd", "Parquet compression: zstd, snappy, gzip or none")
-	fs.BoolVar(&c.Deduplicate, "deduplicate", true, "drop a record whose eventID and eventTime were already written")
-	fs.StringVar(&c.OnMalformed, "on-malformed", "report", "what a malformed record or unreadable object does: fail the day, or report it and go on")
+	fs.StringVar(&c.LocalTimeColumn, "local-time-column", defaults.LocalTimeColumn, "name of the local-time column (the Spark job's: eventtime_kst)")
+	fs.StringVar(&c.Compression, "compression", defaults.Compression, "Parquet compression: zstd, snappy, gzip or none")
+	fs.BoolVar(&c.Deduplicate, "deduplicate", defaults.Deduplicate, "drop a record whose eventID and eventTime were already written")
+	fs.StringVar(&c.OnMalformed, "on-malformed", defaults.OnMalformed, "what a malformed record or unreadable object does: fail the day, or report it and go on")
 	fs.IntVar(&c.KeepRuns, "keep-runs", pipeline.DefaultKeepRuns, "keep the report and error files of this many runs of a day (0: all)")
-	fs.StringVar(&c.LateEvents, "late-events", pipeline.LateWrite, "events read after their own day's late-arrival margin: write them into their own day, or count them only")
-	fs.BoolVar(&c.AllowEmpty, "allow-empty", false, "publish an empty day when no log file is selected (default: fail, keeping the published day)")
+	fs.StringVar(&c.LateEvents, "late-events", defaults.LateEvents, "events read after their own day's late-arrival margin: write them into their own day, or count them only")
+	fs.BoolVar(&c.AllowEmpty, "allow-empty", defaults.AllowEmpty, "publish an empty day when no log file is selected (default: fail, keeping the published day)")
 	cli.Group(fs, "Output", "columns", "types", "local-time-column", "compression", "deduplicate", "on-malformed", "keep-runs", "late-events", "allow-empty")
 
 	fs.BoolVar(&c.VerifyIntegrity, "verify-integrity", false, "verify every selected file against CloudTrail's signed digest files (needs log file validation on the trail)")
 	fs.StringVar(&c.PublicKeys, "public-keys", "", "PEM bundle of CloudTrail's public keys, instead of the ListPublicKeys API (offline)")
-	fs.StringVar(&c.OnIntegrity, "on-integrity", "fail", "what a file or digest that does not verify does: fail the day, or report it and go on")
+	fs.StringVar(&c.OnIntegrity, "on-integrity", defaults.OnIntegrity, "what a file or digest that does not verify does: fail the day, or report it and go on")
 	cli.Group(fs, "Integrity", "verify-integrity", "public-keys", "on-integrity")
 
 	fs.Int64Var(&d.shardMiB, "shard-size", 0, "target compressed MiB per shard (default: 32 for run, 256 for plan)")

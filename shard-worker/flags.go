@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/parquetrail/parquetrail/internal/defaults"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
-	"github.com/parquetrail/parquetrail/internal/record"
 )
 
 // lateArrival is --late-arrival: a duration, or "folder" for the end of
@@ -79,5 +79,5 @@ func (o *optionalInt) Type() string { return "int" }
 
 // typesFlag registers --types.
 func typesFlag(fs *pflag.FlagSet, p *string) {
-	fs.StringVar(p, "types", record.Typed, `column types: typed (timestamps, JSON text) or spark (the Spark job's: string times, map<string,string> blobs, proc_ymd in the files; needs --columns seed)`)
+	fs.StringVar(p, "types", defaults.Types, `column types: typed (timestamps, JSON text) or spark (the Spark job's: string times, map<string,string> blobs, proc_ymd in the files; needs --columns seed)`)
 }

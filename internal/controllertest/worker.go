@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
-	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/merge"
-	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/trail"
@@ -67,12 +64,12 @@ func Flatten(ctx context.Context, dst store.Store, planKey string, shard func(i 
 	}
 	for i := range p.Shards {
 		s := shard(i)
-		res := flatten.Result{
+		res := plan.ShardResult{
 			Shard: i, Part: plan.PartKey(p.YMD(), p.RunID, i),
 			Objects: int64(len(p.Shards[i].Objects)), Bytes: p.Shards[i].Bytes, Unreadable: s.Unreadable,
-			Read: s.Read, Written: s.Written, Outside: s.Outside, Malformed: s.Malformed,
+			Read: s.Read, Written: s.Written, Outside: s.Outside, OwnDay: s.Outside, Malformed: s.Malformed,
 		}
-		if err := writeJSON(ctx, dst, plan.ResultKey(p.YMD(), p.RunID, i), res); err != nil {
+		if err := plan.WriteJSON(ctx, dst, plan.ResultKey(p.YMD(), p.RunID, i), res); err != nil {
 			return nil, err
 		}
 	}
@@ -80,69 +77,42 @@ func Flatten(ctx context.Context, dst store.Store, planKey string, shard func(i 
 }
 
 // Merge does what the merge Job leaves behind: the day's manifest with
-// files of the given rows, the run's report, and no staging. Its counts
-// are the shards' results less duplicates.
+// files of the given rows, the run's report, and no staging. The report
+// sums the shards' results as the worker does (plan.Report), less
+// duplicates.
 func Merge(ctx context.Context, dst store.Store, planKey string, duplicates int64, fileRows ...int64) error {
 	p, _, err := plan.Read(ctx, dst, planKey)
 	if err != nil {
 		return err
 	}
-	ymd := p.YMD()
-	sum := pipeline.Summary{Date: p.Date, TimeZone: p.TimeZone, RunID: p.RunID, Columns: p.Columns, Shards: len(p.Shards)}
-	for i := range p.Shards {
-		var r flatten.Result
-		if err := readJSON(ctx, dst, plan.ResultKey(ymd, p.RunID, i), &r); err != nil {
-			return fmt.Errorf("shard %d has no result: %w", i, err)
-		}
-		sum.Objects.Read += r.Objects
-		sum.Objects.Bytes += r.Bytes
-		sum.Objects.Unreadable += r.Unreadable
-		sum.Records.Read += r.Read
-		sum.Records.Outside += r.Outside
-		sum.Records.Malformed += r.Malformed
-	}
-	m := merge.Manifest{Version: 1, RunID: p.RunID, Date: p.Date, TimeZone: p.TimeZone, Parts: len(p.Shards), Duplicates: duplicates}
-	for n, rows := range fileRows {
-		m.Files = append(m.Files, merge.File{Key: plan.PartitionPrefix(ymd) + merge.FileName(p.RunID, n), Rows: rows, Bytes: rows * 100})
-		m.Rows += rows
-		sum.OutBytes += rows * 100
-	}
-	sum.Files = len(m.Files)
-	sum.Records.Written = m.Rows
-	sum.Records.Duplicates = duplicates
-	if sum.Records.Malformed > 0 || sum.Objects.Unreadable > 0 {
-		sum.Errors = p.Destination + "/" + plan.ErrorsKey(ymd, p.RunID)
-	}
-	if err := writeJSON(ctx, dst, plan.ManifestKey(ymd), m); err != nil {
+	day, err := p.Day()
+	if err != nil {
 		return err
 	}
-	if err := writeJSON(ctx, dst, plan.ReportKey(ymd, p.RunID), sum); err != nil {
+	ymd := day.YMD()
+	results := make([]*plan.ShardResult, len(p.Shards))
+	for i := range p.Shards {
+		results[i] = new(plan.ShardResult)
+		if err := plan.ReadJSON(ctx, dst, plan.ResultKey(ymd, p.RunID, i), results[i]); err != nil {
+			return fmt.Errorf("shard %d has no result: %w", i, err)
+		}
+	}
+	m := plan.Manifest{Version: 1, RunID: p.RunID, Header: plan.NewHeader(day), Parts: len(p.Shards), Duplicates: duplicates}
+	for n, rows := range fileRows {
+		m.Files = append(m.Files, plan.File{Key: plan.PartitionPrefix(ymd) + merge.FileName(p.RunID, n), Rows: rows, Bytes: rows * 100})
+		m.Rows += rows
+	}
+	rep := plan.NewReport(p, day)
+	rep.AddShards(results)
+	rep.AddMerge(&m)
+	if rep.Records.Malformed > 0 || rep.Objects.Unreadable > 0 {
+		rep.Errors = plan.JoinURL(p.Destination, plan.ErrorsKey(ymd, p.RunID))
+	}
+	if err := plan.WriteJSON(ctx, dst, plan.ManifestKey(ymd), m); err != nil {
+		return err
+	}
+	if err := plan.WriteJSON(ctx, dst, plan.ReportKey(ymd, p.RunID), rep); err != nil {
 		return err
 	}
 	return merge.CleanStaging(ctx, dst, ymd, p.RunID)
-}
-
-func writeJSON(ctx context.Context, st store.Store, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	w, err := st.Create(ctx, key)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(b); err != nil {
-		w.Abort()
-		return err
-	}
-	return w.Close()
-}
-
-func readJSON(ctx context.Context, st store.Store, key string, v any) error {
-	rc, err := st.Open(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return json.NewDecoder(rc).Decode(v)
 }

@@ -102,73 +102,6 @@ type Options struct {
 	LatePrefix string
 }
 
-// Result is what a shard's worker reports (written as JSON to plan.ResultKey).
-type Result struct {
-	Shard int    `json:"shard"`
-	Part  string `json:"part"`
-
-	Objects    int64 `json:"objects"`    // objects read (whole or in part)
-	Bytes      int64 `json:"bytes"`      // stored (compressed) bytes read
-	JSONBytes  int64 `json:"jsonBytes"`  // decompressed bytes scanned
-	Unreadable int64 `json:"unreadable"` // objects that could not be read to their end
-
-	Read      int64 `json:"read"`
-	Written   int64 `json:"written"`
-	Outside   int64 `json:"outside"`
-	Malformed int64 `json:"malformed"`
-	// Outside = OwnDay + Late: read by their own day's run, or not.
-	OwnDay int64 `json:"ownDay"`
-	Late   int64 `json:"late"`
-	// LateParts are the side parts of late records kept for their days.
-	LateParts []LatePart `json:"lateParts,omitempty"`
-
-	MinEventTime *time.Time `json:"minEventTime,omitempty"` // of written rows
-	MaxEventTime *time.Time `json:"maxEventTime,omitempty"`
-	RowGroups    int        `json:"rowGroups"`
-	PartBytes    int64      `json:"partBytes"`
-
-	// Problems names malformed records and unreadable objects, at most
-	// Options.MaxProblems of them; ProblemsOmitted counts the rest.
-	Problems        []problem.Problem `json:"problems,omitempty"`
-	ProblemsOmitted int64             `json:"problemsOmitted,omitempty"`
-
-	Timings Timings `json:"timings"`
-}
-
-// Timings of a shard. Stages overlap, so they add up to more than Total.
-type Timings struct {
-	Total  Duration `json:"total"`
-	Scan   Duration `json:"scan"`   // flattening (busy time of the scanning goroutine)
-	Encode Duration `json:"encode"` // sorting, encoding and writing row groups
-}
-
-// Duration marshals as a string ("1.5s").
-type Duration time.Duration
-
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Duration(d).String() + `"`), nil
-}
-
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	if len(b) < 2 || b[0] != '"' {
-		return fmt.Errorf("duration %s: want a string", b)
-	}
-	v, err := time.ParseDuration(string(b[1 : len(b)-1]))
-	*d = Duration(v)
-	return err
-}
-
-// Check verifies the shard's accounting.
-func (r *Result) Check() error {
-	if r.Read != r.Written+r.Outside+r.Malformed {
-		return fmt.Errorf("shard %d: read %d != written %d + outside %d + malformed %d", r.Shard, r.Read, r.Written, r.Outside, r.Malformed)
-	}
-	if r.Outside != r.OwnDay+r.Late {
-		return fmt.Errorf("shard %d: outside %d != own day %d + late %d", r.Shard, r.Outside, r.OwnDay, r.Late)
-	}
-	return nil
-}
-
 func (o *Options) defaults() {
 	if o.RowGroupBytes <= 0 {
 		o.RowGroupBytes = DefaultRowGroupBytes
@@ -262,7 +195,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		for b := range full {
 			t := time.Now()
 			if lo, hi, ok := b.MinMax(); ok {
-				res.addTimes(lo, hi)
+				addTimes(res, lo, hi)
 			}
 			err := pw.WriteBatch(b, false, opts.Workers)
 			busy += time.Since(t)
@@ -302,7 +235,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	return res, nil
 }
 
-func (r *Result) addTimes(lo, hi int64) {
+func addTimes(r *Result, lo, hi int64) {
 	l, h := time.UnixMilli(lo).UTC(), time.UnixMilli(hi).UTC()
 	if r.MinEventTime == nil || l.Before(*r.MinEventTime) {
 		r.MinEventTime = &l
@@ -312,7 +245,7 @@ func (r *Result) addTimes(lo, hi int64) {
 	}
 }
 
-func (r *Result) problem(p problem.Problem, limit int) {
+func addProblem(r *Result, p problem.Problem, limit int) {
 	if len(r.Problems) < limit {
 		r.Problems = append(r.Problems, p)
 	} else {
@@ -370,7 +303,7 @@ func scanObjects(ctx context.Context, schema *record.Schema, opts *Options, sh p
 				}
 				p.Object = obj.Key
 				res.Unreadable++
-				res.problem(p, opts.MaxProblems)
+				addProblem(res, p, opts.MaxProblems)
 				if opts.OnMalformed == Fail {
 					return fmt.Errorf("shard %d: %w", sh.Index, p)
 				}
@@ -380,7 +313,7 @@ func scanObjects(ctx context.Context, schema *record.Schema, opts *Options, sh p
 			if row.Kind != "" {
 				res.Malformed++
 				p := problem.Problem{Object: obj.Key, Record: row.Index, Offset: row.Offset, Kind: row.Kind, Detail: row.Detail}
-				res.problem(p, opts.MaxProblems)
+				addProblem(res, p, opts.MaxProblems)
 				if opts.OnMalformed == Fail {
 					return fmt.Errorf("shard %d: %w", sh.Index, p)
 				}

@@ -12,14 +12,6 @@ import (
 	"github.com/parquetrail/parquetrail/internal/window"
 )
 
-// LatePart is a side part of late records for one target day, written by
-// one shard: sorted row groups, like a part, in the run's staging area.
-type LatePart struct {
-	Day  string `json:"day"` // yyyyMMdd of the records' own day
-	Key  string `json:"key"`
-	Rows int64  `json:"rows"`
-}
-
 // LatePartKey is where shard writes its late records for day ymd, under
 // prefix (the run's staging: plan.StagingPrefix + "late/").
 func LatePartKey(prefix, ymd string, shard int) string {

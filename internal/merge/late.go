@@ -15,28 +15,7 @@ import (
 	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
-	"github.com/parquetrail/parquetrail/internal/window"
 )
-
-// LateOrigin says where a day's late file came from: the day whose run read
-// the records' files (after this day's own run could), and that run.
-type LateOrigin struct {
-	SourceDate string `json:"sourceDate"` // YYYY-MM-DD
-	SourceRun  string `json:"sourceRun"`
-}
-
-// LateStats accounts for a late file: In = Written + Duplicates + Present,
-// and the file has Written + Kept rows.
-type LateStats struct {
-	In         int64 `json:"in"`         // rows read from the side parts
-	Written    int64 `json:"written"`    // rows of the side parts in the file
-	Duplicates int64 `json:"duplicates"` // repeated events among the late rows
-	Present    int64 `json:"present"`    // events the day already holds (same eventid and eventtime)
-	// Earlier counts the rows of the late files being replaced; Kept those
-	// of them in the file (neither the side parts nor the day have them).
-	Earlier int64 `json:"earlier,omitempty"`
-	Kept    int64 `json:"kept,omitempty"`
-}
 
 // LateFilePrefix is the name prefix of the late files of source day
 // sourceYMD: "late-<sourceYMD>-"; the file is then named like a merged
@@ -61,7 +40,7 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 	if err != nil {
 		return nil, st, err
 	}
-	day, err := window.New(p.Date, p.TimeZone)
+	day, err := p.Day()
 	if err != nil {
 		return nil, st, err
 	}

@@ -20,7 +20,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"io"
@@ -32,12 +31,10 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/parquetrail/parquetrail/internal/commit"
-	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
-	"github.com/parquetrail/parquetrail/internal/window"
 )
 
 // Defaults.
@@ -93,59 +90,6 @@ type Options struct {
 // the shards' parts.
 var partPages = pqfile.StagingPages
 
-// File is one published Parquet file of a day.
-type File struct {
-	Key          string    `json:"key"`
-	Rows         int64     `json:"rows"`
-	Bytes        int64     `json:"bytes"`
-	SHA256       string    `json:"sha256"`
-	RowGroups    int       `json:"rowGroups"`
-	MinEventTime time.Time `json:"minEventTime"`
-	MaxEventTime time.Time `json:"maxEventTime"`
-	// Late is set on a file of late records another day's run added.
-	Late *LateOrigin `json:"late,omitempty"`
-}
-
-// Manifest describes a day's published output.
-type Manifest struct {
-	Version         int       `json:"version"`
-	RunID           string    `json:"runID"`
-	Date            string    `json:"date"`
-	TimeZone        string    `json:"timeZone"`
-	WindowStart     time.Time `json:"windowStart"`
-	WindowEnd       time.Time `json:"windowEnd"`
-	Columns         string    `json:"columns"`
-	Types           string    `json:"types,omitempty"`
-	LocalTimeColumn string    `json:"localTimeColumn"`
-	ColumnNames     []string  `json:"columnNames"`
-	Compression     string    `json:"compression"`
-	Deduplicate     bool      `json:"deduplicate"`
-
-	Parts      int   `json:"parts"`      // part files merged
-	Runs       int   `json:"runs"`       // sorted runs (row groups of the parts)
-	RowsIn     int64 `json:"rowsIn"`     // rows read from the parts
-	Rows       int64 `json:"rows"`       // rows published
-	Duplicates int64 `json:"duplicates"` // rows dropped as duplicate events
-
-	Files    []File    `json:"files"`
-	Created  time.Time `json:"created"`
-	Duration string    `json:"duration"`
-
-	// ReadUntil is the end of the read range of the run that published
-	// the day's own files (window end plus its late-arrival margin): it
-	// read the files delivered from the window's start until then. Zero in
-	// a day holding only late files, or published before it was recorded.
-	ReadUntil time.Time `json:"readUntil,omitzero"`
-	// Assumed is the plan's: days before this one whose first run must
-	// read at least until then (plan.Plan.Assumed).
-	Assumed map[string]time.Time `json:"assumed,omitempty"`
-
-	// LateRows counts the rows of the late files (Rows does not).
-	LateRows int64 `json:"lateRows,omitempty"`
-	// Integrity is the digest verification of the files read, when it ran.
-	Integrity *digest.Report `json:"integrity,omitempty"`
-}
-
 // FileName is the name of the n-th output file of a run.
 func FileName(runID string, n int) string { return fmt.Sprintf("part-%s-%05d.parquet", runID, n) }
 
@@ -167,7 +111,7 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	day, err := window.New(p.Date, p.TimeZone)
+	day, err := p.Day()
 	if err != nil {
 		return nil, err
 	}
@@ -185,8 +129,7 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 		return nil, err
 	}
 	m := &Manifest{
-		Version: 1, RunID: p.RunID, Date: p.Date, TimeZone: day.ZoneName(),
-		WindowStart: day.Start, WindowEnd: day.End,
+		Version: 1, RunID: p.RunID, Header: plan.NewHeader(day),
 		Columns: schema.Set, Types: p.Types, LocalTimeColumn: schema.LocalTimeColumn(), ColumnNames: fileSchema.Names(),
 		Compression: cmp.Or(p.Compression, pqfile.Zstd), Deduplicate: p.Deduplicate,
 		Parts: len(parts),
@@ -690,15 +633,6 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.h.Write(p[:n])
 	c.n += int64(n)
 	return n, err
-}
-
-// JSON is the manifest as published.
-func (m *Manifest) JSON() ([]byte, error) {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
 }
 
 // CleanStaging removes a run's staging area (plan, parts, results, the

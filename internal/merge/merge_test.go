@@ -88,7 +88,7 @@ func newFixture(t testing.TB, shards, perObject int, runID string, columns strin
 }
 
 func testPlan(runID, columns string) *plan.Plan {
-	return &plan.Plan{Version: 1, RunID: runID, Date: day.Date, TimeZone: "Asia/Seoul", WindowStart: day.Start, WindowEnd: day.End,
+	return &plan.Plan{Version: 1, RunID: runID, Date: day.Date, TimeZone: "Asia/Seoul",
 		Columns: columns, LocalTimeColumn: "eventtime_kst", Deduplicate: true, Compression: "zstd"}
 }
 

@@ -37,5 +37,5 @@ func verifyIntegrity(ctx context.Context, c Config, p *plan.Plan, day window.Day
 	}
 	n := rep.Counts
 	return fmt.Errorf("%w: integrity: %d hash mismatches, %d missing, %d unlisted, %d vouched for by a failed digest, %d digest failures (listed in %s)",
-		problem.ErrBadInput, n.Mismatch, n.Missing, n.Unlisted, n.DigestInvalid, n.DigestFailures, joinURL(p.Destination, key))
+		problem.ErrBadInput, n.Mismatch, n.Missing, n.Unlisted, n.DigestInvalid, n.DigestFailures, plan.JoinURL(p.Destination, key))
 }

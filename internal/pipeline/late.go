@@ -22,40 +22,6 @@ import (
 	"github.com/parquetrail/parquetrail/internal/window"
 )
 
-// Late-event modes (docs/late-events.md).
-const (
-	LateWrite = "write" // late events are written into their own days
-	LateCount = "count" // late events are only counted
-)
-
-// Late is what a run did with late events: those it wrote into their own
-// days (per day), and the late files of other days' runs that its own day
-// carries over.
-type Late struct {
-	Mode    string    `json:"mode"`
-	Written int64     `json:"written"` // rows added to their own days
-	Days    []LateDay `json:"days,omitempty"`
-	// Carried counts the rows of other days' late files that this day's
-	// new manifest keeps (CarriedFiles files); CarriedDropped the rows of
-	// those files that this run wrote itself (it now reads their files).
-	Carried        int64 `json:"carried"`
-	CarriedFiles   int   `json:"carriedFiles"`
-	CarriedDropped int64 `json:"carriedDropped"`
-	// Done is set once every day has been amended.
-	Done bool `json:"done"`
-	// Widened says that the run read further than the margin asked for,
-	// and why ("" when it did not).
-	Widened string `json:"widened,omitempty"`
-}
-
-// LateDay is the late file of one target day.
-type LateDay struct {
-	Date string `json:"date"` // YYYY-MM-DD
-	merge.LateStats
-	File    string `json:"file,omitempty"`    // the day's late file from this run
-	Skipped string `json:"skipped,omitempty"` // why nothing was written
-}
-
 func dateOf(ymd string) string { return ymd[0:4] + "-" + ymd[4:6] + "-" + ymd[6:8] }
 
 func ymdOf(date string) string { return strings.ReplaceAll(date, "-", "") }
@@ -264,7 +230,7 @@ func newLateManifest(p *plan.Plan, date string) *merge.Manifest {
 	day := window.MustNew(date, p.TimeZone)
 	schema, _ := record.NewSchema(p.Columns, p.LocalTimeColumn)
 	return &merge.Manifest{
-		Version: 1, Date: date, TimeZone: day.ZoneName(), WindowStart: day.Start, WindowEnd: day.End,
+		Version: 1, Header: plan.NewHeader(day),
 		Columns: schema.Set, LocalTimeColumn: schema.LocalTimeColumn(), ColumnNames: schema.Names(),
 		Compression: p.Compression, Deduplicate: p.Deduplicate, Files: []merge.File{},
 		Created: time.Now().UTC(), Duration: "0s",
@@ -288,34 +254,6 @@ func previousLateDays(ctx context.Context, dst store.Store, ymd, oldRun string) 
 		}
 	}
 	return out
-}
-
-// text prints the late events' lines of the summary.
-func (l *Late) text(p func(string, ...any)) {
-	if l == nil {
-		return
-	}
-	if l.Mode == LateCount {
-		p("late\tcounted only (--late-events count)")
-	}
-	if l.Widened != "" {
-		p("late\t%s", l.Widened)
-	}
-	for _, d := range l.Days {
-		switch {
-		case d.Skipped != "":
-			p("late\t%s: not written: %s", d.Date, d.Skipped)
-		case d.File != "" && d.Kept > 0:
-			p("late\t%s: %d written (%d already there, %d duplicates) and %d kept from the earlier late file to %s", d.Date, d.Written, d.Present, d.Duplicates, d.Kept, d.File)
-		case d.File != "":
-			p("late\t%s: %d written (%d already there, %d duplicates) to %s", d.Date, d.Written, d.Present, d.Duplicates, d.File)
-		default:
-			p("late\t%s: none left to write (%d already there, %d duplicates); earlier late file removed", d.Date, d.Present, d.Duplicates)
-		}
-	}
-	if l.CarriedFiles > 0 || l.CarriedDropped > 0 {
-		p("late\tthis day keeps %d rows in %d late files of other days' runs (%d of their rows now read by this run)", l.Carried, l.CarriedFiles, l.CarriedDropped)
-	}
 }
 
 // lateReach is how many days before and after its own a run reads the

@@ -10,12 +10,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/parquetrail/parquetrail/internal/commit"
+	"github.com/parquetrail/parquetrail/internal/defaults"
 	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/plan"
@@ -128,7 +128,7 @@ func (c *Config) Defaults() {
 		c.OnIntegrity = "fail"
 	}
 	if c.LateArrival == 0 {
-		c.LateArrival = time.Hour
+		c.LateArrival = defaults.LateArrival
 	}
 	if c.LateEvents == "" {
 		c.LateEvents = LateWrite
@@ -259,7 +259,7 @@ func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst
 	if index < 0 || index >= len(p.Shards) {
 		return nil, fmt.Errorf("shard index %d is outside the plan's %d shards", index, len(p.Shards))
 	}
-	day, err := window.New(p.Date, p.TimeZone)
+	day, err := p.Day()
 	if err != nil {
 		return nil, err
 	}
@@ -278,29 +278,26 @@ func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst
 	if err != nil {
 		if res != nil && errors.Is(err, problem.ErrBadInput) {
 			f := Failure{Result: res, Error: err.Error()}
-			if werr := writeJSON(ctx, dst, plan.FailureKey(ymd, p.RunID, index), f); werr != nil {
+			if werr := plan.WriteJSON(ctx, dst, plan.FailureKey(ymd, p.RunID, index), f); werr != nil {
 				err = errors.Join(err, fmt.Errorf("writing the failure of shard %d: %w", index, werr))
 			}
 		}
 		return res, err
 	}
-	if err := writeJSON(ctx, dst, plan.ResultKey(ymd, p.RunID, index), res); err != nil {
+	if err := plan.WriteJSON(ctx, dst, plan.ResultKey(ymd, p.RunID, index), res); err != nil {
 		return res, fmt.Errorf("writing the result of shard %d: %w", index, err)
 	}
 	return res, nil
 }
 
 // Failure is what a shard that failed on bad input leaves in staging.
-type Failure struct {
-	Result *flatten.Result `json:"result"`
-	Error  string          `json:"error"`
-}
+type Failure = plan.Failure
 
 // ReadFailure reads what a shard left when it failed on bad input; a
 // missing file means the shard failed for another reason.
 func ReadFailure(ctx context.Context, dst store.Store, ymd, runID string, shard int) (*Failure, error) {
 	var f Failure
-	if err := readJSON(ctx, dst, plan.FailureKey(ymd, runID, shard), &f); err != nil {
+	if err := plan.ReadJSON(ctx, dst, plan.FailureKey(ymd, runID, shard), &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -371,7 +368,7 @@ func publishedBy(ctx context.Context, dst store.Store, ymd, run string) (*Summar
 	var m struct {
 		RunID string `json:"runID"`
 	}
-	err := readJSON(ctx, dst, plan.ManifestKey(ymd), &m)
+	err := plan.ReadJSON(ctx, dst, plan.ManifestKey(ymd), &m)
 	if store.IsNotExist(err) || err == nil && m.RunID != run {
 		return nil, false, nil
 	}
@@ -393,7 +390,7 @@ func emptyError(p *plan.Plan) error {
 }
 
 func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, lease commit.Options, progress func(Progress), finish func(*Summary)) (*Summary, error) {
-	day, err := window.New(p.Date, p.TimeZone)
+	day, err := p.Day()
 	if err != nil {
 		return nil, err
 	}
@@ -405,23 +402,23 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 	parts := make([]string, len(p.Shards))
 	for i := range p.Shards {
 		var r flatten.Result
-		if err := readJSON(ctx, dst, plan.ResultKey(ymd, p.RunID, i), &r); err != nil {
+		if err := plan.ReadJSON(ctx, dst, plan.ResultKey(ymd, p.RunID, i), &r); err != nil {
 			return nil, fmt.Errorf("shard %d has no result (did its worker finish?): %w", i, err)
 		}
 		results[i] = &r
 		parts[i] = plan.PartKey(ymd, p.RunID, i)
 	}
-	s := newSummary(p, day)
-	s.addShards(results)
+	s := plan.NewReport(p, day)
+	s.AddShards(results)
 	var extra []problem.Problem
 	if p.Integrity != nil {
 		extra = p.Integrity.Problems()
-		s.addIntegrity(p.Integrity)
+		s.AddIntegrity(p.Integrity)
 	}
 	if wrote, err := writeProblems(ctx, dst, plan.ErrorsKey(ymd, p.RunID), results, extra...); err != nil {
 		return nil, fmt.Errorf("writing the error manifest: %w", err)
 	} else if wrote {
-		s.Errors = joinURL(p.Destination, plan.ErrorsKey(ymd, p.RunID))
+		s.Errors = plan.JoinURL(p.Destination, plan.ErrorsKey(ymd, p.RunID))
 	}
 	start := time.Now()
 	var mo merge.Options
@@ -444,8 +441,8 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 		return nil, err
 	}
 	s.Problems = append(s.Problems, lateProblems...)
-	s.Stages.Merge = msDuration(time.Since(start))
-	s.addMerge(m)
+	s.Stages.Merge = plan.Millis(time.Since(start))
+	s.AddMerge(m)
 	if finish != nil {
 		finish(s)
 	}
@@ -454,7 +451,7 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 	}
 	// The report first: a run killed right after its commit point still
 	// has one for the operator (and for a retried merge) to read.
-	if err := writeJSON(ctx, dst, plan.ReportKey(ymd, p.RunID), s); err != nil {
+	if err := plan.WriteJSON(ctx, dst, plan.ReportKey(ymd, p.RunID), s); err != nil {
 		return s, fmt.Errorf("writing the run's report: %w", err)
 	}
 	commit.Failpoint("run.merged")
@@ -470,7 +467,7 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 		// The day is published; its late events go to their own days now.
 		prev := previousLateDays(ctx, dst, ymd, res.OldRun)
 		lerr := writeLate(ctx, p, dst, results, prev, lease, s.Late)
-		if err := writeJSON(ctx, dst, plan.ReportKey(ymd, p.RunID), s); err != nil {
+		if err := plan.WriteJSON(ctx, dst, plan.ReportKey(ymd, p.RunID), s); err != nil {
 			lerr = errors.Join(lerr, fmt.Errorf("writing the run's report: %w", err))
 		}
 		if lerr != nil {
@@ -489,7 +486,7 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 // ReadReport reads the summary MergeDay kept for an attempt.
 func ReadReport(ctx context.Context, dst store.Store, ymd, runID string) (*Summary, error) {
 	var s Summary
-	if err := readJSON(ctx, dst, plan.ReportKey(ymd, runID), &s); err != nil {
+	if err := plan.ReadJSON(ctx, dst, plan.ReportKey(ymd, runID), &s); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -585,9 +582,9 @@ func runHeld(ctx context.Context, c Config, src, dst store.Store, held *commit.D
 	flattened := time.Since(t1)
 
 	return mergeDay(ctx, p, dst, held, c.Lease, c.Progress, func(s *Summary) {
-		s.Stages.Plan = msDuration(planned)
-		s.Stages.Flatten = msDuration(flattened)
-		s.Stages.Total = msDuration(time.Since(t0))
+		s.Stages.Plan = plan.Millis(planned)
+		s.Stages.Flatten = plan.Millis(flattened)
+		s.Stages.Total = plan.Millis(time.Since(t0))
 	})
 }
 
@@ -658,36 +655,6 @@ feed:
 	close(next)
 	wg.Wait()
 	return firstErr
-}
-
-func writeJSON(ctx context.Context, st store.Store, key string, v any) error {
-	w, err := st.Create(ctx, key)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		_ = w.Abort()
-		return err
-	}
-	return w.Close()
-}
-
-func readJSON(ctx context.Context, st store.Store, key string, v any) error {
-	r, err := st.Open(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", key, err)
-	}
-	return nil
 }
 
 // writeProblems writes every named problem of the run as JSON lines; no

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/parquetrail/parquetrail/internal/defaults"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/trail"
 	"github.com/parquetrail/parquetrail/internal/window"
@@ -19,7 +20,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultLateArrival      = time.Hour
+	DefaultLateArrival      = defaults.LateArrival
 	DefaultTargetShardBytes = 256 << 20
 	DefaultListConcurrency  = 16
 )
@@ -133,8 +134,6 @@ func Make(ctx context.Context, opts Options) (*Plan, error) {
 		Version:     Version,
 		Date:        opts.Day.Date,
 		TimeZone:    opts.Day.ZoneName(),
-		WindowStart: opts.Day.Start,
-		WindowEnd:   opts.Day.End,
 		Source:      opts.Source.URL(),
 		LateArrival: opts.LateArrival,
 		Counts:      counts,

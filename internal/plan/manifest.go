@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parquetrail/parquetrail/internal/store"
+	"github.com/parquetrail/parquetrail/internal/window"
 )
 
 // Version is the plan format this package writes and reads.
@@ -102,4 +103,14 @@ func NewRunID(now time.Time) string {
 	var r [3]byte
 	rand.Read(r[:]) // never fails (crypto/rand)
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(r[:])
+}
+
+// Day is the plan's day and its window, the one place a run's day is built
+// from the plan's date and zone.
+func (p *Plan) Day() (window.Day, error) {
+	d, err := window.New(p.Date, p.TimeZone)
+	if err != nil {
+		return window.Day{}, fmt.Errorf("plan %s: %w", p.RunID, err)
+	}
+	return d, nil
 }

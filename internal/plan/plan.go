@@ -17,11 +17,10 @@ type Plan struct {
 	Version int `json:"version"` // format version, 1
 	// RunID names this attempt; staging lives under Staging(day, RunID).
 	RunID string `json:"runID"`
-	// Date, TimeZone and the UTC window of the day.
-	Date        string    `json:"date"`
-	TimeZone    string    `json:"timeZone"`
-	WindowStart time.Time `json:"windowStart"`
-	WindowEnd   time.Time `json:"windowEnd"`
+	// Date (YYYY-MM-DD) and TimeZone (IANA) name the day; Day gives its
+	// window.
+	Date     string `json:"date"`
+	TimeZone string `json:"timeZone"`
 	// Source and Destination are store URLs.
 	Source      string `json:"source"`
 	Destination string `json:"destination"`

@@ -158,8 +158,12 @@ func TestMakeLayout(t *testing.T) {
 				target = 0 // raised
 			}
 			checkShards(t, p, target)
-			if p.Version != 1 || p.Date != tt.date || !p.WindowStart.Equal(opts.Day.Start) || !p.WindowEnd.Equal(opts.Day.End) {
-				t.Errorf("plan header = %d %s [%v, %v)", p.Version, p.Date, p.WindowStart, p.WindowEnd)
+			day, err := p.Day()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Version != 1 || p.Date != tt.date || !day.Start.Equal(opts.Day.Start) || !day.End.Equal(opts.Day.End) {
+				t.Errorf("plan header = %d %s [%v, %v)", p.Version, p.Date, day.Start, day.End)
 			}
 			if want := opts.Day.ZoneName(); p.TimeZone != want {
 				t.Errorf("TimeZone = %q, want %q", p.TimeZone, want)

@@ -1,0 +1,33 @@
+// Package defaults is the one table of a day's default settings, shared by
+// the shard-worker flags, the worker's configuration, the planner and the
+// CRD (whose kubebuilder markers cannot name Go constants: a test checks
+// that the generated CRD's defaults equal this table).
+package defaults
+
+import "time"
+
+// A day's settings when the user gives none. The CRD spells policies with
+// a capital (Fail, Report); the worker and the plan in lower case.
+const (
+	TimeZone        = "UTC"
+	Columns         = "full"
+	Types           = "typed"
+	LocalTimeColumn = "eventtime_local"
+	Compression     = "zstd"
+	Deduplicate     = true
+	AllowEmpty      = false
+	LateEvents      = "write"
+	OnIntegrity     = "fail"
+	// LateArrival is how long after a day's end a trail may still deliver
+	// files holding its events: CloudTrail delivers within about 15
+	// minutes, and an hour covers its retries without delaying the day much.
+	LateArrival = time.Hour
+)
+
+// OnMalformed is the worker's default for a malformed record or an
+// unreadable object. The CRD's default differs (Fail, see
+// OnMalformedCRD): it is the one setting the table does not yet agree on.
+const (
+	OnMalformed    = "report"
+	OnMalformedCRD = "Fail"
+)
