@@ -351,9 +351,11 @@ type CloudTrailDaySpec struct {
 
 	// onMalformed says what a malformed record or unreadable object does:
 	// Fail the day, or Report it in the run's error manifest and go on.
-	// Either way it is counted and named.
+	// Either way it is counted and named. Report is the default, as in
+	// shard-worker run: one truncated object does not hold back a day's
+	// evidence, and every problem is in the error manifest and the counts.
 	// +optional
-	// +kubebuilder:default=Fail
+	// +kubebuilder:default=Report
 	OnMalformed MalformedPolicy `json:"onMalformed,omitempty"`
 
 	// compression is the Parquet compression codec.

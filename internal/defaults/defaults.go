@@ -24,10 +24,13 @@ const (
 	LateArrival = time.Hour
 )
 
-// OnMalformed is the worker's default for a malformed record or an
-// unreadable object. The CRD's default differs (Fail, see
-// OnMalformedCRD): it is the one setting the table does not yet agree on.
+// OnMalformed is the default for a malformed record or an unreadable
+// object, locally and in the cluster alike: report it (counted, and named
+// with its object and position in the run's error manifest) and go on, so
+// that one broken object does not hold back a day; "fail" is the choice of
+// a user who wants a day to stop at the first one. The CRD spells it
+// Report.
 const (
 	OnMalformed    = "report"
-	OnMalformedCRD = "Fail"
+	OnMalformedCRD = "Report"
 )

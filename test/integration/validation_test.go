@@ -143,7 +143,7 @@ func TestDefaults(t *testing.T) {
 	s := d.Spec
 	w := s.Workers
 	if s.TimeZone != "UTC" || s.Columns != "full" || s.LocalTimeColumn != "eventtime_local" || s.LateArrival.Duration != time.Hour ||
-		!*s.Deduplicate || s.OnMalformed != "Fail" || s.Compression != "zstd" ||
+		!*s.Deduplicate || s.OnMalformed != "Report" || s.Compression != "zstd" ||
 		*w.Parallelism != 4 || w.TargetShardSize.Cmp(resource.MustParse("256Mi")) != 0 || *w.BackoffLimitPerIndex != 3 || *w.TTLSecondsAfterFinished != 86400 {
 		t.Errorf("defaults not applied: %+v", s)
 	}
