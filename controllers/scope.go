@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/store"
 )
 
 // scope is what one reconcile of one day works on. The steps build the new
@@ -24,6 +25,11 @@ type scope struct {
 	read *v1alpha1.CloudTrailDayStatus // the status as read
 	now  time.Time
 	jobs []batchv1.Job // every Job the day controls, of every attempt
+
+	// The destination, opened on first use (Reconciler.destination).
+	dst       store.Store
+	dstErr    error
+	dstOpened bool
 
 	events  []event
 	metrics []func(*Metrics)
