@@ -70,7 +70,7 @@ const (
 	StalledCredentialsRefused = "CredentialsRefused"
 	StalledPlanFailed         = "PlanFailed"
 	StalledIntegrityFailed    = "IntegrityFailed" // spec.integrity.onFailure Fail, and a file did not verify
-	StalledNoLogFiles         = "NoLogFiles" // nothing selected and spec.allowEmpty unset
+	StalledNoLogFiles         = "NoLogFiles"      // nothing selected and spec.allowEmpty unset
 	StalledFlattenFailed      = "FlattenFailed"
 	StalledMergeFailed        = "MergeFailed"
 	StalledAccountingMismatch = "AccountingMismatch"
