@@ -33,6 +33,9 @@ type scope struct {
 
 	events  []event
 	metrics []func(*Metrics)
+	// after are side effects that must not happen unless the status is
+	// written, such as removing a failed attempt's staging.
+	after []func()
 }
 
 type event struct {
@@ -112,7 +115,10 @@ func (s *scope) warning(related runtime.Object, reason, action, format string, a
 
 func (s *scope) record(f func(*Metrics)) { s.metrics = append(s.metrics, f) }
 
-// flush emits the queued events and metrics once the status is written.
+func (s *scope) afterWrite(f func()) { s.after = append(s.after, f) }
+
+// flush emits the queued events and metrics, and runs the side effects
+// that waited, once the status is written.
 func (s *scope) flush(rec recorder.EventRecorder, m *Metrics) {
 	for _, e := range s.events {
 		if rec != nil {
@@ -124,5 +130,8 @@ func (s *scope) flush(rec recorder.EventRecorder, m *Metrics) {
 			f(m)
 		}
 	}
-	s.events, s.metrics = nil, nil
+	for _, f := range s.after {
+		f()
+	}
+	s.events, s.metrics, s.after = nil, nil, nil
 }

@@ -230,7 +230,7 @@ func (r *Reconciler) planFailed(ctx context.Context, s *scope, job *batchv1.Job,
 	}
 	s.warning(job, ReasonPlanFailed, "Plan", "%s", msg)
 	r.fail(s, why, msg)
-	r.dropStaging(ctx, s)
+	s.afterWrite(func() { r.dropStaging(ctx, s) })
 }
 
 // flatten runs the Indexed Job and follows it; when every shard is done it
@@ -261,7 +261,7 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 		msg := failureMessage(v1alpha1.StepFlatten, job.Name, p, st.Shards.Total, shards)
 		s.warning(job, ReasonFailed, "Flatten", "%s", msg)
 		r.fail(s, v1alpha1.StalledFlattenFailed, msg)
-		r.dropStaging(ctx, s)
+		s.afterWrite(func() { r.dropStaging(ctx, s) })
 	case p.Complete:
 		if err := r.addResults(ctx, s); err != nil {
 			setReady(st, day.Generation, v1alpha1.StageFlattening, "Reading the shards' results, retrying: "+err.Error(), s.now)
@@ -310,7 +310,7 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 		}
 		s.warning(job, ReasonFailed, "Merge", "%s", msg)
 		r.fail(s, v1alpha1.StalledMergeFailed, msg)
-		r.dropStaging(ctx, s)
+		s.afterWrite(func() { r.dropStaging(ctx, s) })
 	case p.Complete:
 		done, other, err := r.published(ctx, s, w.YMD())
 		if err != nil || done {
@@ -421,7 +421,10 @@ func (r *Reconciler) rivals(ctx context.Context, day *v1alpha1.CloudTrailDay, ym
 }
 
 // dropStaging removes the staging of a failed attempt: its Jobs have
-// stopped, and a rerun plans anew. Best effort (removeStaging logs).
+// stopped, and a rerun plans anew. Best effort (removeStaging logs). It
+// runs once the status saying the attempt failed is written: a reconcile
+// that repeats the failure (its status write refused) still finds the plan
+// to name the failed shards by.
 func (r *Reconciler) dropStaging(ctx context.Context, s *scope) {
 	w, err := window.New(s.day.Spec.Date, s.day.Spec.TimeZone)
 	if err != nil {
