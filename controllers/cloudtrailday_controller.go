@@ -1,7 +1,8 @@
-// Package controllers holds the CloudTrailDay reconciler. It plans a day in
-// process (listing is light), runs the heavy work in two Jobs — an Indexed
-// Job that flattens the shards and a one-pod Job that merges them — and
-// writes what happened onto the resource's status.
+// Package controllers holds the CloudTrailDay reconciler. It runs a day's
+// work in three Jobs — a one-pod Job that lists the day and writes its plan,
+// an Indexed Job that flattens the shards and a one-pod Job that merges them
+// — reads the small files they leave in the destination, and writes what
+// happened onto the resource's status. It never reads the source bucket.
 package controllers
 
 import (
@@ -42,9 +43,10 @@ type Config struct {
 	// priorityClassName and activeDeadlineSeconds (other fields are
 	// ignored).
 	WorkerPod v1alpha1.Workers
-	// PlanTimeout bounds the listing and planning of a day.
+	// PlanTimeout bounds the plan Job of a day whose spec sets no
+	// activeDeadlineSeconds.
 	PlanTimeout time.Duration
-	// ListConcurrency bounds the listings a plan runs at once.
+	// ListConcurrency bounds the listings the plan Job runs at once.
 	ListConcurrency int
 	// MaxShards bounds a day's shards (the flatten Job's completions); a
 	// larger day gets larger shards.
@@ -122,6 +124,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	result, err := r.step(ctx, s)
+	setVerified(&s.day.Status, s.day.Generation, verifies(&s.day.Spec), s.now)
 	if werr := r.writeStatus(ctx, s, err); werr != nil {
 		return ctrl.Result{}, errors.Join(err, werr)
 	}

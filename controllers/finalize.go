@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/window"
 )
 
@@ -54,10 +55,10 @@ func (r *Reconciler) cleanStaging(ctx context.Context, s *scope) error {
 	if err != nil {
 		return nil // never started, nothing staged
 	}
-	_, dst, err := r.stores(ctx, day)
+	dst, err := r.destination(ctx, s)
 	var refused *credentialsRefusedError
 	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || errors.As(err, &refused) {
-		s.warning(nil, ReasonStagingKept, "Delete", "Left the staging data under %s: %v", objectURL(&day.Spec, w.YMD()), err)
+		s.warning(nil, ReasonStagingKept, "Delete", "Left the staging data under %s: %v", stagingURL(&day.Spec, w.YMD()), err)
 		return nil
 	}
 	if err != nil {
@@ -68,7 +69,14 @@ func (r *Reconciler) cleanStaging(ctx context.Context, s *scope) error {
 		return err
 	}
 	if n > 0 {
-		s.normal(nil, ReasonStagingRemoved, "Delete", "Removed %d staging objects", n)
+		s.normal(nil, ReasonStagingRemoved, "Delete", "Removed %d staging objects under %s", n, stagingURL(&day.Spec, w.YMD()))
 	}
 	return nil
+}
+
+// stagingURL is where the day's attempts keep their staging data: one
+// folder per run under the day's staging prefix (removeStaging removes this
+// day's runs only).
+func stagingURL(spec *v1alpha1.CloudTrailDaySpec, ymd string) string {
+	return objectURL(spec, plan.DayStagingPrefix(ymd))
 }

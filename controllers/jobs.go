@@ -53,6 +53,11 @@ type jobDefaults struct {
 	// priorityClassName, activeDeadlineSeconds) in spec.workers' shape.
 	Pod      v1alpha1.Workers
 	LeaseTTL time.Duration
+	// The plan Job's settings: its deadline when the spec sets none, and
+	// the worker's --max-shards and --list-concurrency.
+	PlanTimeout     time.Duration
+	MaxShards       int
+	ListConcurrency int
 }
 
 // Scratch sizing: the flatten pod's scratch holds at most its shard's
@@ -87,6 +92,90 @@ func mergeScratch(day *v1alpha1.CloudTrailDay) resource.Quantity {
 		return *q
 	}
 	return scratchSize(day.Status.Counts.Bytes)
+}
+
+// publicKeysDir is where the plan pod finds spec.integrity's
+// publicKeysConfigMap; publicKeysFile is the key the ConfigMap holds.
+const (
+	publicKeysDir  = "/etc/parquetrail/public-keys"
+	publicKeysFile = "keys.pem"
+)
+
+// newPlanJob is the one-pod Job that lists the day and writes the attempt's
+// plan at planKey(ymd, runID): the manager does no long I/O and reads no
+// source bucket. rivals are the day parts of the other days that publish
+// the same partition.
+func newPlanJob(day *v1alpha1.CloudTrailDay, d jobDefaults, rivals []string) *batchv1.Job {
+	spec := &day.Spec
+	args := []string{"plan",
+		"--source", sourceURL(spec), "--destination", destinationURL(spec),
+		"--date", spec.Date, "--time-zone", timeZone(spec), "--run-id", day.Status.RunID,
+		"--late-arrival", lateArrival(spec).String(),
+		"--columns", columns(spec), "--local-time-column", localTimeColumn(spec),
+		"--compression", compression(spec), "--on-malformed", onMalformed(spec),
+		"--deduplicate=" + strconv.FormatBool(ptr.Deref(spec.Deduplicate, true)),
+		"--shard-size", strconv.FormatInt(shardMiB(spec), 10),
+		// The manager decided that the window has closed; a worker whose
+		// clock lags must not refuse the day.
+		"--allow-open-window",
+	}
+	if o := spec.Source.OrganizationID; o != "" {
+		args = append(args, "--organization-id", o)
+	}
+	if len(spec.Source.Accounts) > 0 {
+		args = append(args, "--accounts", strings.Join(spec.Source.Accounts, ","))
+	}
+	if len(spec.Source.Regions) > 0 {
+		args = append(args, "--regions", strings.Join(spec.Source.Regions, ","))
+	}
+	if spec.AllowEmpty {
+		args = append(args, "--allow-empty")
+	}
+	if d.MaxShards > 0 {
+		args = append(args, "--max-shards", strconv.Itoa(d.MaxShards))
+	}
+	if d.ListConcurrency > 0 {
+		args = append(args, "--list-concurrency", strconv.Itoa(d.ListConcurrency))
+	}
+	if len(rivals) > 0 {
+		args = append(args, "--rivals", strings.Join(rivals, ","))
+	}
+	in := spec.Integrity
+	verify := verifies(spec)
+	if verify {
+		args = append(args, "--verify-integrity", "--on-integrity", onIntegrity(spec))
+		if in.PublicKeysConfigMap != "" {
+			args = append(args, "--public-keys", publicKeysDir+"/"+publicKeysFile)
+		}
+	}
+	args = append(args, storeArgs(spec, true)...)
+	job := newJob(day, v1alpha1.StepPlan, d, args, *resource.NewQuantity(minScratch, resource.BinarySI))
+	job.Spec.CompletionMode = ptr.To(batchv1.NonIndexedCompletion)
+	job.Spec.Completions = ptr.To[int32](1)
+	job.Spec.Parallelism = ptr.To[int32](1)
+	job.Spec.BackoffLimit = ptr.To(backoffLimit(&spec.Workers))
+	job.Spec.PodFailurePolicy = podFailurePolicy(batchv1.PodFailurePolicyActionFailJob)
+	if job.Spec.ActiveDeadlineSeconds == nil && d.PlanTimeout > 0 {
+		job.Spec.ActiveDeadlineSeconds = ptr.To(int64(d.PlanTimeout.Seconds()))
+	}
+	if verify && in.PublicKeysConfigMap != "" {
+		pod := &job.Spec.Template.Spec
+		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "public-keys", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: in.PublicKeysConfigMap},
+				Items:                []corev1.KeyToPath{{Key: publicKeysFile, Path: publicKeysFile}},
+			},
+		}})
+		c := &pod.Containers[0]
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "public-keys", MountPath: publicKeysDir, ReadOnly: true})
+	}
+	return job
+}
+
+// shardMiB is the target shard size in whole MiB (the worker's unit),
+// rounded up.
+func shardMiB(spec *v1alpha1.CloudTrailDaySpec) int64 {
+	return max(1, (targetShardBytes(spec)+(1<<20-1))>>20)
 }
 
 // newFlattenJob is the Indexed Job whose completion index i flattens shard
@@ -132,7 +221,8 @@ func newMergeJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
 }
 
 // podFailurePolicy does not count evictions and preemptions against the
-// retries, and gives up at once on bad input, which no retry can fix.
+// retries, and gives up at once on bad input and on a usage or
+// configuration error (a flag, a bucket), which no retry can fix.
 func podFailurePolicy(onBadInput batchv1.PodFailurePolicyAction) *batchv1.PodFailurePolicy {
 	return &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
 		{
@@ -146,7 +236,7 @@ func podFailurePolicy(onBadInput batchv1.PodFailurePolicyAction) *batchv1.PodFai
 			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
 				ContainerName: ptr.To(workerContainer),
 				Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
-				Values:        []int32{problem.ExitBadInput},
+				Values:        []int32{problem.ExitUsage, problem.ExitBadInput},
 			},
 		},
 	}}
@@ -207,7 +297,7 @@ func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []stri
 			Name:            jobName(day.Name, day.Status.Attempt, step),
 			Namespace:       day.Namespace,
 			Labels:          labels,
-			Annotations:     map[string]string{v1alpha1.PlanSHA256Annotation: day.Status.Plan.SHA256},
+			Annotations:     planAnnotations(day),
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(day, v1alpha1.GroupVersion.WithKind("CloudTrailDay"))},
 		},
 		Spec: batchv1.JobSpec{
@@ -261,6 +351,15 @@ func newJob(day *v1alpha1.CloudTrailDay, step string, d jobDefaults, args []stri
 			},
 		},
 	}
+}
+
+// planAnnotations name the plan a Job runs; the plan Job, which writes it,
+// has none.
+func planAnnotations(day *v1alpha1.CloudTrailDay) map[string]string {
+	if day.Status.Plan == nil {
+		return nil
+	}
+	return map[string]string{v1alpha1.PlanSHA256Annotation: day.Status.Plan.SHA256}
 }
 
 // podSettings are the pod-level settings of the day's spec, each falling

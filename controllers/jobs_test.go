@@ -190,7 +190,7 @@ func TestNewFlattenJob(t *testing.T) {
 	wantPolicy := &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
 		{Action: batchv1.PodFailurePolicyActionIgnore, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}},
 		{Action: batchv1.PodFailurePolicyActionFailIndex, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
-			ContainerName: ptr.To("worker"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{problem.ExitBadInput}}},
+			ContainerName: ptr.To("worker"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{problem.ExitUsage, problem.ExitBadInput}}},
 	}}
 	if diff := cmp.Diff(wantPolicy, spec.PodFailurePolicy); diff != "" {
 		t.Errorf("podFailurePolicy (-want +got):\n%s", diff)

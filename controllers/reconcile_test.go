@@ -154,12 +154,56 @@ func (e *env) updateJob(name string, change func(*batchv1.Job)) {
 
 func (e *env) dst() store.Store {
 	e.t.Helper()
-	d := e.day()
-	_, dst, err := e.r.stores(e.ctx, d)
+	dst, err := e.r.openDestination(e.ctx, e.day())
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return dst
+}
+
+// src opens the trail as the plan Job's worker does (the manager never
+// does).
+func (e *env) src() store.Store {
+	e.t.Helper()
+	d := e.day()
+	o, err := e.r.storeOptions(e.ctx, d.Namespace, &d.Spec.Source.ObjectStore)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	src, err := store.Open(e.ctx, sourceURL(&d.Spec), o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return src
+}
+
+// planJob is the current attempt's plan Job.
+func (e *env) planJob() *batchv1.Job {
+	e.t.Helper()
+	d := e.day()
+	return e.job(jobName(d.Name, d.Status.Attempt, v1alpha1.StepPlan))
+}
+
+// runPlan does the plan Job's work with the real planner and completes the
+// Job as the Job controller would.
+func (e *env) runPlan() {
+	e.t.Helper()
+	job := e.planJob()
+	if _, err := controllertest.Plan(e.ctx, e.src(), e.dst(), job, nil); err != nil {
+		e.t.Fatalf("planning as Job %s: %v", job.Name, err)
+	}
+	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, e.clock.Now()) })
+	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
+}
+
+// plan takes a started attempt through planning: the reconcile that
+// creates the plan Job, the Job's work, and the reconcile that reads the
+// plan.
+func (e *env) plan() {
+	e.t.Helper()
+	e.reconcile()
+	e.runPlan()
+	e.reconcile()
 }
 
 // drain returns the events emitted so far, as "Type Reason".
@@ -198,7 +242,7 @@ func (e *env) toFlattening() *batchv1.Job {
 	e.t.Helper()
 	e.clock.SetTime(time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC))
 	e.reconcile() // start
-	e.reconcile() // plan
+	e.plan()
 	e.reconcile() // create the Job
 	d := e.day()
 	return e.job(jobName(d.Name, d.Status.Attempt, v1alpha1.StepFlatten))
@@ -241,7 +285,18 @@ func TestReconcileDay(t *testing.T) {
 		t.Fatalf("started status = %+v", d.Status)
 	}
 
-	// Planning lists in process and writes the plan to staging.
+	// Planning runs in a Job, which lists and writes the plan to staging.
+	e.reconcile()
+	wantStage(t, e.day(), v1alpha1.StagePlanning, "listing the day's log files (Job 2026-11-24-1-plan)")
+	planJob := e.planJob()
+	if got := planJob.Spec.Template.Spec.Containers[0].Args; got[0] != "plan" || !slices.Contains(got, "--run-id") {
+		t.Errorf("plan args = %v", got)
+	}
+	e.reconcile() // the Job runs: nothing new
+	if got := names(e.jobs()); !slices.Equal(got, []string{"2026-11-24-1-plan"}) {
+		t.Fatalf("jobs = %v, want the plan Job alone", got)
+	}
+	e.runPlan()
 	e.reconcile()
 	d = e.day()
 	wantStage(t, d, v1alpha1.StageFlattening, "Planned")
@@ -255,18 +310,20 @@ func TestReconcileDay(t *testing.T) {
 	if err != nil || sum != d.Status.Plan.SHA256 || p.RunID != d.Status.RunID || p.Columns != "full" || !p.Deduplicate || p.OnMalformed != "fail" {
 		t.Fatalf("plan %s: %v, sha %s (status %s), %+v", d.Status.Plan.Key, err, sum, d.Status.Plan.SHA256, p)
 	}
-	if len(e.jobs()) != 0 {
-		t.Fatal("a Job was created in the planning reconcile")
+	if len(e.jobs()) != 1 {
+		t.Fatal("a Job was created in the reconcile that read the plan")
+	}
+	if c := apimeta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionVerified); c != nil || d.Status.Integrity != nil {
+		t.Errorf("Verified %+v, integrity %+v without verification", c, d.Status.Integrity)
 	}
 
 	// The flatten Job.
 	e.reconcile()
 	d = e.day()
-	jobs := e.jobs()
-	if len(jobs) != 1 || jobs[0].Name != "2026-11-24-1-flatten" {
-		t.Fatalf("jobs = %v", names(jobs))
+	if got := names(e.jobs()); !slices.Equal(got, []string{"2026-11-24-1-flatten", "2026-11-24-1-plan"}) {
+		t.Fatalf("jobs = %v", got)
 	}
-	job := &jobs[0]
+	job := e.job("2026-11-24-1-flatten")
 	if *job.Spec.Completions != d.Status.Shards.Total || *job.Spec.Parallelism != min(3, d.Status.Shards.Total) {
 		t.Errorf("completions %d parallelism %d", *job.Spec.Completions, *job.Spec.Parallelism)
 	}
@@ -274,7 +331,7 @@ func TestReconcileDay(t *testing.T) {
 		t.Error("the Job is not controlled by the day")
 	}
 	e.reconcile() // nothing new: no second Job
-	if n := len(e.jobs()); n != 1 {
+	if n := len(e.jobs()); n != 2 {
 		t.Fatalf("%d Jobs after a second reconcile", n)
 	}
 
@@ -305,7 +362,7 @@ func TestReconcileDay(t *testing.T) {
 	if c := d.Status.Counts; c.RecordsRead != 100*n || c.RecordsOutsideWindow != 9*n || c.Malformed != n {
 		t.Errorf("counts = %+v", c)
 	}
-	if len(e.jobs()) != 1 {
+	if len(e.jobs()) != 2 {
 		t.Fatal("the merge Job was created in the reconcile that saw the flatten end")
 	}
 
@@ -352,7 +409,7 @@ func TestReconcileDay(t *testing.T) {
 		}
 	}
 	wantEvents := []string{
-		"Normal Waiting", "Normal Started", "Normal Planned", "Normal JobCreated", "Normal Flattened", "Normal JobCreated", "Normal Succeeded",
+		"Normal Waiting", "Normal Started", "Normal JobCreated", "Normal Planned", "Normal JobCreated", "Normal Flattened", "Normal JobCreated", "Normal Succeeded",
 	}
 	if diff := cmp.Diff(wantEvents, e.drain()); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
@@ -381,13 +438,13 @@ func TestReconcileEmptyDayRefused(t *testing.T) {
 	e := newEnv(t, controllertest.MakeDay("2025-01-01", "ns").Date("2025-01-01"), nil)
 	e.clock.SetTime(time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC))
 	e.reconcile()
-	e.reconcile()
+	e.plan()
 	d := e.day()
 	wantStage(t, d, v1alpha1.StageFailed, "No log file selected for 2025-01-01 (UTC) under s3://")
 	wantStage(t, d, v1alpha1.StageFailed, "spec.allowEmpty")
 	e.reconcile()
-	if got := names(e.jobs()); len(got) != 0 {
-		t.Errorf("jobs = %v, want none", got)
+	if got := names(e.jobs()); !slices.Equal(got, []string{"2025-01-01-1-plan"}) {
+		t.Errorf("jobs = %v, want the plan Job alone", got)
 	}
 }
 
@@ -395,15 +452,15 @@ func TestReconcileEmptyDay(t *testing.T) {
 	e := newEnv(t, controllertest.MakeDay("2025-01-01", "ns").Date("2025-01-01").AllowEmpty(), nil)
 	e.clock.SetTime(time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC))
 	e.reconcile()
-	e.reconcile()
+	e.plan()
 	d := e.day()
 	wantStage(t, d, v1alpha1.StageMerging, "empty day")
 	if d.Status.Shards.Total != 0 || d.Status.Shards.Progress != "0/0" {
 		t.Errorf("shards = %+v", d.Status.Shards)
 	}
 	e.reconcile()
-	if got := names(e.jobs()); !slices.Equal(got, []string{"2025-01-01-1-merge"}) {
-		t.Fatalf("jobs = %v, want the merge Job alone", got)
+	if got := names(e.jobs()); !slices.Equal(got, []string{"2025-01-01-1-merge", "2025-01-01-1-plan"}) {
+		t.Fatalf("jobs = %v, want the merge Job after the plan Job", got)
 	}
 	if err := controllertest.Merge(e.ctx, e.dst(), d.Status.Plan.Key, 0); err != nil {
 		t.Fatal(err)
@@ -445,7 +502,7 @@ func TestReconcileFlattenFails(t *testing.T) {
 		t.Errorf("days failed = %v", got)
 	}
 	e.reconcile()
-	if len(e.jobs()) != 1 {
+	if len(e.jobs()) != 2 {
 		t.Error("a failed day created more Jobs")
 	}
 }
@@ -508,7 +565,7 @@ func TestReconcileRetriesWhatMayPass(t *testing.T) {
 		t.Fatalf("Reconcile = %v, want a not-found error to retry", err)
 	}
 	d := e.day()
-	wantStage(t, d, v1alpha1.StagePlanning, "Cannot reach the stores, retrying: reading the credentials Secret ns/s3")
+	wantStage(t, d, v1alpha1.StagePlanning, "Cannot reach the destination, retrying: reading the credentials Secret ns/s3")
 	if d.Status.ObservedGeneration != d.Generation {
 		// Written by the reconcile that started the attempt, not moved since.
 		t.Logf("observedGeneration %d, generation %d", d.Status.ObservedGeneration, d.Generation)
@@ -516,8 +573,9 @@ func TestReconcileRetriesWhatMayPass(t *testing.T) {
 }
 
 func TestReconcileKeepsAWrittenPlan(t *testing.T) {
-	// A status write that fails after the plan was written: the next
-	// reconcile must reuse that plan, not list again.
+	// A status write that fails after the plan was read: the next reconcile
+	// reads the same plan, and a retried plan pod keeps it rather than list
+	// again (shard-worker plan --run-id).
 	failStatus := true
 	funcs := &interceptor.Funcs{SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
 		if d, ok := obj.(*v1alpha1.CloudTrailDay); ok && failStatus && d.Status.Plan != nil {
@@ -528,10 +586,12 @@ func TestReconcileKeepsAWrittenPlan(t *testing.T) {
 	e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns"), funcs)
 	e.clock.SetTime(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	e.reconcile()
+	e.reconcile()
+	e.runPlan()
 	if _, err := e.r.Reconcile(e.ctx, ctrl.Request{NamespacedName: e.key}); !apierrors.IsConflict(err) {
 		t.Fatalf("Reconcile = %v, want the injected conflict", err)
 	}
-	if got := e.drain(); !slices.Equal(got, []string{"Normal Started"}) {
+	if got := e.drain(); !slices.Equal(got, []string{"Normal Started", "Normal JobCreated"}) {
 		t.Errorf("events = %v: an event was emitted for a status that was not written", got)
 	}
 	d := e.day()
@@ -566,7 +626,7 @@ func TestReconcileFindsItsJobs(t *testing.T) {
 	if _, err := restarted.Reconcile(e.ctx, ctrl.Request{NamespacedName: e.key}); err != nil {
 		t.Fatal(err)
 	}
-	if got := names(e.jobs()); !slices.Equal(got, []string{job.Name}) {
+	if got := names(e.jobs()); !slices.Equal(got, []string{job.Name, "2026-11-24-1-plan"}) {
 		t.Errorf("jobs = %v", got)
 	}
 	wantStage(t, e.day(), v1alpha1.StageFlattening, job.Name)
@@ -577,7 +637,7 @@ func TestReconcileFindsItsJobs(t *testing.T) {
 	})
 	e2.clock.SetTime(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	e2.reconcile()
-	e2.reconcile()
+	e2.plan()
 	e2.reconcile()
 	wantStage(t, e2.day(), v1alpha1.StageFailed, "does not belong to this day")
 }
@@ -606,12 +666,14 @@ func TestReconcileRerun(t *testing.T) {
 	if got := e.drain(); !slices.Equal(got, []string{"Normal Rerun"}) {
 		t.Errorf("events = %v", got)
 	}
-	e.reconcile() // plan; the first attempt's staging goes
+	e.reconcile() // the plan Job; the first attempt's staging goes
 	if keys := s3test.Keys(t, e.s3, "lake", "cloudtrail/"+plan.StagingPrefix("20261124", firstRun)); len(keys) != 0 {
 		t.Errorf("the first attempt's staging is still there: %v", keys)
 	}
+	e.runPlan()
 	e.reconcile()
-	if got := names(e.jobs()); !slices.Equal(got, []string{"2026-11-24-2-flatten"}) {
+	e.reconcile()
+	if got := names(e.jobs()); !slices.Equal(got, []string{"2026-11-24-2-flatten", "2026-11-24-2-plan"}) {
 		t.Errorf("jobs = %v", got)
 	}
 	// The same value again asks for nothing.
@@ -730,7 +792,7 @@ func TestReconcileMergeOfAnEarlierRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.reconcile() // attempt 2
-	e.reconcile() // plan
+	e.plan()
 	e.reconcile() // flatten Job
 	job := e.job("2026-11-24-2-flatten")
 	d = e.day()

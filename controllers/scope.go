@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/store"
 )
 
 // scope is what one reconcile of one day works on. The steps build the new
@@ -25,8 +26,16 @@ type scope struct {
 	now  time.Time
 	jobs []batchv1.Job // every Job the day controls, of every attempt
 
+	// The destination, opened on first use (Reconciler.destination).
+	dst       store.Store
+	dstErr    error
+	dstOpened bool
+
 	events  []event
 	metrics []func(*Metrics)
+	// after are side effects that must not happen unless the status is
+	// written, such as removing a failed attempt's staging.
+	after []func()
 }
 
 type event struct {
@@ -106,7 +115,10 @@ func (s *scope) warning(related runtime.Object, reason, action, format string, a
 
 func (s *scope) record(f func(*Metrics)) { s.metrics = append(s.metrics, f) }
 
-// flush emits the queued events and metrics once the status is written.
+func (s *scope) afterWrite(f func()) { s.after = append(s.after, f) }
+
+// flush emits the queued events and metrics, and runs the side effects
+// that waited, once the status is written.
 func (s *scope) flush(rec recorder.EventRecorder, m *Metrics) {
 	for _, e := range s.events {
 		if rec != nil {
@@ -118,5 +130,8 @@ func (s *scope) flush(rec recorder.EventRecorder, m *Metrics) {
 			f(m)
 		}
 	}
-	s.events, s.metrics = nil, nil
+	for _, f := range s.after {
+		f()
+	}
+	s.events, s.metrics, s.after = nil, nil, nil
 }

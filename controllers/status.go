@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/digest"
+	"github.com/parquetrail/parquetrail/internal/plan"
 )
 
 // The functions here compute status from what the reconciler observed.
@@ -98,6 +100,7 @@ func startAttempt(st *v1alpha1.CloudTrailDayStatus, uid types.UID, generation in
 	st.Stages = nil
 	st.Plan = nil
 	st.Counts = v1alpha1.Counts{}
+	st.Integrity = nil
 	st.Shards = v1alpha1.Shards{}
 	st.Output = nil
 	beginStage(st, v1alpha1.StagePlanning, now)
@@ -161,6 +164,109 @@ func flattenMessage(s *v1alpha1.Shards, job string) string {
 		msg += fmt.Sprintf(", %d failed", s.Failed)
 	}
 	return msg
+}
+
+// planningMessage is the Ready message while the plan Job runs.
+func planningMessage(attempt int32, job string) string {
+	return fmt.Sprintf("Attempt %d: listing the day's log files (Job %s)", attempt, job)
+}
+
+// integrityCounts are a verification report's counts for the status; nil
+// when there was no verification.
+func integrityCounts(r *digest.Report) *v1alpha1.IntegrityCounts {
+	if r == nil {
+		return nil
+	}
+	c := r.Counts
+	return &v1alpha1.IntegrityCounts{
+		Verified: c.Verified, NotYetCovered: c.NotCovered, HashMismatch: c.Mismatch, Missing: c.Missing,
+		Unlisted: c.Unlisted, DigestInvalid: c.DigestInvalid, Digests: c.Digests, DigestFailures: c.DigestFailures,
+	}
+}
+
+// integrityText names the counts of a verification that are not all
+// verified, "3 hash mismatches, 1 missing".
+func integrityText(c *v1alpha1.IntegrityCounts) string {
+	var parts []string
+	add := func(n int64, one, many string) {
+		switch {
+		case n == 1:
+			parts = append(parts, "1 "+one)
+		case n > 1:
+			parts = append(parts, fmt.Sprintf("%d %s", n, many))
+		}
+	}
+	add(c.HashMismatch, "hash mismatch", "hash mismatches")
+	add(c.Missing, "missing", "missing")
+	add(c.Unlisted, "unlisted", "unlisted")
+	add(c.DigestInvalid, "vouched for by a failed digest", "vouched for by a failed digest")
+	add(c.DigestFailures, "digest failure", "digest failures")
+	add(c.NotYetCovered, "not yet covered by a delivered digest", "not yet covered by a delivered digest")
+	return strings.Join(parts, ", ")
+}
+
+// verifiedCondition is the Verified condition of a status: nil (absent)
+// when the day does not verify, Unknown until the plan has verified, True
+// when every selected file verified, False naming the counts otherwise.
+func verifiedCondition(verify bool, stage v1alpha1.Stage, c *v1alpha1.IntegrityCounts) *metav1.Condition {
+	switch {
+	case c != nil:
+		if text := integrityText(c); text != "" {
+			reason := v1alpha1.VerifiedTampered
+			if c.NotYetCovered > 0 && c.HashMismatch+c.Missing+c.Unlisted+c.DigestInvalid+c.DigestFailures == 0 {
+				reason = v1alpha1.VerifiedNotYetCovered
+			}
+			return &metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionFalse, Reason: reason,
+				Message: fmt.Sprintf("%d of the day's log files verified against CloudTrail's signed digests; %s (named in the run's error manifest)", c.Verified, text)}
+		}
+		return &metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionTrue, Reason: v1alpha1.VerifiedAll,
+			Message: fmt.Sprintf("All %d log files verified against %d signed digests", c.Verified, c.Digests)}
+	case verify && (stage == v1alpha1.StagePlanning || stage == v1alpha1.StageWaiting || stage == v1alpha1.StageQueued):
+		return &metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionUnknown, Reason: v1alpha1.VerifiedPending,
+			Message: "The log files are verified when the day is planned"}
+	}
+	return nil
+}
+
+// setVerified writes the Verified condition verifiedCondition computes.
+func setVerified(st *v1alpha1.CloudTrailDayStatus, generation int64, verify bool, now time.Time) {
+	c := verifiedCondition(verify, stageOf(st), st.Integrity)
+	if c == nil {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionVerified)
+		return
+	}
+	c.ObservedGeneration, c.LastTransitionTime = generation, metav1.NewTime(now)
+	meta.SetStatusCondition(&st.Conditions, *c)
+}
+
+// planFailure is the Stalled reason and message of a day whose plan Job
+// failed on bad input, from what the worker left: when the integrity check
+// failed the day, the counts and the first files that did not verify, and
+// where the rest are named (errors).
+func planFailure(job string, f *plan.PlanFailure, errors string) (why, msg string) {
+	if f.Integrity == nil || !f.Integrity.Tampered() {
+		return v1alpha1.StalledPlanFailed, truncate(fmt.Sprintf("The plan Job %s failed: %s. Rerun the day once the cause is fixed (annotation %s).", job, f.Error, v1alpha1.RerunAnnotation), maxMessageLength)
+	}
+	const maxFiles = 5
+	var b strings.Builder
+	fmt.Fprintf(&b, "The day's log files do not verify against CloudTrail's signed digests: %s", integrityText(integrityCounts(f.Integrity)))
+	var named []string
+	for _, d := range f.Integrity.Digests {
+		named = append(named, fmt.Sprintf("digest %s (%s)", d.Key, d.Failure))
+	}
+	for _, file := range f.Integrity.Files {
+		if file.Outcome != digest.Verified && file.Outcome != digest.NotCovered {
+			named = append(named, fmt.Sprintf("%s (%s)", file.Key, file.Outcome))
+		}
+	}
+	if len(named) > 0 {
+		fmt.Fprintf(&b, "; %s", strings.Join(named[:min(len(named), maxFiles)], ", "))
+		if len(named) > maxFiles {
+			fmt.Fprintf(&b, " and %d more", len(named)-maxFiles)
+		}
+	}
+	fmt.Fprintf(&b, "; every one is named in %s. spec.integrity.onFailure is Fail: nothing was read or published.", errors)
+	return v1alpha1.StalledIntegrityFailed, truncate(b.String(), maxMessageLength)
 }
 
 // waitingMessage is the Ready message of a day whose window is still open.

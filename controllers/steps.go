@@ -18,7 +18,6 @@ import (
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
 	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/plan"
-	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/window"
@@ -120,46 +119,78 @@ func (r *Reconciler) queueUp(ctx context.Context, s *scope) (res ctrl.Result, qu
 	return ctrl.Result{RequeueAfter: queuedRecheck}, true, nil
 }
 
-// plan lists the day and writes its plan into the attempt's staging area.
-// A plan that an earlier reconcile wrote (whose status write was lost) is
-// kept: listing again could give other shards than a Job may already run.
+// plan runs the plan Job, which lists the day and writes the attempt's plan
+// into its staging area, and reads the plan's counts into the status once
+// the Job has completed. The Job keeps a plan already written for the run
+// (shard-worker plan --run-id), so a retried pod never plans other shards.
 func (r *Reconciler) plan(ctx context.Context, s *scope) error {
 	day, st := s.day, &s.day.Status
 	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
-	src, dst, err := r.stores(ctx, day)
-	var refused *credentialsRefusedError
-	if errors.As(err, &refused) {
-		s.warning(nil, ReasonPlanFailed, "Plan", "%v", err)
-		r.fail(s, v1alpha1.StalledCredentialsRefused, "Cannot use the credentials: "+err.Error())
-		return nil
-	}
-	if err != nil {
-		setReady(st, day.Generation, v1alpha1.StagePlanning, "Cannot reach the stores, retrying: "+err.Error(), s.now)
-		return err
-	}
-	key := plan.PlanKey(w.YMD(), st.RunID)
-	p, sum, err := plan.Read(ctx, dst, key)
-	if store.IsNotExist(err) {
-		r.removeStaging(ctx, dst, w.YMD(), day, st.RunID)
-		p, sum, err = r.makePlan(ctx, s, w, src, dst)
-	}
-	if err != nil {
-		if errors.Is(err, problem.ErrBadInput) {
-			s.warning(nil, ReasonPlanFailed, "Plan", "Planning failed: %v", err)
-			r.fail(s, v1alpha1.StalledPlanFailed, "Planning failed: "+err.Error())
+	job := s.job(v1alpha1.StepPlan)
+	if job == nil {
+		dst, err := r.destination(ctx, s)
+		var refused *credentialsRefusedError
+		if errors.As(err, &refused) {
+			s.warning(nil, ReasonPlanFailed, "Plan", "%v", err)
+			r.fail(s, v1alpha1.StalledCredentialsRefused, "Cannot use the credentials: "+err.Error())
 			return nil
 		}
-		setReady(st, day.Generation, v1alpha1.StagePlanning, "Planning failed, retrying: "+err.Error(), s.now)
+		if err != nil {
+			setReady(st, day.Generation, v1alpha1.StagePlanning, "Cannot reach the destination, retrying: "+err.Error(), s.now)
+			return err
+		}
+		r.removeStaging(ctx, dst, w.YMD(), day, st.RunID)
+		rivals, err := r.rivals(ctx, day, w.YMD())
+		if err != nil {
+			setReady(st, day.Generation, v1alpha1.StagePlanning, "Planning failed, retrying: "+err.Error(), s.now)
+			return err
+		}
+		created, err := r.createJob(ctx, s, newPlanJob(day, r.jobDefaults(), rivals))
+		if err != nil || created == nil {
+			return err
+		}
+		setReady(st, day.Generation, v1alpha1.StagePlanning, planningMessage(st.Attempt, created.Name), s.now)
+		s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to list the day's log files", created.Name)
+		return nil
+	}
+	p := observeJob(job)
+	switch {
+	case p.JobFailed:
+		r.planFailed(ctx, s, job, p)
+		return nil
+	case p.Complete:
+		return r.planned(ctx, s, job)
+	default:
+		setReady(st, day.Generation, v1alpha1.StagePlanning, planningMessage(st.Attempt, job.Name), s.now)
+		return nil
+	}
+}
+
+// planned reads the plan the plan Job wrote into the status and moves on.
+func (r *Reconciler) planned(ctx context.Context, s *scope, job *batchv1.Job) error {
+	day, st := s.day, &s.day.Status
+	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
+	key := plan.PlanKey(w.YMD(), st.RunID)
+	dst, err := r.destination(ctx, s)
+	var p *plan.Plan
+	var sum string
+	if err == nil {
+		p, sum, err = plan.Read(ctx, dst, key)
+	}
+	if err != nil {
+		err = fmt.Errorf("the plan Job %s completed, but its plan %s cannot be read: %w", job.Name, objectURL(&day.Spec, key), err)
+		setReady(st, day.Generation, v1alpha1.StagePlanning, "Reading the plan, retrying: "+err.Error(), s.now)
 		return err
 	}
 	st.Plan = &v1alpha1.PlanRef{Key: key, SHA256: sum}
 	st.Counts.Objects = p.Counts.Selected
 	st.Counts.Bytes = p.Counts.SelectedBytes
+	st.Integrity = integrityCounts(p.Integrity)
 	st.Shards = v1alpha1.Shards{Total: int32(len(p.Shards)), Progress: progress(0, int32(len(p.Shards)))}
 	if d, ok := endStage(st, v1alpha1.StagePlanning, s.now); ok {
 		s.record(func(m *Metrics) { m.stage(v1alpha1.StagePlanning, d) })
 	}
-	s.normal(nil, ReasonPlanned, "Plan", "Planned %d objects (%d bytes) in %d shards from %d date folders", p.Counts.Selected, p.Counts.SelectedBytes, len(p.Shards), p.Counts.Prefixes)
+	s.normal(job, ReasonPlanned, "Plan", "Planned %d objects (%d bytes) in %d shards from %d date folders", p.Counts.Selected, p.Counts.SelectedBytes, len(p.Shards), p.Counts.Prefixes)
 	if p.Counts.Selected == 0 && !day.Spec.AllowEmpty {
 		// The merge worker would refuse to publish it (bad input); saying
 		// so here names the cause without running a pod.
@@ -180,43 +211,26 @@ func (r *Reconciler) plan(ctx context.Context, s *scope) error {
 	return nil
 }
 
-func (r *Reconciler) makePlan(ctx context.Context, s *scope, w window.Day, src, dst store.Store) (*plan.Plan, string, error) {
-	spec := &s.day.Spec
-	if r.Config.PlanTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.Config.PlanTimeout)
-		defer cancel()
+// planFailed fails the day whose plan Job failed, naming why: the problem
+// the worker left (and, when the integrity check failed the day, the files
+// that did not verify), else the Job's own reason.
+func (r *Reconciler) planFailed(ctx context.Context, s *scope, job *batchv1.Job, p jobProgress) {
+	day, st := s.day, &s.day.Status
+	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
+	why, msg := v1alpha1.StalledPlanFailed, failureMessage(v1alpha1.StepPlan, job.Name, p, 1, nil)
+	if dst, err := r.destination(ctx, s); err == nil {
+		f, err := plan.ReadPlanFailure(ctx, dst, plan.PlanFailureKey(w.YMD(), st.RunID))
+		switch {
+		case err == nil:
+			st.Integrity = integrityCounts(f.Integrity)
+			why, msg = planFailure(job.Name, f, objectURL(&day.Spec, plan.ErrorsKey(w.YMD(), st.RunID)))
+		case !store.IsNotExist(err):
+			log.FromContext(ctx).Error(err, "Reading the plan's failure", "job", job.Name)
+		}
 	}
-	p, err := plan.Make(ctx, plan.Options{
-		Source:           src,
-		Day:              w,
-		LateArrival:      lateArrival(spec),
-		OrgID:            spec.Source.OrganizationID,
-		Accounts:         spec.Source.Accounts,
-		Regions:          spec.Source.Regions,
-		TargetShardBytes: targetShardBytes(spec),
-		MaxShards:        r.Config.MaxShards,
-		ListConcurrency:  r.Config.ListConcurrency,
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	p.RunID = s.day.Status.RunID
-	p.Destination = destinationURL(spec)
-	p.Columns = columns(spec)
-	p.LocalTimeColumn = localTimeColumn(spec)
-	p.OnMalformed = onMalformed(spec)
-	p.Deduplicate = ptr.Deref(spec.Deduplicate, true)
-	p.Compression = compression(spec)
-	p.AllowEmpty = spec.AllowEmpty
-	if p.Rivals, err = r.rivals(ctx, s.day, w.YMD()); err != nil {
-		return nil, "", err
-	}
-	sum, err := plan.Write(ctx, dst, p)
-	if err != nil {
-		return nil, "", fmt.Errorf("writing the plan: %w", err)
-	}
-	return p, sum, nil
+	s.warning(job, ReasonPlanFailed, "Plan", "%s", msg)
+	r.fail(s, why, msg)
+	s.afterWrite(func() { r.dropStaging(ctx, s) })
 }
 
 // flatten runs the Indexed Job and follows it; when every shard is done it
@@ -247,7 +261,7 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 		msg := failureMessage(v1alpha1.StepFlatten, job.Name, p, st.Shards.Total, shards)
 		s.warning(job, ReasonFailed, "Flatten", "%s", msg)
 		r.fail(s, v1alpha1.StalledFlattenFailed, msg)
-		r.dropStaging(ctx, s)
+		s.afterWrite(func() { r.dropStaging(ctx, s) })
 	case p.Complete:
 		if err := r.addResults(ctx, s); err != nil {
 			setReady(st, day.Generation, v1alpha1.StageFlattening, "Reading the shards' results, retrying: "+err.Error(), s.now)
@@ -296,7 +310,7 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 		}
 		s.warning(job, ReasonFailed, "Merge", "%s", msg)
 		r.fail(s, v1alpha1.StalledMergeFailed, msg)
-		r.dropStaging(ctx, s)
+		s.afterWrite(func() { r.dropStaging(ctx, s) })
 	case p.Complete:
 		done, other, err := r.published(ctx, s, w.YMD())
 		if err != nil || done {
@@ -330,7 +344,7 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 // two days on one destination). "" when there is none or the store cannot
 // say.
 func (r *Reconciler) otherPublisher(ctx context.Context, s *scope, ymd string) string {
-	_, dst, err := r.stores(ctx, s.day)
+	dst, err := r.destination(ctx, s)
 	if err != nil {
 		return ""
 	}
@@ -407,13 +421,16 @@ func (r *Reconciler) rivals(ctx context.Context, day *v1alpha1.CloudTrailDay, ym
 }
 
 // dropStaging removes the staging of a failed attempt: its Jobs have
-// stopped, and a rerun plans anew. Best effort (removeStaging logs).
+// stopped, and a rerun plans anew. Best effort (removeStaging logs). It
+// runs once the status saying the attempt failed is written: a reconcile
+// that repeats the failure (its status write refused) still finds the plan
+// to name the failed shards by.
 func (r *Reconciler) dropStaging(ctx context.Context, s *scope) {
 	w, err := window.New(s.day.Spec.Date, s.day.Spec.TimeZone)
 	if err != nil {
 		return
 	}
-	if _, dst, err := r.stores(ctx, s.day); err == nil {
+	if dst, err := r.destination(ctx, s); err == nil {
 		r.removeStaging(ctx, dst, w.YMD(), s.day, "")
 	}
 }
@@ -424,7 +441,7 @@ func (r *Reconciler) dropStaging(ctx context.Context, s *scope) {
 // attempt.
 func (r *Reconciler) published(ctx context.Context, s *scope, ymd string) (done bool, other string, err error) {
 	day, st := s.day, &s.day.Status
-	_, dst, err := r.stores(ctx, day)
+	dst, err := r.destination(ctx, s)
 	if err == nil {
 		err = r.readManifest(ctx, s, dst, ymd)
 	}
@@ -542,7 +559,8 @@ func (r *Reconciler) deleteJobs(ctx context.Context, s *scope, attempt int32) er
 }
 
 func (r *Reconciler) jobDefaults() jobDefaults {
-	return jobDefaults{Image: r.Config.WorkerImage, ServiceAccount: r.Config.WorkerServiceAccount, Resources: r.Config.WorkerResources, Pod: r.Config.WorkerPod, LeaseTTL: r.Config.LeaseTTL}
+	return jobDefaults{Image: r.Config.WorkerImage, ServiceAccount: r.Config.WorkerServiceAccount, Resources: r.Config.WorkerResources, Pod: r.Config.WorkerPod, LeaseTTL: r.Config.LeaseTTL,
+		PlanTimeout: r.Config.PlanTimeout, MaxShards: r.Config.MaxShards, ListConcurrency: r.Config.ListConcurrency}
 }
 
 // validate checks what CEL cannot: the zone's existence in tzdata (done by
@@ -578,6 +596,25 @@ func targetShardBytes(spec *v1alpha1.CloudTrailDaySpec) int64 {
 
 // The functions below give the spec's values, with the CRD's defaults for
 // objects that did not pass through the API server's defaulting.
+
+func timeZone(spec *v1alpha1.CloudTrailDaySpec) string {
+	if spec.TimeZone == "" {
+		return "UTC"
+	}
+	return spec.TimeZone
+}
+
+// verifies says whether the day checks its log files against the digests.
+func verifies(spec *v1alpha1.CloudTrailDaySpec) bool {
+	return spec.Integrity != nil && ptr.Deref(spec.Integrity.Verify, false)
+}
+
+func onIntegrity(spec *v1alpha1.CloudTrailDaySpec) string {
+	if spec.Integrity != nil && spec.Integrity.OnFailure == v1alpha1.IntegrityReport {
+		return "report"
+	}
+	return "fail"
+}
 
 func columns(spec *v1alpha1.CloudTrailDaySpec) string {
 	if spec.Columns == "" {

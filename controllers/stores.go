@@ -26,28 +26,29 @@ const (
 	secretSessionToken    = "AWS_SESSION_TOKEN"
 )
 
-// stores opens the day's source and destination. Without a credentials
-// Secret the manager uses its own identity (the SDK's default chain).
-func (r *Reconciler) stores(ctx context.Context, day *v1alpha1.CloudTrailDay) (src, dst store.Store, err error) {
+// destination opens the day's destination, once per reconcile: the
+// credentials Secret is read at most once, and a failure to open is not
+// retried within the reconcile. Without a credentials Secret the manager
+// uses its own identity (the SDK's default chain). The manager never opens
+// the source: the plan Job lists it.
+func (r *Reconciler) destination(ctx context.Context, s *scope) (store.Store, error) {
+	if !s.dstOpened {
+		s.dst, s.dstErr = r.openDestination(ctx, s.day)
+		s.dstOpened = true
+	}
+	return s.dst, s.dstErr
+}
+
+func (r *Reconciler) openDestination(ctx context.Context, day *v1alpha1.CloudTrailDay) (store.Store, error) {
 	open := r.OpenStore
 	if open == nil {
 		open = store.Open
 	}
-	so, err := r.storeOptions(ctx, day.Namespace, &day.Spec.Source.ObjectStore)
+	o, err := r.storeOptions(ctx, day.Namespace, &day.Spec.Destination)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	do, err := r.storeOptions(ctx, day.Namespace, &day.Spec.Destination)
-	if err != nil {
-		return nil, nil, err
-	}
-	if src, err = open(ctx, sourceURL(&day.Spec), so); err != nil {
-		return nil, nil, err
-	}
-	if dst, err = open(ctx, destinationURL(&day.Spec), do); err != nil {
-		return nil, nil, err
-	}
-	return src, dst, nil
+	return open(ctx, destinationURL(&day.Spec), o)
 }
 
 func (r *Reconciler) storeOptions(ctx context.Context, namespace string, s *v1alpha1.ObjectStore) (store.Options, error) {
@@ -134,7 +135,7 @@ func (r *Reconciler) failedShards(ctx context.Context, s *scope, indexes []int) 
 	if len(indexes) == 0 || s.day.Status.Plan == nil {
 		return nil
 	}
-	_, dst, err := r.stores(ctx, s.day)
+	dst, err := r.destination(ctx, s)
 	if err != nil {
 		return nil
 	}
@@ -175,7 +176,7 @@ func (r *Reconciler) addResults(ctx context.Context, s *scope) error {
 	if err != nil {
 		return err
 	}
-	_, dst, err := r.stores(ctx, s.day)
+	dst, err := r.destination(ctx, s)
 	if err != nil {
 		return err
 	}

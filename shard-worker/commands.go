@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
+	"github.com/parquetrail/parquetrail/internal/window"
 )
 
 // storeFlags are the settings for reaching S3-compatible stores; the SDK's
@@ -215,13 +217,17 @@ func (a *app) planCommand() *cobra.Command {
 	var d dayFlags
 	var maxShards int
 	var quiet bool
+	var runID string
+	var rivals []string
 	cmd := &cobra.Command{
 		Use:     "plan --source SRC --destination DST --date YYYY-MM-DD [flags]",
 		Short:   "List a day's log files and pack them into shards",
 		GroupID: "stages",
 		Long: `List the UTC date folders the day touches, select the day's log files and pack
 them into shards; write the plan to the destination's staging area and print its
-key. The operator does this itself; the command is for running the stages by hand.`,
+key. The operator runs it as the day's plan Job, with the run ID it chose
+(--run-id): a plan already written for that run is kept, so that a retried pod
+never plans other shards than a flatten Job may run.`,
 		Example: `  shard-worker plan --source s3://my-trail-bucket --destination s3://my-lake/cloudtrail \
     --date 2026-11-24 --time-zone Asia/Seoul --max-shards 40`,
 		Args: cli.NoArgs,
@@ -251,7 +257,15 @@ key. The operator does this itself; the command is for running the stages by han
 				c.Progress = pr.update
 				defer pr.end()
 			}
-			p, key, sum, err := pipeline.PlanDay(ctx, c, src, dst, plan.NewRunID(time.Now()), maxShards)
+			if runID == "" {
+				runID = plan.NewRunID(time.Now())
+			} else if p, sum, err := plan.Read(ctx, dst, plan.PlanKey(ymd(c), runID)); err == nil {
+				fmt.Fprintf(a.stdout, "plan %s (kept)\nsha256 %s\nshards %d\nobjects %d (%d bytes)\n", plan.PlanKey(p.YMD(), runID), sum, len(p.Shards), p.Counts.Selected, p.Counts.SelectedBytes)
+				return nil
+			} else if !store.IsNotExist(err) {
+				return fmt.Errorf("reading the plan of run %s: %w", runID, err)
+			}
+			p, key, sum, err := planDay(ctx, c, src, dst, runID, rivals, maxShards)
 			if err != nil {
 				return err
 			}
@@ -262,9 +276,37 @@ key. The operator does this itself; the command is for running the stages by han
 	fs := cmd.Flags()
 	d.register(fs)
 	fs.IntVar(&maxShards, "max-shards", 0, "at most this many shards (raises the shard size; 0: no cap)")
+	fs.IntVar(&d.cfg.ListConcurrency, "list-concurrency", 0, "listing requests in flight (default 16)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	cli.Group(fs, "Work", "max-shards", "quiet")
+	fs.StringVar(&runID, "run-id", "", "the run the plan is for (default: a new one); a plan already written for it is kept")
+	fs.StringSliceVar(&rivals, "rivals", nil, "day parts of the run IDs of other days publishing the same partition, whose output this run does not replace (set by the operator)")
+	cli.Group(fs, "Work", "max-shards", "list-concurrency", "quiet", "run-id", "rivals")
 	return cmd
+}
+
+// ymd is the day's yyyyMMdd; the config is valid.
+func ymd(c pipeline.Config) string {
+	d, _ := window.New(c.Date, c.TimeZone)
+	return d.YMD()
+}
+
+// planDay plans the day; on bad input (an integrity check that failed the
+// day, among others) it leaves the problem and the integrity report at
+// plan.PlanFailureKey for the operator to name in the day's status.
+func planDay(ctx context.Context, c pipeline.Config, src, dst store.Store, runID string, rivals []string, maxShards int) (*plan.Plan, string, string, error) {
+	c.Rivals = rivals
+	p, key, sum, err := pipeline.PlanDay(ctx, c, src, dst, runID, maxShards)
+	if err == nil || !errors.Is(err, problem.ErrBadInput) {
+		return p, key, sum, err
+	}
+	f := &plan.PlanFailure{Error: err.Error()}
+	if p != nil {
+		f.Integrity = p.Integrity
+	}
+	if werr := plan.WritePlanFailure(ctx, dst, plan.PlanFailureKey(ymd(c), runID), f); werr != nil {
+		return nil, "", "", errors.Join(err, fmt.Errorf("writing the plan's failure: %w", werr))
+	}
+	return nil, "", "", err
 }
 
 func openPlan(cmd *cobra.Command, dstURL, key string, st storeFlags) (*plan.Plan, store.Store, store.Store, error) {

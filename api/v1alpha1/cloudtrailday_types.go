@@ -438,6 +438,37 @@ type Shards struct {
 	FailedIndexes string `json:"failedIndexes,omitempty"`
 }
 
+// IntegrityCounts are the outcomes of the verification of the day's log
+// files against CloudTrail's signed digests (docs/integrity.md); every file
+// not verified is named in the run's error manifest.
+type IntegrityCounts struct {
+	// verified files: listed with their hash by a valid digest of the chain.
+	// +optional
+	Verified int64 `json:"verified,omitempty"`
+	// notYetCovered files: the digest that will list them is not delivered yet.
+	// +optional
+	NotYetCovered int64 `json:"notYetCovered,omitempty"`
+	// hashMismatch files: their bytes differ from what the digest lists.
+	// +optional
+	HashMismatch int64 `json:"hashMismatch,omitempty"`
+	// missing files: listed by a digest but absent from the bucket.
+	// +optional
+	Missing int64 `json:"missing,omitempty"`
+	// unlisted files: present in the bucket but in no digest.
+	// +optional
+	Unlisted int64 `json:"unlisted,omitempty"`
+	// digestInvalid files: vouched for only by a digest that failed.
+	// +optional
+	DigestInvalid int64 `json:"digestInvalid,omitempty"`
+	// digests is the number of digest files checked.
+	// +optional
+	Digests int64 `json:"digests,omitempty"`
+	// digestFailures is the number of digests that failed (signature,
+	// chain, format).
+	// +optional
+	DigestFailures int64 `json:"digestFailures,omitempty"`
+}
+
 // Output is where the day was published.
 type Output struct {
 	// location is the URL of the day's partition (proc_ymd=YYYYMMDD/).
@@ -582,6 +613,11 @@ type CloudTrailDayStatus struct {
 	// counts is the current attempt's accounting.
 	// +optional
 	Counts Counts `json:"counts,omitzero"`
+
+	// integrity is the outcome of the verification of the day's log files
+	// when spec.integrity.verify is on.
+	// +optional
+	Integrity *IntegrityCounts `json:"integrity,omitempty"`
 
 	// shards is the flatten Job's progress.
 	// +optional

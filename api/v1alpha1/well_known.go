@@ -17,7 +17,7 @@ const (
 	DayUIDLabel = "parquetrail.io/day-uid"
 	// AttemptLabel carries the attempt number on Jobs and pods.
 	AttemptLabel = "parquetrail.io/attempt"
-	// StepLabel says whether a Job or pod flattens or merges.
+	// StepLabel says whether a Job or pod plans, flattens or merges.
 	StepLabel = "parquetrail.io/step"
 
 	// PlanSHA256Annotation records on a Job the checksum of the plan it runs.
@@ -26,6 +26,7 @@ const (
 
 // Values of StepLabel.
 const (
+	StepPlan    = "plan"
 	StepFlatten = "flatten"
 	StepMerge   = "merge"
 )
@@ -44,6 +45,23 @@ const (
 	// ConditionStalled is True when the attempt failed; its reason names
 	// why (one of the Stalled reasons below).
 	ConditionStalled = "Stalled"
+	// ConditionVerified says whether every log file the day read verified
+	// against CloudTrail's signed digests; absent when verification is off.
+	ConditionVerified = "Verified"
+)
+
+// Reasons of the Verified condition.
+const (
+	// VerifiedAll: every selected log file verified.
+	VerifiedAll = "AllFilesVerified"
+	// VerifiedTampered: a file was edited, deleted, added or vouched for
+	// only by a failed digest, or a digest failed.
+	VerifiedTampered = "IntegrityFailed"
+	// VerifiedNotYetCovered: no file failed, but some are in no digest
+	// delivered yet.
+	VerifiedNotYetCovered = "NotYetCovered"
+	// VerifiedPending: the day has not been planned yet.
+	VerifiedPending = "Pending"
 )
 
 // Reasons of the Stalled condition: what made the attempt fail.
@@ -51,7 +69,8 @@ const (
 	StalledInvalidSpec        = "InvalidSpec"
 	StalledCredentialsRefused = "CredentialsRefused"
 	StalledPlanFailed         = "PlanFailed"
-	StalledNoLogFiles         = "NoLogFiles" // nothing selected and spec.allowEmpty unset
+	StalledIntegrityFailed    = "IntegrityFailed" // spec.integrity.onFailure Fail, and a file did not verify
+	StalledNoLogFiles         = "NoLogFiles"      // nothing selected and spec.allowEmpty unset
 	StalledFlattenFailed      = "FlattenFailed"
 	StalledMergeFailed        = "MergeFailed"
 	StalledAccountingMismatch = "AccountingMismatch"

@@ -150,6 +150,14 @@ func (w *DayWrapper) Annotation(k, v string) *DayWrapper {
 // Rerun sets the rerun annotation.
 func (w *DayWrapper) Rerun(v string) *DayWrapper { return w.Annotation(v1alpha1.RerunAnnotation, v) }
 
+// Integrity turns digest verification on, with the policy and, unless "",
+// the ConfigMap of public keys.
+func (w *DayWrapper) Integrity(onFailure v1alpha1.IntegrityPolicy, publicKeysConfigMap string) *DayWrapper {
+	verify := true
+	w.Spec.Integrity = &v1alpha1.Integrity{Verify: &verify, OnFailure: onFailure, PublicKeysConfigMap: publicKeysConfigMap}
+	return w
+}
+
 // Finalizer adds the operator's finalizer.
 func (w *DayWrapper) Finalizer() *DayWrapper {
 	w.Finalizers = append(w.Finalizers, v1alpha1.Finalizer)

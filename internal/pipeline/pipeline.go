@@ -69,6 +69,12 @@ type Config struct {
 	OnIntegrity     string
 
 	TargetShardBytes int64
+	// Rivals go into the plan (plan.Plan.Rivals): the operator's other
+	// days that publish the same partition.
+	Rivals []string
+	// ListConcurrency bounds the listing requests of planning in flight
+	// (0: plan.DefaultListConcurrency).
+	ListConcurrency int
 	// LateEvents is LateWrite (default: events read after their own day's
 	// margin are written into their day) or LateCount (counted only).
 	LateEvents string
@@ -184,7 +190,8 @@ func (c *Config) Validate() error {
 
 // PlanDay lists the day's objects, packs them into shards and writes the
 // plan into the destination's staging area. It returns the plan, its key
-// and its checksum.
+// and its checksum. When integrity verification fails the day, it returns
+// the unwritten plan, with its integrity report, beside the error.
 func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, maxShards int) (*plan.Plan, string, string, error) {
 	day, err := window.New(c.Date, c.TimeZone)
 	if err != nil {
@@ -212,6 +219,7 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 		Regions:          c.Regions,
 		TargetShardBytes: c.TargetShardBytes,
 		MaxShards:        maxShards,
+		ListConcurrency:  c.ListConcurrency,
 		Progress:         planProgress(c.Progress),
 	})
 	if err != nil {
@@ -231,13 +239,16 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 	p.KeepRuns = c.KeepRuns
 	p.AllowEmpty = c.AllowEmpty
 	p.LateEvents = c.LateEvents
+	p.Rivals = c.Rivals
 	if margin != asked {
 		p.LateArrivalAsked = asked
 	}
 	setReadRanges(p, day, near)
 	if c.VerifyIntegrity {
 		if err := verifyIntegrity(ctx, c, p, day, src, dst); err != nil {
-			return nil, "", "", err
+			// The plan, unwritten, carries the report for the caller
+			// to name what failed.
+			return p, "", "", err
 		}
 	}
 	sum, err := plan.Write(ctx, dst, p)

@@ -23,6 +23,12 @@ func DayStagingPrefix(ymd string) string { return "_parquetrail/staging/proc_ymd
 // PlanKey is the plan manifest of an attempt.
 func PlanKey(ymd, runID string) string { return StagingPrefix(ymd, runID) + "plan.json" }
 
+// PlanFailureKey is what the plan worker leaves when it fails on bad input
+// (an integrity check that failed, among others): the problem and the
+// integrity report, so that the operator can name the files in the day's
+// status.
+func PlanFailureKey(ymd, runID string) string { return StagingPrefix(ymd, runID) + "plan.failed.json" }
+
 // PartKey is the Parquet part a shard's worker writes.
 func PartKey(ymd, runID string, shard int) string {
 	return StagingPrefix(ymd, runID) + fmt.Sprintf("parts/shard-%05d.parquet", shard)

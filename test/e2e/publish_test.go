@@ -333,8 +333,8 @@ func TestEmptyDayFails(t *testing.T) {
 			t.Errorf("Failed message lacks %q:\n%s", want, msg)
 		}
 	}
-	if jobs := w.jobs("empty"); len(jobs) != 0 {
-		t.Errorf("%d Jobs for a day with nothing to read", len(jobs))
+	if jobs := w.jobs("empty"); len(jobs) != 1 || jobs[0].Labels[v1alpha1.StepLabel] != v1alpha1.StepPlan {
+		t.Errorf("%d Jobs for a day with nothing to read, want the plan Job alone", len(jobs))
 	}
 	dst := w.lake("cloudtrail")
 	var left []string

@@ -96,6 +96,8 @@ func TestKstatus(t *testing.T) {
 	// Planning, then flattening: InProgress.
 	clock.SetTime(time.Date(2026, 11, 25, 1, 30, 0, 0, time.UTC))
 	d.poke()
+	d.wantKstatus(v1alpha1.StagePlanning, "listing", kstatus.InProgressStatus)
+	d.runPlan(1)
 	d.wantKstatus(v1alpha1.StageFlattening, "shards flattened", kstatus.InProgressStatus)
 	o := d.get()
 	flatten := "2026-11-24-1-flatten"
@@ -133,6 +135,7 @@ func TestKstatus(t *testing.T) {
 	// A rerun whose flatten Job fails: InProgress while it runs, Failed
 	// after, with the cause in the Stalled reason.
 	d.annotate(v1alpha1.RerunAnnotation, "again")
+	d.runPlan(2)
 	d.wantKstatus(v1alpha1.StageFlattening, "shards flattened", kstatus.InProgressStatus)
 	second := "2026-11-24-2-flatten"
 	d.job(second)
@@ -152,6 +155,7 @@ func TestKstatus(t *testing.T) {
 func TestKstatusInvalid(t *testing.T) {
 	clock.SetTime(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	d := newDay(t, controllertest.MakeDay("2026-11-24", ""))
+	d.runPlan(1)
 	d.wantKstatus(v1alpha1.StageFlattening, "shards flattened", kstatus.InProgressStatus)
 
 	// A second day whose Secret does not opt in.
@@ -170,7 +174,7 @@ func TestKstatusInvalid(t *testing.T) {
 	if c := findCondition(u.get(), v1alpha1.ConditionStalled); c == nil || c.Reason != v1alpha1.StalledCredentialsRefused {
 		t.Errorf("Stalled = %+v", c)
 	}
-	if got := u.jobs(); len(got) != 1 { // only the first day's
+	if got := u.jobs(); len(got) != 2 { // only the first day's plan and flatten Jobs
 		t.Errorf("jobs = %v", got)
 	}
 }

@@ -38,6 +38,7 @@ func TestWorkerPodTemplate(t *testing.T) {
 		Weight: 10, Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "karpenter.sh/capacity-type", Operator: corev1.NodeSelectorOpIn, Values: []string{"spot"}}}},
 	}}}}
 	d := newDay(t, w)
+	d.runPlan(1)
 	o := d.waitStage(v1alpha1.StageFlattening, "shards flattened")
 	job := d.job("2026-11-24-1-flatten")
 

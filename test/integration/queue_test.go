@@ -53,10 +53,15 @@ func TestQueue(t *testing.T) {
 	if err := k8s.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	dst, err := store.Open(ctx, "s3://lake/cloudtrail", store.Options{
+	so := store.Options{
 		Endpoint: endpoint, Region: s3test.Region, PathStyle: true,
 		AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey,
-	})
+	}
+	dst, err := store.Open(ctx, "s3://lake/cloudtrail", so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := store.Open(ctx, "s3://trail", so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +172,7 @@ func TestQueue(t *testing.T) {
 		}
 		for _, j := range jobs.Items {
 			if !done[j.Name] {
-				done[j.Name] = finishJob(t, ctx, dst, &j, items)
+				done[j.Name] = finishJob(t, ctx, src, dst, &j, items)
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -181,11 +186,20 @@ func TestQueue(t *testing.T) {
 	t.Logf("queued days started in the order %v", started)
 }
 
-// finishJob does what the workers and the Job controller would: the shards'
-// results or the day's manifest, then a Job that succeeded. It does nothing
+// finishJob does what the workers and the Job controller would: the plan,
+// the shards' results or the day's manifest, then a Job that succeeded. It does nothing
 // for a Job newer than the days read (false).
-func finishJob(t *testing.T, ctx context.Context, dst store.Store, j *batchv1.Job, days []v1alpha1.CloudTrailDay) bool {
+func finishJob(t *testing.T, ctx context.Context, src, dst store.Store, j *batchv1.Job, days []v1alpha1.CloudTrailDay) bool {
 	t.Helper()
+	if j.Labels[v1alpha1.StepLabel] == v1alpha1.StepPlan {
+		if _, err := controllertest.Plan(ctx, src, dst, j, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := controllertest.Succeed(ctx, k8s, client.ObjectKeyFromObject(j), clock.Now()); err != nil {
+			t.Fatal(fmt.Errorf("Job %s: %w", j.Name, err))
+		}
+		return true
+	}
 	var planKey string
 	for _, d := range days {
 		if metav1.IsControlledBy(j, &d) && d.Status.Plan != nil {

@@ -36,6 +36,7 @@ type day struct {
 	ctx context.Context
 	key client.ObjectKey
 	s3  *s3.Client
+	src store.Store // the trail, as the plan Job's worker reads it
 	dst store.Store
 }
 
@@ -68,14 +69,19 @@ func newDay(t *testing.T, w *controllertest.DayWrapper) *day {
 	// A day left running would hold one of the manager's slots
 	// (--max-concurrent-days) for the tests after this one.
 	t.Cleanup(func() { deleteDays(t, ns) })
-	dst, err := store.Open(ctx, "s3://lake/cloudtrail", store.Options{
+	o := store.Options{
 		Endpoint: endpoint, Region: s3test.Region, PathStyle: true,
 		AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey,
-	})
+	}
+	dst, err := store.Open(ctx, "s3://lake/cloudtrail", o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &day{t: t, ctx: ctx, key: client.ObjectKeyFromObject(obj), s3: s3c, dst: dst}
+	src, err := store.Open(ctx, "s3://trail", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &day{t: t, ctx: ctx, key: client.ObjectKeyFromObject(obj), s3: s3c, src: src, dst: dst}
 }
 
 func (d *day) get() *v1alpha1.CloudTrailDay {
@@ -155,6 +161,17 @@ func (d *day) updateJob(name string, change func(*batchv1.Job)) {
 	}
 }
 
+// runPlan does the work of the attempt's plan Job with the real planner,
+// then completes the Job as the Job controller would.
+func (d *day) runPlan(attempt int) {
+	d.t.Helper()
+	name := fmt.Sprintf("%s-%d-plan", d.key.Name, attempt)
+	if _, err := controllertest.Plan(d.ctx, d.src, d.dst, d.job(name), nil); err != nil {
+		d.t.Fatalf("planning as Job %s: %v", name, err)
+	}
+	d.succeedJob(name)
+}
+
 func (d *day) succeedJob(name string) {
 	d.t.Helper()
 	if err := controllertest.Succeed(d.ctx, k8s, client.ObjectKey{Namespace: d.key.Namespace, Name: name}, clock.Now()); err != nil {
@@ -198,6 +215,8 @@ func TestReconcile(t *testing.T) {
 	// It closes: plan, then the flatten Job.
 	clock.SetTime(time.Date(2026, 11, 25, 1, 30, 0, 0, time.UTC))
 	d.poke()
+	d.waitStage(v1alpha1.StagePlanning, "listing the day's log files (Job 2026-11-24-1-plan)")
+	d.runPlan(1)
 	o = d.waitStage(v1alpha1.StageFlattening, "shards flattened")
 	st := o.Status
 	if st.Attempt != 1 || st.RunID == "" || st.StartTime == nil || st.Plan == nil || st.Counts.Objects != 103 || st.Shards.Total < 3 {
@@ -262,13 +281,13 @@ func TestReconcile(t *testing.T) {
 		"Stage": "Succeeded", "Shards": fmt.Sprintf("%d/%d", total, total), "Records": fmt.Sprint(47 * n),
 	})
 	eventually(t, "events", func() error {
-		want := []string{"Normal Waiting", "Normal Started", "Normal Planned", "Normal JobCreated", "Normal Flattened", "Normal JobCreated", "Normal Succeeded"}
+		want := []string{"Normal Waiting", "Normal Started", "Normal JobCreated", "Normal Planned", "Normal JobCreated", "Normal Flattened", "Normal JobCreated", "Normal Succeeded"}
 		if got := d.events(); !slices.Equal(got, want) {
 			return fmt.Errorf("events = %v, want %v", got, want)
 		}
 		return nil
 	})
-	if got := d.jobs(); !slices.Equal(got, []string{"2026-11-24-1-flatten", "2026-11-24-1-merge"}) {
+	if got := d.jobs(); !slices.Equal(got, []string{"2026-11-24-1-flatten", "2026-11-24-1-merge", "2026-11-24-1-plan"}) {
 		t.Errorf("jobs = %v", got)
 	}
 }
@@ -348,6 +367,7 @@ func checkPrinterColumns(t *testing.T, d *day, want map[string]string) {
 func TestFlattenFailure(t *testing.T) {
 	clock.SetTime(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	d := newDay(t, controllertest.MakeDay("2026-11-24", "").TargetShardSize("1Mi"))
+	d.runPlan(1)
 	d.waitStage(v1alpha1.StageFlattening, "shards flattened")
 	name := "2026-11-24-1-flatten"
 	d.job(name)
@@ -376,11 +396,13 @@ func TestFlattenFailure(t *testing.T) {
 func TestRerun(t *testing.T) {
 	clock.SetTime(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	d := newDay(t, controllertest.MakeDay("2026-11-24", ""))
+	d.runPlan(1)
 	o := d.waitStage(v1alpha1.StageFlattening, "shards flattened")
 	first := o.Status.RunID
 	d.job("2026-11-24-1-flatten")
 
 	d.annotate(v1alpha1.RerunAnnotation, "2026-11-26T09:00")
+	d.runPlan(2)
 	eventually(t, "attempt 2 flattening", func() error {
 		o = d.get()
 		c := meta.FindStatusCondition(o.Status.Conditions, v1alpha1.ConditionReady)
@@ -394,7 +416,7 @@ func TestRerun(t *testing.T) {
 	}
 	d.job("2026-11-24-2-flatten")
 	eventually(t, "the first attempt's Job goes", func() error {
-		if got := d.jobs(); !slices.Equal(got, []string{"2026-11-24-2-flatten"}) {
+		if got := d.jobs(); !slices.Equal(got, []string{"2026-11-24-2-flatten", "2026-11-24-2-plan"}) {
 			return fmt.Errorf("jobs = %v", got)
 		}
 		return nil
@@ -409,6 +431,7 @@ func TestRerun(t *testing.T) {
 func TestDeletion(t *testing.T) {
 	clock.SetTime(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	d := newDay(t, controllertest.MakeDay("2026-11-24", ""))
+	d.runPlan(1)
 	o := d.waitStage(v1alpha1.StageFlattening, "shards flattened")
 	d.job("2026-11-24-1-flatten")
 	s3test.PutObject(t, d.s3, "lake", "cloudtrail/proc_ymd=20261124/part-earlier-00000.parquet", []byte("PAR1"))
