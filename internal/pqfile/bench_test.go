@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"testing"
-	"time"
 
 	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
 	"github.com/parquetrail/parquetrail/internal/pqfile"
@@ -12,19 +11,10 @@ import (
 	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
-func benchDoc(b *testing.B) []byte {
-	root := flattentest.TestData()
-	g, err := flattentest.NewGen(root, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return g.Doc(20000, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour)
-}
-
 // BenchmarkScanEncode measures scanning plus sorting and encoding row
 // groups (zstd) on one goroutine.
 func BenchmarkScanEncode(b *testing.B) {
-	doc := benchDoc(b)
+	doc := flattentest.BenchDoc(b)
 	for _, set := range []string{record.Seed, record.Full} {
 		for _, codec := range []string{"zstd", "snappy", "none"} {
 			b.Run(set+"/"+codec, func(b *testing.B) {

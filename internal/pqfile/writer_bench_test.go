@@ -29,7 +29,7 @@ import (
 //
 //	go test -run '^$' -bench Writer -benchmem ./internal/record/
 func BenchmarkWriter(b *testing.B) {
-	doc := benchDoc(b)
+	doc := flattentest.BenchDoc(b)
 	for _, set := range []string{record.Seed, record.Full} {
 		s, err := record.NewSchema(set, "")
 		if err != nil {

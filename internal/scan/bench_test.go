@@ -4,25 +4,15 @@ import (
 	"bytes"
 	"io"
 	"testing"
-	"time"
 
 	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
-func benchDoc(b *testing.B) []byte {
-	root := flattentest.TestData()
-	g, err := flattentest.NewGen(root, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return g.Doc(20000, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour)
-}
-
 // BenchmarkScan measures the scanner alone (no decompression, no encoding).
 func BenchmarkScan(b *testing.B) {
-	doc := benchDoc(b)
+	doc := flattentest.BenchDoc(b)
 	for _, set := range []string{record.Seed, record.Full} {
 		b.Run(set, func(b *testing.B) {
 			s, _ := record.NewSchema(set, "")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -173,4 +174,15 @@ func Gunzip(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	return io.ReadAll(zr)
+}
+
+// BenchDoc is the benchmarks' document: 20,000 records of the corpus's
+// shapes over one day, compact like a delivered file.
+func BenchDoc(tb testing.TB) []byte {
+	tb.Helper()
+	g, err := NewGen(TestData(), 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return g.Doc(20000, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour)
 }
