@@ -31,6 +31,10 @@ type ShardResult struct {
 	MinEventTime *time.Time `json:"minEventTime,omitempty"` // of written rows
 	MaxEventTime *time.Time `json:"maxEventTime,omitempty"`
 	RowGroups    int        `json:"rowGroups"`
+	// RangeRows are the written rows per fine event-time range of the
+	// day's window (RangeWidth each, RangeCount of them), for the plan of
+	// a range-partitioned merge (PlanMerge). Empty when no row was written.
+	RangeRows []int64 `json:"rangeRows,omitempty"`
 	PartBytes    int64      `json:"partBytes"`
 
 	// Problems names malformed records and unreadable objects, at most
