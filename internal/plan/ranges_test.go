@@ -94,8 +94,8 @@ func TestRangesOfADSTDay(t *testing.T) {
 	start := time.Date(2026, 3, 8, 8, 0, 0, 0, time.UTC) // a 23-hour day in America/Los_Angeles
 	end := start.Add(23 * time.Hour)
 	n := RangeCount(start, end)
-	got := []int{n, RangeOf(start, n, start.UnixMilli()), RangeOf(start, n, start.Add(RangeWidth).UnixMilli() - 1),
-		RangeOf(start, n, start.Add(RangeWidth).UnixMilli()), RangeOf(start, n, end.UnixMilli() - 1)}
+	got := []int{n, RangeOf(start, n, start.UnixMilli()), RangeOf(start, n, start.Add(RangeWidth).UnixMilli()-1),
+		RangeOf(start, n, start.Add(RangeWidth).UnixMilli()), RangeOf(start, n, end.UnixMilli()-1)}
 	if diff := cmp.Diff([]int{276, 0, 0, 1, 275}, got); diff != "" {
 		t.Errorf("ranges (-want +got):\n%s", diff)
 	}

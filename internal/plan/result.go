@@ -35,7 +35,7 @@ type ShardResult struct {
 	// day's window (RangeWidth each, RangeCount of them), for the plan of
 	// a range-partitioned merge (PlanMerge). Empty when no row was written.
 	RangeRows []int64 `json:"rangeRows,omitempty"`
-	PartBytes    int64      `json:"partBytes"`
+	PartBytes int64   `json:"partBytes"`
 
 	// Problems names malformed records and unreadable objects, at most
 	// flatten.Options.MaxProblems of them; ProblemsOmitted counts the rest.
