@@ -31,11 +31,12 @@ type ShardResult struct {
 	MinEventTime *time.Time `json:"minEventTime,omitempty"` // of written rows
 	MaxEventTime *time.Time `json:"maxEventTime,omitempty"`
 	RowGroups    int        `json:"rowGroups"`
+	PartBytes    int64      `json:"partBytes"`
+
 	// RangeRows are the written rows per fine event-time range of the
 	// day's window (RangeWidth each, RangeCount of them), for the plan of
 	// a range-partitioned merge (PlanMerge). Empty when no row was written.
 	RangeRows []int64 `json:"rangeRows,omitempty"`
-	PartBytes int64   `json:"partBytes"`
 
 	// Problems names malformed records and unreadable objects, at most
 	// flatten.Options.MaxProblems of them; ProblemsOmitted counts the rest.
