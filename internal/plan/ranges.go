@@ -12,10 +12,16 @@ import (
 // bound how finely it can be balanced: 288 ranges on a 24-hour day.
 const RangeWidth = 5 * time.Minute
 
-// RangeCount is the number of fine ranges of a window [start, end).
+// MaxRanges bounds the fine ranges counted: a day is at most 25 hours (300
+// ranges); windows longer than MaxRanges ranges (test windows of years)
+// are not counted, and their runs merge as one range.
+const MaxRanges = 1024
+
+// RangeCount is the number of fine ranges of a window [start, end), 0 when
+// it is empty or longer than MaxRanges ranges.
 func RangeCount(start, end time.Time) int {
 	d := end.Sub(start)
-	if d <= 0 {
+	if d <= 0 || d > MaxRanges*RangeWidth {
 		return 0
 	}
 	return int((d + RangeWidth - 1) / RangeWidth)
