@@ -84,6 +84,10 @@ type Config struct {
 
 	// Workers is how many shards are flattened at once by Run.
 	Workers int
+	// MergeWorkers is how many ranges of event time Run merges at once
+	// (the day's files are published together, as one day); 1 merges the
+	// whole day in one.
+	MergeWorkers int
 
 	// Progress, when set, is called as folders are listed, as objects of
 	// shards are read and as rows are merged; calls do not overlap.
@@ -349,7 +353,7 @@ func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease 
 	if err := held.MayReplace(lctx); err != nil {
 		return nil, err
 	}
-	s, err := mergeDay(lctx, p, dst, held, lease, progress, nil)
+	s, err := mergeDay(lctx, p, dst, held, lease, progress, 1, nil)
 	return s, leaseCause(lctx, err)
 }
 
@@ -389,7 +393,7 @@ func emptyError(p *plan.Plan) error {
 		ErrEmpty, p.Date, p.TimeZone, p.Source, p.Counts.Listed, p.Counts.Prefixes)
 }
 
-func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, lease commit.Options, progress func(Progress), finish func(*Summary)) (*Summary, error) {
+func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, lease commit.Options, progress func(Progress), mergeWorkers int, finish func(*Summary)) (*Summary, error) {
 	day, err := p.Day()
 	if err != nil {
 		return nil, err
@@ -427,7 +431,7 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 			progress(Progress{Stage: "merge", RowsMerged: rows, RowsTotal: total, Elapsed: time.Since(start)})
 		}
 	}
-	m, err := merge.Day(ctx, dst, p, parts, mo)
+	m, err := mergeRanges(ctx, p, dst, day, parts, results, mergeWorkers, mo)
 	if err != nil {
 		return nil, err
 	}
@@ -581,7 +585,7 @@ func runHeld(ctx context.Context, c Config, src, dst store.Store, held *commit.D
 	}
 	flattened := time.Since(t1)
 
-	return mergeDay(ctx, p, dst, held, c.Lease, c.Progress, func(s *Summary) {
+	return mergeDay(ctx, p, dst, held, c.Lease, c.Progress, c.MergeWorkers, func(s *Summary) {
 		s.Stages.Plan = plan.Millis(planned)
 		s.Stages.Flatten = plan.Millis(flattened)
 		s.Stages.Total = plan.Millis(time.Since(t0))
