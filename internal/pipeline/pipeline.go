@@ -180,6 +180,9 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("on-integrity must be fail or report, not %q", c.OnIntegrity)
 	}
+	if c.MergeWorkers < 0 {
+		return fmt.Errorf("merge workers must be 1 or more, not %d", c.MergeWorkers)
+	}
 	if c.PublicKeys != "" && !c.VerifyIntegrity {
 		return errors.New("public keys are only used with integrity verification on")
 	}
