@@ -194,9 +194,10 @@ otherwise.`,
 	fs := cmd.Flags()
 	d.register(fs)
 	fs.IntVar(&d.cfg.Workers, "workers", 0, "shards flattened at once (default: all cores)")
+	fs.IntVar(&d.cfg.MergeWorkers, "merge-workers", 1, "ranges of event time merged at once, published as one day (1: one merge of the whole day)")
 	fs.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	cli.Group(fs, "Work", "workers", "json", "quiet")
+	cli.Group(fs, "Work", "workers", "merge-workers", "json", "quiet")
 	fs.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	_ = fs.MarkHidden("cpu-profile")
 	return cmd

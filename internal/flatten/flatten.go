@@ -188,7 +188,9 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		res.Timings.Scan = Duration(time.Since(t))
 		return err
 	})
-	// Stage 3: sort and encode each batch as one row group.
+	// Stage 3: sort and encode each batch as one row group, counting its
+	// rows per fine range of the window for the merge's plan.
+	nRanges := plan.RangeCount(opts.Day.Start, opts.Day.End)
 	g.Go(func() error {
 		var busy time.Duration
 		defer func() { res.Timings.Encode = Duration(busy) }()
@@ -196,6 +198,15 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 			t := time.Now()
 			if lo, hi, ok := b.MinMax(); ok {
 				addTimes(res, lo, hi)
+				if res.RangeRows == nil && nRanges > 0 {
+					res.RangeRows = make([]int64, nRanges)
+				}
+				for _, t := range b.Times() {
+					if nRanges == 0 {
+						break
+					}
+					res.RangeRows[plan.RangeOf(opts.Day.Start, nRanges, t)]++
+				}
 			}
 			err := pw.WriteBatch(b, false, opts.Workers)
 			busy += time.Since(t)

@@ -444,3 +444,34 @@ func gunzip(t testing.TB, b []byte) []byte {
 	}
 	return out
 }
+
+// TestRangeRows checks the rows per fine range of the result against the
+// part's own eventtimes: the merge's plan cuts the day by them.
+func TestRangeRows(t *testing.T) {
+	g := gen(t)
+	day := window.MustNew("2024-05-01", "Asia/Seoul")
+	st := flattentest.NewMemStore()
+	// Records from before the window to after it; a burst in one second.
+	st.Put("a.json.gz", flattentest.Gzip(g.Doc(3000, day.Start.Add(-time.Hour), 26*time.Hour)))
+	st.Put("b.json.gz", flattentest.Gzip(g.Doc(500, day.Start.Add(7*time.Hour+3*time.Second), time.Second)))
+	res, dst, err := run(t, st, shardOf(st, "a.json.gz", "b.json.gz"), flatten.Options{Day: day, RowGroupRows: 700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, _ := dst.Get("part.parquet")
+	f, err := arrowcheck.Read(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := plan.RangeCount(day.Start, day.End)
+	want := make([]int64, n)
+	for _, row := range f.Rows {
+		want[int(row["eventtime"].(time.Time).Sub(day.Start)/plan.RangeWidth)]++
+	}
+	if diff := cmp.Diff(want, res.RangeRows); diff != "" {
+		t.Errorf("rows per range (-part +result):\n%s", diff)
+	}
+	if n != 288 || res.Written < 3000 || want[7*12] < 500 {
+		t.Errorf("%d ranges, %d rows written, %d in the burst's range", n, res.Written, want[7*12])
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"container/heap"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -84,7 +85,32 @@ type Options struct {
 	// merge with the rows merged so far (written or dropped) and the rows
 	// of all the parts.
 	Progress func(rows, total int64)
+
+	// From and To, when To is set, limit the merge to the event times
+	// [From, To): one range of a range-partitioned day. Row groups of the
+	// parts outside it are not read (their eventtime statistics); a row
+	// group that straddles a bound is read and its rows outside are
+	// skipped. The files are named RangeFileName(run, Index, n), so the
+	// names of all ranges sort in the day's order. Manifest.RowsIn counts
+	// the rows of the parts in the range.
+	From, To time.Time
+	Index    int
+	// RangeRows is the rows the plan expects in the range, the total that
+	// Progress reports (0: the rows of the row groups read).
+	RangeRows int64
 }
+
+// levelName names the files of an intermediate merge; the ranges of a day
+// merged at once each have their own.
+func levelName(o *Options, level, group int) string {
+	if o.ranged() {
+		return fmt.Sprintf("merge/range%04d-level%d-group%04d-", o.Index, level, group)
+	}
+	return fmt.Sprintf("merge/level%d-group%04d-", level, group)
+}
+
+// ranged says whether the merge is limited to a range.
+func (o *Options) ranged() bool { return !o.To.IsZero() }
 
 // partPages bounds the pages of intermediate merge files like those of
 // the shards' parts.
@@ -92,6 +118,12 @@ var partPages = pqfile.StagingPages
 
 // FileName is the name of the n-th output file of a run.
 func FileName(runID string, n int) string { return fmt.Sprintf("part-%s-%05d.parquet", runID, n) }
+
+// RangeFileName is the name of the n-th output file of range index i of a
+// run; the names of a day's ranges sort in the order of their times.
+func RangeFileName(runID string, i, n int) string {
+	return fmt.Sprintf("part-%s-%04d-%05d.parquet", runID, i, n)
+}
 
 // Day merges parts (keys in dst) into the day's files of plan p, written to
 // the run's staging area (commit.StagedKey), and returns the manifest that
@@ -165,19 +197,42 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 		return pf, nil
 	}
 	var runs []*run
+	var inRange int64 // rows of the ranged runs read so far (counted as read)
+	total := int64(0)
+	lo, hi := opts.From.UnixMilli(), opts.To.UnixMilli()
 	for _, key := range parts {
 		pf, err := open(key)
 		if err != nil {
 			return nil, err
 		}
-		for _, rg := range pf.RowGroups() {
-			if rg.NumRows() > 0 {
-				runs = append(runs, &run{groups: []parquet.RowGroup{rg}, timeCol: timeCol, idCol: idCol})
+		for i, rg := range pf.RowGroups() {
+			if rg.NumRows() == 0 {
+				continue
+			}
+			r := &run{groups: []parquet.RowGroup{rg}, timeCol: timeCol, idCol: idCol}
+			if opts.ranged() {
+				first, last, ok := timeStats(pf, i, timeCol)
+				if ok && (last < lo || first >= hi) {
+					continue // wholly outside the range: not read
+				}
+				if !ok || first < lo || last >= hi {
+					// Straddles a bound: rows outside are skipped, rows
+					// inside counted as they are read.
+					r.ranged, r.lo, r.hi, r.count = true, lo, hi, &inRange
+				} else {
+					m.RowsIn += rg.NumRows()
+				}
+			} else {
 				m.RowsIn += rg.NumRows()
 			}
+			total += rg.NumRows()
+			runs = append(runs, r)
 		}
 	}
 	m.Runs = len(runs)
+	if opts.ranged() && opts.RangeRows > 0 {
+		total = opts.RangeRows
+	}
 
 	// Too many runs to read at once: merge them in groups into staging
 	// files, each one sorted run, until few enough are left.
@@ -190,7 +245,7 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 				continue
 			}
 			tmp := &output{ctx: ctx, dst: dst, schema: schema, compression: p.Compression, kv: kv, pages: partPages,
-				prefix: plan.StagingPrefix(ymd, p.RunID) + fmt.Sprintf("merge/level%d-group%04d-", level, g), runID: p.RunID,
+				prefix: plan.StagingPrefix(ymd, p.RunID) + levelName(&opts, level, g), runID: p.RunID,
 				opts: Options{TargetFileBytes: math.MaxInt64, RowGroupRows: opts.RowGroupRows, RowGroupBytes: opts.RowGroupBytes, Workers: opts.Workers}}
 			dups, err := mergeRuns(ctx, group, tmp, p.Deduplicate)
 			if err != nil {
@@ -215,10 +270,14 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	out := &output{ctx: ctx, dst: dst, schema: schema, fileSchema: fileSchema, compression: p.Compression, prefix: commit.StagedKey(ymd, p.RunID, ""),
 		publishAs: plan.PartitionPrefix(ymd), runID: p.RunID, opts: opts, kv: kv}
 	defer out.abort()
+	if opts.ranged() {
+		out.name = func(n int) string { return RangeFileName(p.RunID, opts.Index, n) }
+	}
 	if opts.Progress != nil {
-		out.progress = func(n int64) { opts.Progress(n, m.RowsIn) }
+		out.progress = func(n int64) { opts.Progress(n, total) }
 	}
 	dups, err := mergeRuns(ctx, runs, out, p.Deduplicate)
+	m.RowsIn += inRange
 	if opts.Progress != nil && err == nil {
 		opts.Progress(m.RowsIn, m.RowsIn)
 	}
@@ -239,6 +298,20 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	m.Created = time.Now().UTC()
 	m.Duration = time.Since(began).Round(time.Millisecond).String()
 	return m, nil
+}
+
+// timeStats returns the least and greatest eventtime (ms) of row group i of
+// pf from its column statistics; ok is false when it has none.
+func timeStats(pf *parquet.File, i, timeCol int) (lo, hi int64, ok bool) {
+	rgs := pf.Metadata().RowGroups
+	if i >= len(rgs) || timeCol >= len(rgs[i].Columns) {
+		return 0, 0, false
+	}
+	st := rgs[i].Columns[timeCol].MetaData.Statistics
+	if len(st.MinValue) != 8 || len(st.MaxValue) != 8 {
+		return 0, 0, false
+	}
+	return int64(binary.LittleEndian.Uint64(st.MinValue)), int64(binary.LittleEndian.Uint64(st.MaxValue)), true
 }
 
 // sameColumns checks that a part has the columns of the run's schema.
@@ -324,6 +397,12 @@ type run struct {
 	timeCol, idCol int
 	time           int64
 	id             []byte // nil when the row has no eventid
+
+	// ranged runs yield only rows with eventtime in [lo, hi), adding
+	// them to *count; the groups are sorted, so a group ends at hi.
+	ranged bool
+	lo, hi int64
+	count  *int64
 }
 
 func (r *run) close() {
@@ -336,6 +415,30 @@ func (r *run) close() {
 
 // advance moves to the next row, reading ahead when the buffer is spent.
 func (r *run) advance() (bool, error) {
+	for {
+		ok, err := r.next()
+		if !ok || err != nil || !r.ranged {
+			return ok, err
+		}
+		if r.time < r.lo {
+			continue
+		}
+		if r.time >= r.hi {
+			// The rest of this sorted group is past the range.
+			if r.rows != nil {
+				r.rows.Close()
+				r.rows = nil
+			}
+			r.pos, r.n = 0, 0
+			continue
+		}
+		*r.count++
+		return true, nil
+	}
+}
+
+// next moves to the next row of the run's groups.
+func (r *run) next() (bool, error) {
 	r.pos++
 	for r.pos >= r.n {
 		if r.rows == nil {
@@ -404,6 +507,7 @@ type output struct {
 	prefix      string // where the files are written
 	publishAs   string // the prefix the manifest names them under ("" = prefix)
 	runID       string
+	name        func(n int) string // the n-th file's name, when not FileName
 	kv          map[string]string
 	opts        Options
 	pages       pqfile.PageOptions
@@ -424,6 +528,9 @@ type output struct {
 
 func (o *output) open() error {
 	name := FileName(o.runID, len(o.files))
+	if o.name != nil {
+		name = o.name(len(o.files))
+	}
 	w, err := o.dst.Create(o.ctx, o.prefix+name)
 	if err != nil {
 		return err

@@ -90,6 +90,10 @@ type Config struct {
 
 	// Workers is how many shards are flattened at once by Run.
 	Workers int
+	// MergeWorkers is how many ranges of event time Run merges at once
+	// (the day's files are published together, as one day); 1 merges the
+	// whole day in one.
+	MergeWorkers int
 
 	// Progress, when set, is called as folders are listed, as objects of
 	// shards are read and as rows are merged; calls do not overlap.
@@ -181,6 +185,9 @@ func (c *Config) Validate() error {
 	case "", "fail", "report":
 	default:
 		return fmt.Errorf("on-integrity must be fail or report, not %q", c.OnIntegrity)
+	}
+	if c.MergeWorkers < 0 {
+		return fmt.Errorf("merge workers must be 1 or more, not %d", c.MergeWorkers)
 	}
 	if c.PublicKeys != "" && !c.VerifyIntegrity {
 		return errors.New("public keys are only used with integrity verification on")
@@ -360,7 +367,7 @@ func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease 
 	if err := held.MayReplace(lctx); err != nil {
 		return nil, err
 	}
-	s, err := mergeDay(lctx, p, dst, held, lease, progress, nil)
+	s, err := mergeDay(lctx, p, dst, held, lease, progress, 1, nil)
 	return s, leaseCause(lctx, err)
 }
 
@@ -400,7 +407,7 @@ func emptyError(p *plan.Plan) error {
 		ErrEmpty, p.Date, p.TimeZone, p.Source, p.Counts.Listed, p.Counts.Prefixes)
 }
 
-func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, lease commit.Options, progress func(Progress), finish func(*Summary)) (*Summary, error) {
+func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, lease commit.Options, progress func(Progress), mergeWorkers int, finish func(*Summary)) (*Summary, error) {
 	day, err := p.Day()
 	if err != nil {
 		return nil, err
@@ -438,7 +445,7 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 			progress(Progress{Stage: "merge", RowsMerged: rows, RowsTotal: total, Elapsed: time.Since(start)})
 		}
 	}
-	m, err := merge.Day(ctx, dst, p, parts, mo)
+	m, err := mergeRanges(ctx, p, dst, day, parts, results, mergeWorkers, mo)
 	if err != nil {
 		return nil, err
 	}
@@ -592,7 +599,7 @@ func runHeld(ctx context.Context, c Config, src, dst store.Store, held *commit.D
 	}
 	flattened := time.Since(t1)
 
-	return mergeDay(ctx, p, dst, held, c.Lease, c.Progress, func(s *Summary) {
+	return mergeDay(ctx, p, dst, held, c.Lease, c.Progress, c.MergeWorkers, func(s *Summary) {
 		s.Stages.Plan = plan.Millis(planned)
 		s.Stages.Flatten = plan.Millis(flattened)
 		s.Stages.Total = plan.Millis(time.Since(t0))

@@ -33,6 +33,11 @@ type ShardResult struct {
 	RowGroups    int        `json:"rowGroups"`
 	PartBytes    int64      `json:"partBytes"`
 
+	// RangeRows are the written rows per fine event-time range of the
+	// day's window (RangeWidth each, RangeCount of them), for the plan of
+	// a range-partitioned merge (PlanMerge). Empty when no row was written.
+	RangeRows []int64 `json:"rangeRows,omitempty"`
+
 	// Problems names malformed records and unreadable objects, at most
 	// flatten.Options.MaxProblems of them; ProblemsOmitted counts the rest.
 	Problems        []problem.Problem `json:"problems,omitempty"`

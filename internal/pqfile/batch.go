@@ -264,6 +264,10 @@ func (b *Batch) MinMax() (lo, hi int64, ok bool) {
 	return lo, hi, true
 }
 
+// Times are the rows' eventtimes (ms) in insertion order; the slice is the
+// batch's own, valid until Reset.
+func (b *Batch) Times() []int64 { return b.time }
+
 // identity makes the row order the insertion order.
 func (b *Batch) identity() {
 	b.perm = b.perm[:0]

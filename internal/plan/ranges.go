@@ -1,0 +1,136 @@
+package plan
+
+import (
+	"fmt"
+	"time"
+)
+
+// RangeWidth is the event-time width of the fine ranges a flatten worker
+// counts its rows in (ShardResult.RangeRows): the day's window cut every
+// RangeWidth from its start, the last range shorter when the window is not
+// a multiple of it. The merge splits a day only at these boundaries, so they
+// bound how finely it can be balanced: 288 ranges on a 24-hour day.
+const RangeWidth = 5 * time.Minute
+
+// MaxRanges bounds the fine ranges counted: a day is at most 25 hours (300
+// ranges); windows longer than MaxRanges ranges (test windows of years)
+// are not counted, and their runs merge as one range.
+const MaxRanges = 1024
+
+// RangeCount is the number of fine ranges of a window [start, end), 0 when
+// it is empty or longer than MaxRanges ranges.
+func RangeCount(start, end time.Time) int {
+	d := end.Sub(start)
+	if d <= 0 || d > MaxRanges*RangeWidth {
+		return 0
+	}
+	return int((d + RangeWidth - 1) / RangeWidth)
+}
+
+// RangeOf is the fine range of an event time (Unix milliseconds) in the
+// window starting at start; times outside the window are clamped to its
+// first or last range (n ranges), since flatten writes only in-window rows.
+func RangeOf(start time.Time, n int, ms int64) int {
+	i := (ms - start.UnixMilli()) / RangeWidth.Milliseconds()
+	return int(max(0, min(i, int64(n-1))))
+}
+
+// RangeStart is the start of fine range i of the window starting at start,
+// clamped to end.
+func RangeStart(start, end time.Time, i int) time.Time {
+	t := start.Add(time.Duration(i) * RangeWidth)
+	if t.After(end) {
+		return end
+	}
+	return t
+}
+
+// MergeSpan is one merge index's share of a day: the fine ranges
+// [First, Last) of the window, event times [From, To), and the rows the
+// flatten results counted in them.
+type MergeSpan struct {
+	Index int       `json:"index"`
+	First int       `json:"first"`
+	Last  int       `json:"last"`
+	From  time.Time `json:"from"`
+	To    time.Time `json:"to"`
+	Rows  int64     `json:"rows"`
+}
+
+// SumRanges adds the shards' rows per fine range; it fails when a shard
+// that wrote rows did not count them (a result of an older worker) or
+// counted another number of ranges than the window has.
+func SumRanges(results []*ShardResult, n int) ([]int64, error) {
+	sum := make([]int64, n)
+	for _, r := range results {
+		if r.Written == 0 {
+			continue
+		}
+		if len(r.RangeRows) != n {
+			return nil, fmt.Errorf("shard %d: %d row ranges in its result, the window has %d (a result of an older worker?)", r.Shard, len(r.RangeRows), n)
+		}
+		var tot int64
+		for i, v := range r.RangeRows {
+			sum[i] += v
+			tot += v
+		}
+		if tot != r.Written {
+			return nil, fmt.Errorf("shard %d: its row ranges hold %d rows, it wrote %d", r.Shard, tot, r.Written)
+		}
+	}
+	return sum, nil
+}
+
+// PlanMerge cuts the fine ranges of a day (rows per range, in order) into at
+// most r contiguous spans balanced by rows, for r merge indices. Every span
+// but a lone one holds rows; the spans cover every range, the first from
+// range 0, the last to the end. A range is never split (a duplicate event
+// keeps its eventTime, so its copies stay in one span), so one huge range
+// makes an unbalanced span and fewer spans than r may come back: when fewer
+// ranges hold rows than r, or when cuts would leave a span empty. The cut
+// for the k-th share goes at the range boundary nearest k/r of the rows.
+func PlanMerge(rows []int64, r int) []MergeSpan {
+	n := len(rows)
+	prefix := make([]int64, n+1)
+	for i, v := range rows {
+		prefix[i+1] = prefix[i] + v
+	}
+	total := prefix[n]
+	cuts := []int{0}
+	for k := 1; k < r && total > 0; k++ {
+		target := float64(total) * float64(k) / float64(r)
+		// The first boundary b whose prefix reaches the target, or the one
+		// before it when that is nearer.
+		b := 1
+		for b < n && float64(prefix[b]) < target {
+			b++
+		}
+		if b > 1 && target-float64(prefix[b-1]) < float64(prefix[b])-target {
+			b--
+		}
+		prev := cuts[len(cuts)-1]
+		// Keep rows on both sides: the span before the cut and the rest.
+		if b <= prev || prefix[b] == prefix[prev] || prefix[b] == total {
+			continue
+		}
+		cuts = append(cuts, b)
+	}
+	cuts = append(cuts, n)
+	spans := make([]MergeSpan, 0, len(cuts)-1)
+	for i := 0; i+1 < len(cuts); i++ {
+		spans = append(spans, MergeSpan{Index: i, First: cuts[i], Last: cuts[i+1], Rows: prefix[cuts[i+1]] - prefix[cuts[i]]})
+	}
+	return spans
+}
+
+// SpanTimes sets the event-time bounds of spans in the window [start, end).
+// The first span starts at the window's start and the last ends at its end.
+func SpanTimes(spans []MergeSpan, start, end time.Time) {
+	for i := range spans {
+		spans[i].From = RangeStart(start, end, spans[i].First)
+		spans[i].To = RangeStart(start, end, spans[i].Last)
+	}
+	if len(spans) > 0 {
+		spans[len(spans)-1].To = end
+	}
+}
