@@ -29,13 +29,13 @@ func StagedKey(ymd, run, name string) string {
 	return plan.StagingPrefix(ymd, run) + "publish/" + name
 }
 
-// ownFile is parquetrail's naming of a published file:
-// part-<runID>-NNNNN.parquet, or part-<runID>-IIII-NNNNN.parquet for the
-// files of range IIII of a range-partitioned merge, with the run IDs plan.NewRunID makes
-// (shard-worker run) or the operator makes (operatorRun).
-// runIDPattern matches both kinds of run ID.
+// runIDPattern matches both kinds of run ID: those plan.NewRunID makes
+// (shard-worker run) and those the operator makes (operatorRun).
 const runIDPattern = `(\d{8}T\d{6}Z-[0-9a-f]{6}|(?:\d{8}T\d{6}Z-)?[0-9a-f]{12}-[1-9]\d{0,9})`
 
+// ownFile is parquetrail's naming of a published file:
+// part-<runID>-NNNNN.parquet, or part-<runID>-IIII-NNNNN.parquet for the
+// files of range IIII of a range-partitioned merge.
 var ownFile = regexp.MustCompile(`^part-` + runIDPattern + `(?:-\d{4})?-\d{5}\.parquet$`)
 
 // lateFile is the naming of a file of late records that another day's run
