@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/trail"
 )
@@ -247,33 +248,6 @@ func (g *generator) writeInsights(wk *worker, er *rand.Rand, putGzip func(string
 	return nil
 }
 
-type digestLog struct {
-	S3Bucket        string `json:"s3Bucket"`
-	S3Object        string `json:"s3Object"`
-	HashValue       string `json:"hashValue"`
-	HashAlgorithm   string `json:"hashAlgorithm"`
-	NewestEventTime string `json:"newestEventTime"`
-	OldestEventTime string `json:"oldestEventTime"`
-}
-
-type digest struct {
-	AWSAccountID                string      `json:"awsAccountId"`
-	DigestStartTime             string      `json:"digestStartTime"`
-	DigestEndTime               string      `json:"digestEndTime"`
-	DigestS3Bucket              string      `json:"digestS3Bucket"`
-	DigestS3Object              string      `json:"digestS3Object"`
-	DigestPublicKeyFingerprint  string      `json:"digestPublicKeyFingerprint"`
-	DigestSignatureAlgorithm    string      `json:"digestSignatureAlgorithm"`
-	NewestEventTime             *string     `json:"newestEventTime"`
-	OldestEventTime             *string     `json:"oldestEventTime"`
-	PreviousDigestS3Bucket      *string     `json:"previousDigestS3Bucket"`
-	PreviousDigestS3Object      *string     `json:"previousDigestS3Object"`
-	PreviousDigestHashValue     *string     `json:"previousDigestHashValue"`
-	PreviousDigestHashAlgorithm *string     `json:"previousDigestHashAlgorithm"`
-	PreviousDigestSignature     *string     `json:"previousDigestSignature"`
-	LogFiles                    []digestLog `json:"logFiles"`
-}
-
 // writeDigests writes each stream's hourly digest files, as log file
 // validation does: each lists the log files delivered in its hour with the
 // SHA-256 of their uncompressed content, and chains to the previous digest.
@@ -305,22 +279,22 @@ func (g *generator) writeDigests(er *rand.Rand, putGzip func(string, []byte) (in
 			}
 			key := g.accountPrefix(s.account) + "CloudTrail-Digest/" + s.region + "/" + end.Format("2006/01/02") + "/" +
 				fmt.Sprintf("%s_CloudTrail-Digest_%s_%s_%s_%s.json.gz", s.account, s.region, o.TrailName, home, end.Format("20060102T150405Z"))
-			d := digest{
-				AWSAccountID:               s.account,
-				DigestStartTime:            ts(start),
-				DigestEndTime:              ts(end),
-				DigestS3Bucket:             o.Bucket,
-				DigestS3Object:             key,
-				DigestPublicKeyFingerprint: fingerprint,
-				DigestSignatureAlgorithm:   "SHA256withRSA",
-				LogFiles:                   []digestLog{},
+			d := digest.Digest{
+				AWSAccountID:         s.account,
+				StartTime:            ts(start),
+				EndTime:              ts(end),
+				S3Bucket:             o.Bucket,
+				S3Object:             key,
+				PublicKeyFingerprint: fingerprint,
+				SignatureAlgorithm:   "SHA256withRSA",
+				LogFiles:             []digest.LogFile{},
 			}
 			if prevKey != "" {
-				d.PreviousDigestS3Bucket = sp(o.Bucket)
-				d.PreviousDigestS3Object = sp(prevKey)
-				d.PreviousDigestHashValue = sp(prevHash)
-				d.PreviousDigestHashAlgorithm = sp("SHA-256")
-				d.PreviousDigestSignature = sp(prevSig)
+				d.PreviousS3Bucket = sp(o.Bucket)
+				d.PreviousS3Object = sp(prevKey)
+				d.PreviousHashValue = sp(prevHash)
+				d.PreviousHashAlgorithm = sp("SHA-256")
+				d.PreviousSignature = sp(prevSig)
 			}
 			var oldest, newest time.Time
 			for next < len(files) && g.files[files[next]].delivered.Before(end) {
@@ -329,7 +303,7 @@ func (g *generator) writeDigests(er *rand.Rand, putGzip func(string, []byte) (in
 				if res.oldest.IsZero() {
 					continue
 				}
-				d.LogFiles = append(d.LogFiles, digestLog{
+				d.LogFiles = append(d.LogFiles, digest.LogFile{
 					S3Bucket: o.Bucket, S3Object: f.key, HashValue: hexString(res.hash[:]), HashAlgorithm: "SHA-256",
 					NewestEventTime: ts(res.newest), OldestEventTime: ts(res.oldest),
 				})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/trail"
 )
@@ -283,8 +284,8 @@ func TestLayout(t *testing.T) {
 			digests++
 			data, _ := m.Get(key)
 			plain, err := gunzip(data)
-			var d digest
-			if err != nil || json.Unmarshal(plain, &d) != nil || d.DigestS3Object != key {
+			var d digest.Digest
+			if err != nil || json.Unmarshal(plain, &d) != nil || d.S3Object != key {
 				t.Errorf("%s: not a digest of itself", key)
 			}
 			for _, lf := range d.LogFiles {
