@@ -91,9 +91,10 @@ func Copy(ctx context.Context, st Store, src, dst string) error {
 	return unsupported(st)
 }
 
-// CleanTemp removes the local store's temporary files untouched for longer
-// than olderThan (a live writer touches its file as it writes); an S3 store
-// has none (an upload is invisible until complete). It returns how many it
+// CleanTemp removes the local store's temporary files that no live writer
+// holds (a writer locks its file until it closes it), and any untouched for
+// longer than olderThan (on a file system without flock); an S3 store has
+// none (an upload is invisible until complete). It returns how many it
 // removed.
 func CleanTemp(st Store, olderThan time.Duration) (int, error) {
 	l, ok := st.(*local)
@@ -114,14 +115,38 @@ func CleanTemp(st Store, olderThan time.Duration) (int, error) {
 			continue // the lock file must stay: a holder's flock is on its inode
 		}
 		fi, err := de.Info()
-		if err != nil || time.Since(fi.ModTime()) < olderThan {
+		if err != nil {
 			continue
 		}
-		if os.Remove(filepath.Join(dir, de.Name())) == nil {
+		path := filepath.Join(dir, de.Name())
+		switch age := time.Since(fi.ModTime()); {
+		case age >= olderThan:
+		case age >= tempGrace && !tempHeld(path):
+			// Its writer is gone (a live one holds its lock): a killed
+			// run's leftover, removed now rather than after olderThan.
+		default:
+			continue
+		}
+		if os.Remove(path) == nil {
 			n++
 		}
 	}
 	return n, nil
+}
+
+// tempGrace covers the moment between a writer creating its temporary file
+// and locking it.
+const tempGrace = time.Second
+
+// tempHeld reports whether a live writer holds the temporary file at path
+// (or whether that cannot be told: then the file is left to its age).
+func tempHeld(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil
 }
 
 // SameLocation reports whether two store URLs overlap: one's root is the

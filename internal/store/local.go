@@ -281,6 +281,11 @@ func (l *local) Create(_ context.Context, key string) (Writer, error) {
 	if err != nil {
 		return nil, l.fail("create", key, unwrapPath(err))
 	}
+	// The writer holds a lock on its temporary file until it closes it (the
+	// kernel drops it when the process dies), so that CleanTemp can tell a
+	// killed writer's leftover from a live writer's file. A file system
+	// without flock leaves CleanTemp to the file's age.
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	return &localWriter{l: l, key: key, path: p, f: f}, nil
 }
 
