@@ -26,7 +26,8 @@ delivers to S3) into flattened, time-ordered Parquet, partitioned by proc_ymd.
 
 "run" does a whole day in this process, on a local folder or a bucket. The
 operator runs the same day as stages in its pods: "plan", then "flatten" once per
-shard, then "merge".
+shard, then "merge"; a large day is merged by time range in several pods
+("merge-plan", "merge --ranges" once per range, then "publish").
 
 Every flag can also be set from an environment variable PARQUETRAIL_<FLAG>,
 upper case with _ for -: --time-zone is PARQUETRAIL_TIME_ZONE. A flag on the
@@ -74,7 +75,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetHelpCommandGroupID("other")
 	root.SetCompletionCommandGroupID("other")
 	for _, c := range []*cobra.Command{
-		a.runCommand(), a.planCommand(), a.flattenCommand(), a.mergeCommand(),
+		a.runCommand(), a.planCommand(), a.flattenCommand(), a.mergeCommand(), a.mergePlanCommand(), a.publishCommand(),
 		a.columnsCommand(), a.athenaCommand(), a.versionCommand(),
 	} {
 		root.AddCommand(c)

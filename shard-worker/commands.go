@@ -347,17 +347,9 @@ In the operator's Indexed Job the shard is the pod's JOB_COMPLETION_INDEX.`,
     --plan _parquetrail/staging/proc_ymd=20261124/<run>/plan.json --index 0`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			i := index.v
-			if !index.set {
-				v, ok := a.getenv("JOB_COMPLETION_INDEX")
-				if !ok || v == "" {
-					return problem.Usage(errors.New("no --index and no JOB_COMPLETION_INDEX"))
-				}
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 0 {
-					return problem.Usage(fmt.Errorf("JOB_COMPLETION_INDEX %q is not a shard index", v))
-				}
-				i = n
+			i, err := a.jobIndex(index, "shard")
+			if err != nil {
+				return err
 			}
 			p, src, dst, err := openPlan(cmd, dstURL, key, st)
 			if err != nil {
@@ -390,22 +382,71 @@ In the operator's Indexed Job the shard is the pod's JOB_COMPLETION_INDEX.`,
 	return cmd
 }
 
+// jobIndex is --index, else the pod's JOB_COMPLETION_INDEX.
+func (a *app) jobIndex(index optionalInt, what string) (int, error) {
+	if index.set {
+		return index.v, nil
+	}
+	v, ok := a.getenv("JOB_COMPLETION_INDEX")
+	if !ok || v == "" {
+		return 0, problem.Usage(errors.New("no --index and no JOB_COMPLETION_INDEX"))
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, problem.Usage(fmt.Errorf("JOB_COMPLETION_INDEX %q is not a %s index", v, what))
+	}
+	return n, nil
+}
+
+// rangesFlag is --ranges: the bounds of a range-partitioned merge.
+type rangesFlag struct{ b []int }
+
+func (r *rangesFlag) String() string { return plan.FormatBounds(r.b) }
+func (r *rangesFlag) Set(s string) error {
+	b, err := plan.ParseBounds(s)
+	r.b = b
+	return err
+}
+func (r *rangesFlag) Type() string { return "bounds" }
+
+const rangesHelp = "split the merge by event time at these bounds (numbers of the day's 5-minute ranges, from shard-worker merge-plan): index i merges [b[i], b[i+1])"
+
 func (a *app) mergeCommand() *cobra.Command {
 	var dstURL, key string
 	var asJSON, quiet bool
 	var st storeFlags
 	var leaseTTL time.Duration
+	var ranges rangesFlag
+	var index optionalInt
 	cmd := &cobra.Command{
-		Use:     "merge --destination DST --plan KEY",
+		Use:     "merge --destination DST --plan KEY [--ranges B --index N]",
 		Short:   "Merge a plan's parts into the day's partition",
 		GroupID: "stages",
 		Long: `Merge the parts of every shard of a plan into the day's partition: order by
 eventtime, drop duplicate events, write the files and the manifest, replace the
-previous run's files, write the run's report and remove staging.`,
+previous run's files, write the run's report and remove staging.
+
+With --ranges, the day is split by event time and this merges one range (the
+pod's JOB_COMPLETION_INDEX in the operator's Indexed Job, or --index) into
+staging, reading only the parts' row groups that reach into it; nothing is
+published until shard-worker publish joins the ranges.`,
 		Example: `  shard-worker merge --destination s3://my-lake/cloudtrail \
-    --plan _parquetrail/staging/proc_ymd=20261124/<run>/plan.json --json`,
+    --plan _parquetrail/staging/proc_ymd=20261124/<run>/plan.json --json
+
+  # one range of a day split in three
+  shard-worker merge --destination s3://my-lake/cloudtrail \
+    --plan _parquetrail/staging/proc_ymd=20261124/<run>/plan.json --ranges 0,96,190,288 --index 1`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var i int
+			if ranges.b != nil {
+				var err error
+				if i, err = a.jobIndex(index, "merge"); err != nil {
+					return err
+				}
+			} else if index.set {
+				return problem.Usage(errors.New("--index needs --ranges"))
+			}
 			p, _, dst, err := openPlan(cmd, dstURL, key, st)
 			if err != nil {
 				return err
@@ -415,6 +456,13 @@ previous run's files, write the run's report and remove staging.`,
 				pr := a.startProgress()
 				fn = pr.update
 				defer pr.end()
+			}
+			if ranges.b != nil {
+				m, err := pipeline.MergeRange(cmd.Context(), p, dst, ranges.b, i, fn)
+				if m != nil {
+					fmt.Fprintf(a.stdout, "range %d: %d rows read, %d written in %d files, %d duplicates\n", i, m.RowsIn, m.Rows, len(m.Files), m.Duplicates)
+				}
+				return err
 			}
 			s, err := pipeline.MergeDayProgress(cmd.Context(), p, dst, commit.Options{TTL: leaseTTL}, fn)
 			a.printSummary(s, asJSON)
@@ -427,7 +475,94 @@ previous run's files, write the run's report and remove staging.`,
 	fs.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
 	fs.DurationVar(&leaseTTL, "lease-ttl", 0, "how long the day's lease lasts without renewal (default 1m)")
-	cli.Group(fs, "Day", "destination", "plan", "json", "quiet", "lease-ttl")
+	fs.Var(&ranges, "ranges", rangesHelp)
+	fs.Var(&index, "index", "the range to merge, with --ranges (default: $JOB_COMPLETION_INDEX)")
+	cli.Group(fs, "Day", "destination", "plan", "json", "quiet", "lease-ttl", "ranges", "index")
+	st.register(fs, false)
+	return cmd
+}
+
+func (a *app) mergePlanCommand() *cobra.Command {
+	var dstURL, key string
+	var indices int
+	var st storeFlags
+	cmd := &cobra.Command{
+		Use:     "merge-plan --destination DST --plan KEY --indices R",
+		Short:   "Split a flattened day by event time for R merge indices",
+		GroupID: "stages",
+		Long: `Read the shards' results of a flattened plan and cut the day into at most R
+ranges of event time balanced by rows, at the 5-minute bounds the shards counted
+their rows in. Prints the bounds for shard-worker merge --ranges and publish
+--ranges, then one line per range. Fewer ranges than R come back when the rows
+do not split further (a range is never cut: the copies of an event stay in one).`,
+		Example: `  shard-worker merge-plan --destination s3://my-lake/cloudtrail \
+    --plan _parquetrail/staging/proc_ymd=20261124/<run>/plan.json --indices 8`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if indices < 1 {
+				return problem.Usage(fmt.Errorf("--indices %d: want at least 1", indices))
+			}
+			p, _, dst, err := openPlan(cmd, dstURL, key, st)
+			if err != nil {
+				return err
+			}
+			bounds, spans, err := pipeline.PlanRanges(cmd.Context(), p, dst, indices)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "ranges %s\n", plan.FormatBounds(bounds))
+			for _, sp := range spans {
+				fmt.Fprintf(a.stdout, "range %d: %s to %s, %d rows\n", sp.Index, sp.From.Format(time.RFC3339), sp.To.Format(time.RFC3339), sp.Rows)
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&dstURL, "destination", "", "the destination store holding the plan")
+	fs.StringVar(&key, "plan", "", "key of the plan manifest in the destination")
+	fs.IntVar(&indices, "indices", 1, "the most merge indices to split the day for")
+	cli.Group(fs, "Day", "destination", "plan", "indices")
+	st.register(fs, false)
+	return cmd
+}
+
+func (a *app) publishCommand() *cobra.Command {
+	var dstURL, key string
+	var asJSON bool
+	var st storeFlags
+	var leaseTTL time.Duration
+	var ranges rangesFlag
+	cmd := &cobra.Command{
+		Use:     "publish --destination DST --plan KEY --ranges B",
+		Short:   "Publish a day whose ranges were merged by shard-worker merge --ranges",
+		GroupID: "stages",
+		Long: `Join the files the merge indices of a range-split day wrote into staging, check
+that every range holds the rows its shards counted and that the files follow
+each other in event time, and publish the day under its lease, as shard-worker
+merge does for a day merged at once.`,
+		Example: `  shard-worker publish --destination s3://my-lake/cloudtrail \
+    --plan _parquetrail/staging/proc_ymd=20261124/<run>/plan.json --ranges 0,96,190,288 --json`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ranges.b == nil {
+				return problem.Usage(errors.New("--ranges is required (the bounds the merge indices were given)"))
+			}
+			p, _, dst, err := openPlan(cmd, dstURL, key, st)
+			if err != nil {
+				return err
+			}
+			s, err := pipeline.PublishRanges(cmd.Context(), p, dst, ranges.b, commit.Options{TTL: leaseTTL})
+			a.printSummary(s, asJSON)
+			return err
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&dstURL, "destination", "", "the destination store holding the plan")
+	fs.StringVar(&key, "plan", "", "key of the plan manifest in the destination")
+	fs.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
+	fs.DurationVar(&leaseTTL, "lease-ttl", 0, "how long the day's lease lasts without renewal (default 1m)")
+	fs.Var(&ranges, "ranges", "the bounds the merge indices were given (shard-worker merge --ranges)")
+	cli.Group(fs, "Day", "destination", "plan", "json", "lease-ttl", "ranges")
 	st.register(fs, false)
 	return cmd
 }

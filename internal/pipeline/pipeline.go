@@ -349,6 +349,25 @@ func MergeDayWith(ctx context.Context, p *plan.Plan, dst store.Store, lease comm
 
 // MergeDayProgress is MergeDayWith reporting the rows merged to progress.
 func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options, progress func(Progress)) (*Summary, error) {
+	return publishHeld(ctx, p, dst, lease, progress, inProcess(1))
+}
+
+// mergeFunc makes the day's manifest from the shards' parts and results:
+// the whole day merged at once, its spans merged at once, or the spans'
+// manifests that the merge indices left.
+type mergeFunc func(ctx context.Context, p *plan.Plan, dst store.Store, day window.Day, parts []string, results []*plan.ShardResult, mo merge.Options) (*plan.Manifest, error)
+
+// inProcess merges the day in this process, as up to r spans at once.
+func inProcess(r int) mergeFunc {
+	return func(ctx context.Context, p *plan.Plan, dst store.Store, day window.Day, parts []string, results []*plan.ShardResult, mo merge.Options) (*plan.Manifest, error) {
+		return mergeRanges(ctx, p, dst, day, parts, results, r, mo)
+	}
+}
+
+// publishHeld takes the day's lease, recovers what an earlier run left,
+// and merges and publishes the day of p through merged, unless p's run
+// published it already.
+func publishHeld(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options, progress func(Progress), merged mergeFunc) (*Summary, error) {
 	ymd := p.YMD()
 	if lease.Rivals == nil {
 		lease.Rivals = p.Rivals
@@ -367,7 +386,7 @@ func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease 
 	if err := held.MayReplace(lctx); err != nil {
 		return nil, err
 	}
-	s, err := mergeDay(lctx, p, dst, held, lease, progress, 1, nil)
+	s, err := mergeDay(lctx, p, dst, held, lease, progress, merged, nil)
 	return s, leaseCause(lctx, err)
 }
 
@@ -407,7 +426,7 @@ func emptyError(p *plan.Plan) error {
 		ErrEmpty, p.Date, p.TimeZone, p.Source, p.Counts.Listed, p.Counts.Prefixes)
 }
 
-func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, lease commit.Options, progress func(Progress), mergeWorkers int, finish func(*Summary)) (*Summary, error) {
+func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, lease commit.Options, progress func(Progress), merged mergeFunc, finish func(*Summary)) (*Summary, error) {
 	day, err := p.Day()
 	if err != nil {
 		return nil, err
@@ -416,15 +435,9 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 	if p.Counts.Selected == 0 && !p.AllowEmpty {
 		return nil, emptyError(p)
 	}
-	results := make([]*flatten.Result, len(p.Shards))
-	parts := make([]string, len(p.Shards))
-	for i := range p.Shards {
-		var r flatten.Result
-		if err := plan.ReadJSON(ctx, dst, plan.ResultKey(ymd, p.RunID, i), &r); err != nil {
-			return nil, fmt.Errorf("shard %d has no result (did its worker finish?): %w", i, err)
-		}
-		results[i] = &r
-		parts[i] = plan.PartKey(ymd, p.RunID, i)
+	results, parts, err := readResults(ctx, p, dst)
+	if err != nil {
+		return nil, err
 	}
 	s := plan.NewReport(p, day)
 	s.AddShards(results)
@@ -445,7 +458,7 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 			progress(Progress{Stage: "merge", RowsMerged: rows, RowsTotal: total, Elapsed: time.Since(start)})
 		}
 	}
-	m, err := mergeRanges(ctx, p, dst, day, parts, results, mergeWorkers, mo)
+	m, err := merged(ctx, p, dst, day, parts, results, mo)
 	if err != nil {
 		return nil, err
 	}
@@ -599,7 +612,7 @@ func runHeld(ctx context.Context, c Config, src, dst store.Store, held *commit.D
 	}
 	flattened := time.Since(t1)
 
-	return mergeDay(ctx, p, dst, held, c.Lease, c.Progress, c.MergeWorkers, func(s *Summary) {
+	return mergeDay(ctx, p, dst, held, c.Lease, c.Progress, inProcess(c.MergeWorkers), func(s *Summary) {
 		s.Stages.Plan = plan.Millis(planned)
 		s.Stages.Flatten = plan.Millis(flattened)
 		s.Stages.Total = plan.Millis(time.Since(t0))

@@ -39,6 +39,12 @@ func ResultKey(ymd, runID string, shard int) string {
 	return StagingPrefix(ymd, runID) + fmt.Sprintf("results/shard-%05d.json", shard)
 }
 
+// RangeManifestKey is what index i of a range-partitioned merge leaves for
+// the publisher: the manifest of the files of its range (merge.Manifest).
+func RangeManifestKey(ymd, runID string, i int) string {
+	return StagingPrefix(ymd, runID) + fmt.Sprintf("ranges/range-%04d.json", i)
+}
+
 // ErrorsKey is the run's error manifest: every malformed record and
 // unreadable object, by object key and position (JSON lines).
 func ErrorsKey(ymd, runID string) string {

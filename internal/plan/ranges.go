@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -133,4 +135,64 @@ func SpanTimes(spans []MergeSpan, start, end time.Time) {
 	if len(spans) > 0 {
 		spans[len(spans)-1].To = end
 	}
+}
+
+// Bounds are the fine-range boundaries of spans: span i is [b[i], b[i+1]).
+// They are what a range-partitioned merge's indices are given (shard-worker
+// merge --ranges), so every index and the publisher use the same spans.
+func Bounds(spans []MergeSpan) []int {
+	if len(spans) == 0 {
+		return nil
+	}
+	b := make([]int, 0, len(spans)+1)
+	for _, sp := range spans {
+		b = append(b, sp.First)
+	}
+	return append(b, spans[len(spans)-1].Last)
+}
+
+// SpansOf makes the spans of bounds over the day's fine ranges (rows per
+// range, as SumRanges adds them): span i covers [b[i], b[i+1]). The bounds
+// must start at 0, rise, and end at len(rows).
+func SpansOf(b []int, rows []int64) ([]MergeSpan, error) {
+	if len(b) < 2 || b[0] != 0 || b[len(b)-1] != len(rows) {
+		return nil, fmt.Errorf("range bounds %v: want at least two, from 0 to %d (the day's fine ranges)", b, len(rows))
+	}
+	spans := make([]MergeSpan, 0, len(b)-1)
+	for i := 0; i+1 < len(b); i++ {
+		if b[i+1] <= b[i] {
+			return nil, fmt.Errorf("range bounds %v: not rising at %d", b, i+1)
+		}
+		sp := MergeSpan{Index: i, First: b[i], Last: b[i+1]}
+		for _, v := range rows[b[i]:b[i+1]] {
+			sp.Rows += v
+		}
+		spans = append(spans, sp)
+	}
+	return spans, nil
+}
+
+// FormatBounds writes bounds as the comma-separated list ParseBounds reads.
+func FormatBounds(b []int) string {
+	s := make([]string, len(b))
+	for i, v := range b {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ",")
+}
+
+// ParseBounds reads a comma-separated list of range bounds ("0,96,192,288").
+func ParseBounds(s string) ([]int, error) {
+	var b []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("range bounds %q: %q is not a range number", s, f)
+		}
+		b = append(b, v)
+	}
+	if len(b) < 2 {
+		return nil, fmt.Errorf("range bounds %q: want at least two", s)
+	}
+	return b, nil
 }
