@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
+	"github.com/parquetrail/parquetrail/internal/defaults"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/problem"
 )
@@ -86,12 +87,14 @@ func flattenScratch(day *v1alpha1.CloudTrailDay) resource.Quantity {
 	return scratchSize((day.Status.Counts.Bytes + shards - 1) / shards)
 }
 
-// mergeScratch sizes the merge pod's scratch from the whole day.
+// mergeScratch sizes a merge pod's scratch from the whole day, or from its
+// share of the day when the merge is split into ranges.
 func mergeScratch(day *v1alpha1.CloudTrailDay) resource.Quantity {
 	if q := day.Spec.Workers.ScratchSizeLimit; q != nil {
 		return *q
 	}
-	return scratchSize(day.Status.Counts.Bytes)
+	n := max(int64(day.Status.Merge.Indexes), 1)
+	return scratchSize((day.Status.Counts.Bytes + n - 1) / n)
 }
 
 // publicKeysDir is where the plan pod finds spec.integrity's
@@ -218,6 +221,60 @@ func newMergeJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
 	job.Spec.BackoffLimit = ptr.To(backoffLimit(&day.Spec.Workers))
 	job.Spec.PodFailurePolicy = podFailurePolicy(batchv1.PodFailurePolicyActionFailJob)
 	return job
+}
+
+// newRangeMergeJob is the Indexed Job that merges a large day split by
+// event time: index i merges range i of status.merge.ranges into staging.
+// Like the flatten Job, each index is retried on its own and the first that
+// fails for good fails the Job; nothing is published until every range is
+// merged (newPublishJob).
+func newRangeMergeJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
+	st := &day.Status
+	args := []string{"merge", "--destination", destinationURL(&day.Spec), "--plan", st.Plan.Key, "--ranges", formatRanges(st.Merge.Ranges)}
+	args = append(args, storeArgs(&day.Spec, false)...)
+	job := newJob(day, v1alpha1.StepMerge, d, args, mergeScratch(day))
+	job.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+	job.Spec.Completions = ptr.To(st.Merge.Indexes)
+	job.Spec.Parallelism = ptr.To(min(ptr.Deref(day.Spec.Workers.Parallelism, 4), st.Merge.Indexes))
+	job.Spec.BackoffLimitPerIndex = ptr.To(backoffLimit(&day.Spec.Workers))
+	job.Spec.MaxFailedIndexes = ptr.To[int32](0)
+	job.Spec.PodFailurePolicy = podFailurePolicy(batchv1.PodFailurePolicyActionFailIndex)
+	return job
+}
+
+// newPublishJob is the one-pod Job that joins the ranges the merge Job
+// wrote and publishes the day under its lease.
+func newPublishJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
+	st := &day.Status
+	args := []string{"publish", "--destination", destinationURL(&day.Spec), "--plan", st.Plan.Key, "--ranges", formatRanges(st.Merge.Ranges)}
+	args = append(args, storeArgs(&day.Spec, false)...)
+	if d.LeaseTTL > 0 {
+		args = append(args, "--lease-ttl", d.LeaseTTL.String())
+	}
+	job := newJob(day, v1alpha1.StepPublish, d, args, scratchSize(0))
+	job.Spec.CompletionMode = ptr.To(batchv1.NonIndexedCompletion)
+	job.Spec.Completions = ptr.To[int32](1)
+	job.Spec.Parallelism = ptr.To[int32](1)
+	job.Spec.BackoffLimit = ptr.To(backoffLimit(&day.Spec.Workers))
+	job.Spec.PodFailurePolicy = podFailurePolicy(batchv1.PodFailurePolicyActionFailJob)
+	return job
+}
+
+// formatRanges writes status.merge.ranges as shard-worker's --ranges.
+func formatRanges(r []int32) string {
+	b := make([]int, len(r))
+	for i, v := range r {
+		b[i] = int(v)
+	}
+	return plan.FormatBounds(b)
+}
+
+// mergeIndexes is how many ranges a day of rows is split into for the
+// merge: one per targetMergeRows, at most maxMergeIndexes.
+func mergeIndexes(w *v1alpha1.Workers, rows int64) int {
+	target := max(ptr.Deref(w.TargetMergeRows, defaults.TargetMergeRows), 1)
+	n := (rows + target - 1) / target
+	return int(max(1, min(n, int64(ptr.Deref(w.MaxMergeIndexes, defaults.MaxMergeIndexes)))))
 }
 
 // podFailurePolicy does not count evictions and preemptions against the

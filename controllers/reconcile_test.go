@@ -145,6 +145,19 @@ func (e *env) job(name string) *batchv1.Job {
 	return j
 }
 
+// jobOrNil is the Job of that name, or nil when there is none.
+func (e *env) jobOrNil(name string) *batchv1.Job {
+	e.t.Helper()
+	j := &batchv1.Job{}
+	if err := e.client.Get(e.ctx, client.ObjectKey{Namespace: e.key.Namespace, Name: name}, j); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		e.t.Fatal(err)
+	}
+	return j
+}
+
 func (e *env) updateJob(name string, change func(*batchv1.Job)) {
 	e.t.Helper()
 	if err := controllertest.UpdateStatus(e.ctx, e.client, client.ObjectKey{Namespace: e.key.Namespace, Name: name}, change); err != nil {

@@ -102,6 +102,7 @@ func startAttempt(st *v1alpha1.CloudTrailDayStatus, uid types.UID, generation in
 	st.Counts = v1alpha1.Counts{}
 	st.Integrity = nil
 	st.Shards = v1alpha1.Shards{}
+	st.Merge = v1alpha1.MergeProgress{}
 	st.Output = nil
 	beginStage(st, v1alpha1.StagePlanning, now)
 	setReady(st, generation, v1alpha1.StagePlanning, fmt.Sprintf("Attempt %d: listing the day's log files", st.Attempt), now)
@@ -152,6 +153,33 @@ func applyShards(s *v1alpha1.Shards, p jobProgress) {
 	s.Active = p.Active
 	s.FailedIndexes = truncate(formatIndexes(p.FailedIndexes), 1024)
 	s.Progress = progress(s.Succeeded, s.Total)
+}
+
+// applyMerge records the range merge Job's progress.
+func applyMerge(m *v1alpha1.MergeProgress, p jobProgress) {
+	m.Succeeded = min(p.Succeeded, m.Indexes)
+	m.Failed = p.Failed
+	m.Active = p.Active
+	m.FailedIndexes = truncate(formatIndexes(p.FailedIndexes), 1024)
+	m.Progress = progress(m.Succeeded, m.Indexes)
+}
+
+// rangesMessage is the Ready message while the ranges of a day merge.
+func rangesMessage(m *v1alpha1.MergeProgress, job string) string {
+	msg := fmt.Sprintf("%d of %d ranges merged, %d running (Job %s)", m.Succeeded, m.Indexes, m.Active, job)
+	if m.Failed > 0 {
+		msg += fmt.Sprintf(", %d failed", m.Failed)
+	}
+	return msg
+}
+
+// mergingMessage is the Ready message while the merge Job (or, for a day
+// merged in ranges, the publish Job) runs.
+func mergingMessage(st *v1alpha1.CloudTrailDayStatus, partition, job string) string {
+	if len(st.Merge.Ranges) > 0 {
+		return fmt.Sprintf("Publishing the %d merged ranges into %s (Job %s)", st.Merge.Indexes, partition, job)
+	}
+	return fmt.Sprintf("Merging %d parts into %s (Job %s)", st.Shards.Total, partition, job)
 }
 
 // progress is "succeeded/total", as kubectl get shows it.
@@ -298,7 +326,11 @@ func failureMessage(step, job string, p jobProgress, total int32, shards []faile
 		b.WriteString(")")
 	}
 	if len(p.FailedIndexes) > 0 {
-		fmt.Fprintf(&b, "; failed shards %s of %d", truncate(formatIndexes(p.FailedIndexes), 200), total)
+		unit := "shards"
+		if step == v1alpha1.StepMerge {
+			unit = "ranges"
+		}
+		fmt.Fprintf(&b, "; failed %s %s of %d", unit, truncate(formatIndexes(p.FailedIndexes), 200), total)
 	}
 	for _, s := range shards {
 		if s.Problem != "" {

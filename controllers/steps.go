@@ -282,29 +282,41 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 }
 
 // merge runs the merge Job and, once it has published the day, reads the
-// day's manifest into the status.
+// day's manifest into the status. A day split into ranges is merged by an
+// Indexed Job, one range per index, then published by the publish Job.
 func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 	day, st := s.day, &s.day.Status
 	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
-	job := s.job(v1alpha1.StepMerge)
+	step, newPublisher := v1alpha1.StepMerge, newMergeJob
+	if len(st.Merge.Ranges) > 0 {
+		if merged, err := r.mergeRanges(ctx, s, w.YMD()); err != nil || !merged {
+			return err
+		}
+		step, newPublisher = v1alpha1.StepPublish, newPublishJob
+	}
+	job := s.job(step)
 	if job == nil {
-		// A merge Job that finished and was removed (its TTL passed while
-		// the manager was away) must not run again: its staging is gone.
+		// A Job that published and was removed (its TTL passed while the
+		// manager was away) must not run again: its staging is gone.
 		if done, _, err := r.published(ctx, s, w.YMD()); err != nil || done {
 			return err
 		}
-		created, err := r.createJob(ctx, s, newMergeJob(day, r.jobDefaults()))
+		created, err := r.createJob(ctx, s, newPublisher(day, r.jobDefaults()))
 		if err != nil || created == nil {
 			return err
 		}
-		setReady(st, day.Generation, v1alpha1.StageMerging, fmt.Sprintf("Merging %d parts into %s (Job %s)", st.Shards.Total, plan.PartitionPrefix(w.YMD()), created.Name), s.now)
-		s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to merge %d parts", created.Name, st.Shards.Total)
+		setReady(st, day.Generation, v1alpha1.StageMerging, mergingMessage(st, plan.PartitionPrefix(w.YMD()), created.Name), s.now)
+		if step == v1alpha1.StepPublish {
+			s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to publish the %d merged ranges", created.Name, st.Merge.Indexes)
+		} else {
+			s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to merge %d parts", created.Name, st.Shards.Total)
+		}
 		return nil
 	}
 	p := observeJob(job)
 	switch {
 	case p.JobFailed:
-		msg := failureMessage(v1alpha1.StepMerge, job.Name, p, 1, nil)
+		msg := failureMessage(step, job.Name, p, 1, nil)
 		if other := r.otherPublisher(ctx, s, w.YMD()); other != "" {
 			msg = truncate(other+" "+msg, maxMessageLength)
 		}
@@ -323,18 +335,56 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 			if name := r.dayOfRun(ctx, other); name != "" {
 				by = "of CloudTrailDay " + name
 			}
-			msg := fmt.Sprintf("The merge Job %s published the day, but run %s has replaced it since %s", job.Name, other, by)
+			msg := fmt.Sprintf("The %s Job %s published the day, but run %s has replaced it since %s", step, job.Name, other, by)
 			s.warning(job, ReasonFailed, "Merge", "%s", msg)
 			r.fail(s, v1alpha1.StalledReplacedByOtherRun, msg)
 			return nil
 		}
-		err = fmt.Errorf("the merge Job %s completed, but the day has no manifest", job.Name)
+		err = fmt.Errorf("the %s Job %s completed, but the day has no manifest", step, job.Name)
 		setReady(st, day.Generation, v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error(), s.now)
 		return err
 	default:
-		setReady(st, day.Generation, v1alpha1.StageMerging, fmt.Sprintf("Merging %d parts into %s (Job %s)", st.Shards.Total, plan.PartitionPrefix(w.YMD()), job.Name), s.now)
+		setReady(st, day.Generation, v1alpha1.StageMerging, mergingMessage(st, plan.PartitionPrefix(w.YMD()), job.Name), s.now)
 	}
 	return nil
+}
+
+// mergeRanges runs the Indexed merge Job of a day split into ranges and
+// follows it; it says whether every range is merged.
+func (r *Reconciler) mergeRanges(ctx context.Context, s *scope, ymd string) (bool, error) {
+	day, st := s.day, &s.day.Status
+	job := s.job(v1alpha1.StepMerge)
+	if job == nil {
+		if s.job(v1alpha1.StepPublish) != nil {
+			return true, nil
+		}
+		if done, _, err := r.published(ctx, s, ymd); err != nil || done {
+			return false, err
+		}
+		created, err := r.createJob(ctx, s, newRangeMergeJob(day, r.jobDefaults()))
+		if err != nil || created == nil {
+			return false, err
+		}
+		st.Merge.Progress = progress(0, st.Merge.Indexes)
+		setReady(st, day.Generation, v1alpha1.StageMerging, rangesMessage(&st.Merge, created.Name), s.now)
+		s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to merge %d parts as %d ranges of event time, %d at a time",
+			created.Name, st.Shards.Total, st.Merge.Indexes, ptr.Deref(created.Spec.Parallelism, 0))
+		return false, nil
+	}
+	p := observeJob(job)
+	applyMerge(&st.Merge, p)
+	switch {
+	case p.JobFailed:
+		msg := failureMessage(v1alpha1.StepMerge, job.Name, p, st.Merge.Indexes, nil)
+		s.warning(job, ReasonFailed, "Merge", "%s", msg)
+		r.fail(s, v1alpha1.StalledMergeFailed, msg)
+		s.afterWrite(func() { r.dropStaging(ctx, s) })
+		return false, nil
+	case p.Complete:
+		return true, nil
+	}
+	setReady(st, day.Generation, v1alpha1.StageMerging, rangesMessage(&st.Merge, job.Name), s.now)
+	return false, nil
 }
 
 // otherPublisher names the run that kept this attempt's merge from

@@ -193,13 +193,46 @@ func (r *Reconciler) addResults(ctx context.Context, s *scope) error {
 	}
 	c := &st.Counts
 	c.RecordsRead, c.RecordsOutsideWindow, c.Malformed, c.UnreadableObjects = 0, 0, 0, 0
+	var written int64
 	for _, res := range results {
 		c.RecordsRead += res.Read
 		c.RecordsOutsideWindow += res.Outside
 		c.Malformed += res.Malformed
 		c.UnreadableObjects += res.Unreadable
+		written += res.Written
 	}
+	st.Merge = mergeRanges(w, &s.day.Spec.Workers, results, written)
 	return nil
+}
+
+// mergeRanges splits the merge of a day whose shards wrote rows into
+// ranges of event time balanced by the rows the shards counted per 5-minute
+// step, one per merge index; a small day, or one whose shards did not count
+// (results of an older worker), is merged by one pod.
+func mergeRanges(w window.Day, workers *v1alpha1.Workers, results []plan.ShardResult, rows int64) v1alpha1.MergeProgress {
+	one := v1alpha1.MergeProgress{Indexes: 1, Progress: progress(0, 1)}
+	r := mergeIndexes(workers, rows)
+	n := plan.RangeCount(w.Start, w.End)
+	if r <= 1 || n == 0 {
+		return one
+	}
+	ptrs := make([]*plan.ShardResult, len(results))
+	for i := range results {
+		ptrs[i] = &results[i]
+	}
+	perRange, err := plan.SumRanges(ptrs, n)
+	if err != nil {
+		return one
+	}
+	spans := plan.PlanMerge(perRange, r)
+	if len(spans) <= 1 {
+		return one
+	}
+	m := v1alpha1.MergeProgress{Indexes: int32(len(spans)), Progress: progress(0, int32(len(spans)))}
+	for _, b := range plan.Bounds(spans) {
+		m.Ranges = append(m.Ranges, int32(b))
+	}
+	return m
 }
 
 // otherRunError says the day's manifest was published by another run.

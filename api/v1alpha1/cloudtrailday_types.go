@@ -270,6 +270,24 @@ type Workers struct {
 	// +kubebuilder:validation:Maximum=10
 	BackoffLimitPerIndex *int32 `json:"backoffLimitPerIndex,omitempty"`
 
+	// maxMergeIndexes bounds the merge pods of a day: a day of more than
+	// targetMergeRows rows is split by event time into ranges balanced by
+	// rows, each merged by one index of an Indexed Job, and published once
+	// from all of them. 1 merges every day in one pod.
+	// +optional
+	// +kubebuilder:default=16
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	MaxMergeIndexes *int32 `json:"maxMergeIndexes,omitempty"`
+
+	// targetMergeRows is how many rows one merge pod is given: the day is
+	// split into rows/targetMergeRows ranges (rounded up, at most
+	// maxMergeIndexes).
+	// +optional
+	// +kubebuilder:default=2000000
+	// +kubebuilder:validation:Minimum=1000
+	TargetMergeRows *int64 `json:"targetMergeRows,omitempty"`
+
 	// ttlSecondsAfterFinished is how long finished Jobs and their pods are
 	// kept for inspection.
 	// +optional
@@ -436,6 +454,39 @@ type Shards struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	FailedIndexes string `json:"failedIndexes,omitempty"`
+}
+
+// MergeProgress is the merge Job's progress. A day is merged by one pod,
+// or, when it is large, split by event time into ranges merged by the
+// indexes of an Indexed Job and then published by one pod.
+type MergeProgress struct {
+	// indexes is the number of merge indexes (ranges).
+	// +optional
+	Indexes int32 `json:"indexes,omitempty"`
+	// succeeded is the number of ranges merged.
+	// +optional
+	Succeeded int32 `json:"succeeded,omitempty"`
+	// failed is the number of ranges that failed for good.
+	// +optional
+	Failed int32 `json:"failed,omitempty"`
+	// active is the number of ranges being merged.
+	// +optional
+	Active int32 `json:"active,omitempty"`
+	// progress is succeeded/indexes, for kubectl get.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	Progress string `json:"progress,omitempty"`
+	// failedIndexes are the failed ranges, as the Job reports them.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	FailedIndexes string `json:"failedIndexes,omitempty"`
+	// ranges are the bounds of the indexes' ranges, in 5-minute steps from
+	// the start of the day's window: index i merges the events from step
+	// ranges[i] to step ranges[i+1]. Empty when one pod merges the day.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=65
+	Ranges []int32 `json:"ranges,omitempty"`
 }
 
 // IntegrityCounts are the outcomes of the verification of the day's log
@@ -623,6 +674,11 @@ type CloudTrailDayStatus struct {
 	// +optional
 	Shards Shards `json:"shards,omitzero"`
 
+	// merge is the merge Job's progress: the day's event-time ranges, one
+	// per index.
+	// +optional
+	Merge MergeProgress `json:"merge,omitzero"`
+
 	// output is where the day was published.
 	// +optional
 	Output *Output `json:"output,omitempty"`
@@ -638,6 +694,7 @@ type CloudTrailDayStatus struct {
 // +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.spec.timeZone`
 // +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Shards",type=string,JSONPath=`.status.shards.progress`
+// +kubebuilder:printcolumn:name="Merge",type=string,JSONPath=`.status.merge.progress`,priority=1
 // +kubebuilder:printcolumn:name="Records",type=integer,JSONPath=`.status.counts.recordsWritten`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Attempt",type=integer,JSONPath=`.status.attempt`,priority=1

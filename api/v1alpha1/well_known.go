@@ -17,7 +17,7 @@ const (
 	DayUIDLabel = "parquetrail.io/day-uid"
 	// AttemptLabel carries the attempt number on Jobs and pods.
 	AttemptLabel = "parquetrail.io/attempt"
-	// StepLabel says whether a Job or pod plans, flattens or merges.
+	// StepLabel says whether a Job or pod plans, flattens, merges or publishes.
 	StepLabel = "parquetrail.io/step"
 
 	// PlanSHA256Annotation records on a Job the checksum of the plan it runs.
@@ -29,6 +29,7 @@ const (
 	StepPlan    = "plan"
 	StepFlatten = "flatten"
 	StepMerge   = "merge"
+	StepPublish = "publish"
 )
 
 // Condition types. They follow the kstatus conventions that Flux and

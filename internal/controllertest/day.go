@@ -124,6 +124,12 @@ func (w *DayWrapper) OnMalformed(p v1alpha1.MalformedPolicy) *DayWrapper {
 func (w *DayWrapper) Parallelism(n int32) *DayWrapper { w.Spec.Workers.Parallelism = &n; return w }
 
 // TargetShardSize sets the compressed bytes per shard.
+// MergeIndexes sets spec.workers.maxMergeIndexes and targetMergeRows.
+func (w *DayWrapper) MergeIndexes(most int32, rows int64) *DayWrapper {
+	w.Spec.Workers.MaxMergeIndexes, w.Spec.Workers.TargetMergeRows = &most, &rows
+	return w
+}
+
 func (w *DayWrapper) TargetShardSize(q string) *DayWrapper {
 	w.Spec.Workers.TargetShardSize = ptr.To(resource.MustParse(q))
 	return w

@@ -53,6 +53,10 @@ func gzipped(s string) []byte {
 // Shard is what a fake flatten worker reports for one shard.
 type Shard struct {
 	Read, Written, Outside, Malformed, Unreadable int64
+	// RangeRows are the written rows per 5-minute step of the day's
+	// window (plan.ShardResult.RangeRows); nil for a worker that does not
+	// count them.
+	RangeRows []int64
 }
 
 // Flatten does what the flatten Job's workers leave behind: a result file
@@ -68,6 +72,7 @@ func Flatten(ctx context.Context, dst store.Store, planKey string, shard func(i 
 			Shard: i, Part: plan.PartKey(p.YMD(), p.RunID, i),
 			Objects: int64(len(p.Shards[i].Objects)), Bytes: p.Shards[i].Bytes, Unreadable: s.Unreadable,
 			Read: s.Read, Written: s.Written, Outside: s.Outside, OwnDay: s.Outside, Malformed: s.Malformed,
+			RangeRows: s.RangeRows,
 		}
 		if err := plan.WriteJSON(ctx, dst, plan.ResultKey(p.YMD(), p.RunID, i), res); err != nil {
 			return nil, err

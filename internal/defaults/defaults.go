@@ -34,3 +34,11 @@ const (
 	OnMalformed    = "report"
 	OnMalformedCRD = "Report"
 )
+
+// The merge of a large day is split by event time across pods: one per
+// TargetMergeRows rows (about 20 s of one core's merging), at most
+// MaxMergeIndexes.
+const (
+	MaxMergeIndexes = 16
+	TargetMergeRows = 2_000_000
+)

@@ -25,7 +25,10 @@ func TestCRDDefaults(t *testing.T) {
 						Properties struct {
 							Spec struct {
 								Properties map[string]struct {
-									Default any `json:"default"`
+									Default    any `json:"default"`
+									Properties map[string]struct {
+										Default any `json:"default"`
+									} `json:"properties"`
 								} `json:"properties"`
 							} `json:"spec"`
 						} `json:"properties"`
@@ -45,6 +48,9 @@ func TestCRDDefaults(t *testing.T) {
 	for _, name := range []string{"timeZone", "columns", "localTimeColumn", "compression", "deduplicate", "allowEmpty", "lateArrival", "onMalformed"} {
 		got[name] = props[name].Default
 	}
+	for _, name := range []string{"maxMergeIndexes", "targetMergeRows"} {
+		got["workers."+name] = props["workers"].Properties[name].Default
+	}
 	want := map[string]any{
 		"timeZone":        TimeZone,
 		"columns":         Columns,
@@ -54,6 +60,9 @@ func TestCRDDefaults(t *testing.T) {
 		"allowEmpty":      AllowEmpty,
 		"lateArrival":     strings.TrimSuffix(LateArrival.String(), "0m0s"),
 		"onMalformed":     OnMalformedCRD,
+		// YAML numbers read as float64.
+		"workers.maxMergeIndexes": float64(MaxMergeIndexes),
+		"workers.targetMergeRows": float64(TargetMergeRows),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("CRD defaults (-want +got):\n%s", diff)

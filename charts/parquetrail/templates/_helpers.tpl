@@ -106,6 +106,8 @@ sets it).
 {{- with include "parquetrail.workerServiceAccountName" . }}{{ $_ := set $w "serviceAccountName" . }}{{ end -}}
 {{- with .Values.worker.parallelism }}{{ $_ := set $w "parallelism" . }}{{ end -}}
 {{- with .Values.worker.targetShardSize }}{{ $_ := set $w "targetShardSize" . }}{{ end -}}
+{{- with .Values.worker.maxMergeIndexes }}{{ $_ := set $w "maxMergeIndexes" . }}{{ end -}}
+{{- with .Values.worker.targetMergeRows }}{{ $_ := set $w "targetMergeRows" (int64 .) }}{{ end -}}
 {{- with .Values.worker.resources }}{{ $_ := set $w "resources" . }}{{ end -}}
 {{- with .Values.worker.imagePullPolicy }}{{ $_ := set $w "imagePullPolicy" . }}{{ end -}}
 {{- with .Values.worker.nodeSelector }}{{ $_ := set $w "nodeSelector" . }}{{ end -}}
