@@ -67,7 +67,7 @@ verify: ## Fail when generated files are stale.
 bench: ## The reference day: parquetrail, DuckDB and chDB side by side, and the inflate floor.
 	hack/bench/bench.sh
 
-bench-scale: ## Plan, each flatten index and the merge as one-core processes, for W = 1..16.
+bench-scale: ## Plan, W flatten indices, merge-plan, R = W merge indices and publish as one-core processes, W = 1..16; output checked.
 	hack/bench/scale.sh
 
 image: ## Build the worker and manager images (needs a Docker engine).
