@@ -124,7 +124,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	result, err := r.step(ctx, s)
-	setVerified(&s.day.Status, s.day.Generation, verifies(&s.day.Spec), s.now)
+	updateStatus(&s.day.Status, s.day.Generation, s.outcome, verifies(&s.day.Spec), s.now)
 	if werr := r.writeStatus(ctx, s, err); werr != nil {
 		return ctrl.Result{}, errors.Join(err, werr)
 	}

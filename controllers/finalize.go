@@ -26,7 +26,8 @@ func (r *Reconciler) finalize(ctx context.Context, day *v1alpha1.CloudTrailDay) 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	s := &scope{day: day, jobs: jobs, now: r.Clock.Now()}
+	w, werr := window.New(day.Spec.Date, day.Spec.TimeZone)
+	s := &scope{day: day, jobs: jobs, now: r.Clock.Now(), window: w, windowErr: werr}
 	if err := r.deleteJobs(ctx, s, 0); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -51,7 +52,7 @@ func (r *Reconciler) finalize(ctx context.Context, day *v1alpha1.CloudTrailDay) 
 // forever.
 func (r *Reconciler) cleanStaging(ctx context.Context, s *scope) error {
 	day := s.day
-	w, err := window.New(day.Spec.Date, day.Spec.TimeZone)
+	w, err := s.window, s.windowErr
 	if err != nil {
 		return nil // never started, nothing staged
 	}

@@ -319,7 +319,7 @@ func TestMergeJobLeaseTTL(t *testing.T) {
 
 // flattening gives day the status of an attempt that planned shards.
 func flattening(day *v1alpha1.CloudTrailDay, shards int32) *v1alpha1.CloudTrailDay {
-	startAttempt(&day.Status, day.UID, 1, "", fixedNow)
+	startAttempt(&day.Status, day.UID, "", fixedNow)
 	day.Status.Plan = &v1alpha1.PlanRef{Key: planKey("20261124", day.Status.RunID), SHA256: strings.Repeat("ab", 32)}
 	day.Status.Shards.Total = shards
 	return day

@@ -25,7 +25,7 @@ func metricDays() []client.Object {
 		d := controllertest.MakeDay(name, "ns").Obj()
 		d.Spec.Destination.Bucket = dst
 		if stage != "" {
-			setConditions(&d.Status, 1, stage, "", "", t0)
+			updateStatus(&d.Status, 1, &outcome{stage: stage}, false, t0)
 		}
 		if stage == v1alpha1.StageSucceeded || stage == v1alpha1.StageFailed {
 			d.Status.CompletionTime = &metav1.Time{Time: t0.Add(done)}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
 	"github.com/parquetrail/parquetrail/internal/store"
+	"github.com/parquetrail/parquetrail/internal/window"
 )
 
 // scope is what one reconcile of one day works on. The steps build the new
@@ -26,10 +27,19 @@ type scope struct {
 	now  time.Time
 	jobs []batchv1.Job // every Job the day controls, of every attempt
 
+	// window is the day's window, from its date and zone (immutable once
+	// the day has started); windowErr says why the spec names none.
+	window    window.Day
+	windowErr error
+
 	// The destination, opened on first use (Reconciler.destination).
 	dst       store.Store
 	dstErr    error
 	dstOpened bool
+
+	// outcome is what the step observed of the day, for updateStatus; nil
+	// when it observed nothing new.
+	outcome *outcome
 
 	events  []event
 	metrics []func(*Metrics)
@@ -75,11 +85,14 @@ func (r *Reconciler) newScope(ctx context.Context, day *v1alpha1.CloudTrailDay) 
 	if err != nil {
 		return nil, err
 	}
+	w, werr := window.New(day.Spec.Date, day.Spec.TimeZone)
 	return &scope{
-		day:  day,
-		read: day.Status.DeepCopy(),
-		now:  r.Clock.Now(),
-		jobs: jobs,
+		day:       day,
+		read:      day.Status.DeepCopy(),
+		now:       r.Clock.Now(),
+		jobs:      jobs,
+		window:    w,
+		windowErr: werr,
 	}, nil
 }
 
@@ -91,6 +104,17 @@ func (r *Reconciler) ownedJobs(ctx context.Context, day *v1alpha1.CloudTrailDay)
 		return nil, fmt.Errorf("listing the day's Jobs: %w", err)
 	}
 	return list.Items, nil
+}
+
+// observe records the stage the day is in, with a message for people.
+func (s *scope) observe(stage v1alpha1.Stage, message string) {
+	s.outcome = &outcome{stage: stage, message: message}
+}
+
+// stalled records that the day failed and cannot go on without a change
+// from the user; why is the Stalled reason.
+func (s *scope) stalled(why, message string) {
+	s.outcome = &outcome{stage: v1alpha1.StageFailed, why: why, message: message}
 }
 
 // job returns the current attempt's Job for step, if it exists.

@@ -34,49 +34,59 @@ func finished(stage v1alpha1.Stage) bool {
 	return stage == v1alpha1.StageSucceeded || stage == v1alpha1.StageFailed
 }
 
-// setReady records stage in the conditions, for any stage but Failed (see
-// setFailed).
-func setReady(st *v1alpha1.CloudTrailDayStatus, generation int64, stage v1alpha1.Stage, message string, now time.Time) {
-	setConditions(st, generation, stage, "", message, now)
+// outcome is what a reconcile's step observed of the day: the stage it is
+// in, a message for people, and for a failed attempt why (the Stalled
+// reason). The steps only record it; updateStatus turns it into conditions.
+type outcome struct {
+	stage   v1alpha1.Stage
+	why     string
+	message string
 }
 
-// setFailed records a failed attempt; why is the Stalled reason.
-func setFailed(st *v1alpha1.CloudTrailDayStatus, generation int64, why, message string, now time.Time) {
-	setConditions(st, generation, v1alpha1.StageFailed, why, message, now)
+// updateStatus computes the conditions from what the steps observed, in
+// the manner of Cluster API's updateStatus: the three kstatus conditions
+// from the outcome (nil: the step observed nothing new and they stay), and
+// Verified from the stage and the integrity counts.
+func updateStatus(st *v1alpha1.CloudTrailDayStatus, generation int64, o *outcome, verify bool, now time.Time) {
+	if o != nil {
+		for _, c := range conditions(*o) {
+			c.ObservedGeneration, c.LastTransitionTime = generation, metav1.NewTime(now)
+			meta.SetStatusCondition(&st.Conditions, c)
+		}
+	}
+	setVerified(st, generation, verify, now)
 }
 
-// setConditions writes the three conditions from the stage, following the
-// kstatus conventions: Ready is True only once the day is published, with
-// the stage as its reason; Reconciling is True while the day waits, is
-// queued or runs; Stalled is True on failure, with why as its reason. kstatus
-// then reads Failed as Failed, Succeeded as Current and the rest as
-// InProgress.
-func setConditions(st *v1alpha1.CloudTrailDayStatus, generation int64, stage v1alpha1.Stage, why, message string, now time.Time) {
-	message = truncate(message, maxMessageLength)
-	set := func(t string, ok bool, reason, message string) {
+// conditions are the kstatus conditions of an outcome: Ready is True only
+// once the day is published, with the stage as its reason; Reconciling is
+// True while the day waits, is queued or runs; Stalled is True on failure,
+// with why as its reason. kstatus then reads Failed as Failed, Succeeded as
+// Current and the rest as InProgress.
+func conditions(o outcome) []metav1.Condition {
+	message := truncate(o.message, maxMessageLength)
+	cond := func(t string, ok bool, reason, message string) metav1.Condition {
 		status := metav1.ConditionFalse
 		if ok {
 			status = metav1.ConditionTrue
 		}
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-			Type: t, Status: status, Reason: reason, Message: message,
-			ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now),
-		})
+		return metav1.Condition{Type: t, Status: status, Reason: reason, Message: message}
 	}
-	set(v1alpha1.ConditionReady, stage == v1alpha1.StageSucceeded, string(stage), message)
-	if finished(stage) {
-		set(v1alpha1.ConditionReconciling, false, string(stage), "The attempt is over")
+	out := []metav1.Condition{cond(v1alpha1.ConditionReady, o.stage == v1alpha1.StageSucceeded, string(o.stage), message)}
+	if finished(o.stage) {
+		out = append(out, cond(v1alpha1.ConditionReconciling, false, string(o.stage), "The attempt is over"))
 	} else {
-		set(v1alpha1.ConditionReconciling, true, string(stage), message)
+		out = append(out, cond(v1alpha1.ConditionReconciling, true, string(o.stage), message))
 	}
-	if stage == v1alpha1.StageFailed {
+	if o.stage == v1alpha1.StageFailed {
+		why := o.why
 		if why == "" {
 			why = string(v1alpha1.StageFailed)
 		}
-		set(v1alpha1.ConditionStalled, true, why, message)
+		out = append(out, cond(v1alpha1.ConditionStalled, true, why, message))
 	} else {
-		set(v1alpha1.ConditionStalled, false, string(stage), "")
+		out = append(out, cond(v1alpha1.ConditionStalled, false, string(o.stage), ""))
 	}
+	return out
 }
 
 // observeGeneration records that a finished attempt's outcome holds for
@@ -90,7 +100,7 @@ func observeGeneration(st *v1alpha1.CloudTrailDayStatus, generation int64) {
 // startAttempt begins a new attempt of the day: a new run ID and staging
 // area, and nothing of the previous attempt's outcome. rerun is the token of
 // the rerun annotation the attempt answers.
-func startAttempt(st *v1alpha1.CloudTrailDayStatus, uid types.UID, generation int64, rerun string, now time.Time) {
+func startAttempt(st *v1alpha1.CloudTrailDayStatus, uid types.UID, rerun string, now time.Time) {
 	st.Attempt++
 	st.RunID = runID(uid, st.Attempt, now)
 	st.Rerun = rerun
@@ -105,7 +115,11 @@ func startAttempt(st *v1alpha1.CloudTrailDayStatus, uid types.UID, generation in
 	st.Merge = v1alpha1.MergeProgress{}
 	st.Output = nil
 	beginStage(st, v1alpha1.StagePlanning, now)
-	setReady(st, generation, v1alpha1.StagePlanning, fmt.Sprintf("Attempt %d: listing the day's log files", st.Attempt), now)
+}
+
+// startedMessage is the Ready message of a new attempt.
+func startedMessage(attempt int32) string {
+	return fmt.Sprintf("Attempt %d: listing the day's log files", attempt)
 }
 
 // beginStage records the start of a stage of the current attempt.
@@ -135,15 +149,13 @@ func endStage(st *v1alpha1.CloudTrailDayStatus, name v1alpha1.Stage, now time.Ti
 	return 0, false
 }
 
-// finish ends the attempt as Succeeded or Failed; why is the Stalled
-// reason of a failure.
-func finish(st *v1alpha1.CloudTrailDayStatus, generation int64, stage v1alpha1.Stage, why, message string, now time.Time) {
+// finish ends the attempt's stages and records when it ended.
+func finish(st *v1alpha1.CloudTrailDayStatus, now time.Time) {
 	for _, s := range []v1alpha1.Stage{v1alpha1.StagePlanning, v1alpha1.StageFlattening, v1alpha1.StageMerging} {
 		endStage(st, s, now)
 	}
 	t := metav1.NewTime(now)
 	st.CompletionTime = &t
-	setConditions(st, generation, stage, why, message, now)
 }
 
 // applyShards records the flatten Job's progress.

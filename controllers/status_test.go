@@ -16,9 +16,10 @@ import (
 
 var fixedNow = time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)
 
-// TestSetConditions: the conditions of each stage, and what kstatus (the
-// library Flux's health checks use) computes from them.
-func TestSetConditions(t *testing.T) {
+// TestUpdateStatus: the conditions updateStatus computes from each outcome
+// a step can observe, and what kstatus (the library Flux's health checks
+// use) computes from them.
+func TestUpdateStatus(t *testing.T) {
 	const F, T = metav1.ConditionFalse, metav1.ConditionTrue
 	cond := func(typ string, status metav1.ConditionStatus, reason, msg string) metav1.Condition {
 		return metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: 7, LastTransitionTime: metav1.NewTime(fixedNow)}
@@ -50,7 +51,7 @@ func TestSetConditions(t *testing.T) {
 	for _, c := range cases {
 		t.Run(string(c.stage)+c.why, func(t *testing.T) {
 			st := v1alpha1.CloudTrailDayStatus{ObservedGeneration: 7}
-			setConditions(&st, 7, c.stage, c.why, "msg", fixedNow)
+			updateStatus(&st, 7, &outcome{stage: c.stage, why: c.why, message: "msg"}, false, fixedNow)
 			if diff := cmp.Diff(c.want, st.Conditions); diff != "" {
 				t.Errorf("conditions (-want +got):\n%s", diff)
 			}
@@ -86,19 +87,25 @@ func computeKstatus(t *testing.T, generation int64, st *v1alpha1.CloudTrailDaySt
 	return res.Status
 }
 
-func TestSetReadyTransitions(t *testing.T) {
+func TestUpdateStatusTransitions(t *testing.T) {
 	// The transition time moves only when the status does.
 	var st v1alpha1.CloudTrailDayStatus
-	setReady(&st, 1, v1alpha1.StagePlanning, "", fixedNow)
-	setReady(&st, 1, v1alpha1.StageFlattening, "", fixedNow.Add(time.Minute))
+	updateStatus(&st, 1, &outcome{stage: v1alpha1.StagePlanning}, false, fixedNow)
+	updateStatus(&st, 1, &outcome{stage: v1alpha1.StageFlattening}, false, fixedNow.Add(time.Minute))
 	if got := st.Conditions[0].LastTransitionTime.Time; !got.Equal(fixedNow) {
 		t.Errorf("transition time moved on a reason change: %v", got)
 	}
-	setReady(&st, 1, v1alpha1.StageSucceeded, "", fixedNow.Add(time.Hour))
+	// A step that observed nothing leaves the conditions as they are.
+	before := st.DeepCopy()
+	updateStatus(&st, 2, nil, false, fixedNow.Add(2*time.Minute))
+	if diff := cmp.Diff(before, &st); diff != "" {
+		t.Errorf("no outcome changed the conditions (-before +after):\n%s", diff)
+	}
+	updateStatus(&st, 1, &outcome{stage: v1alpha1.StageSucceeded}, false, fixedNow.Add(time.Hour))
 	if got := st.Conditions[0].LastTransitionTime.Time; !got.Equal(fixedNow.Add(time.Hour)) {
 		t.Errorf("transition time did not move on True: %v", got)
 	}
-	setFailed(&st, 1, v1alpha1.StalledMergeFailed, strings.Repeat("x", 5000), fixedNow)
+	updateStatus(&st, 1, &outcome{stage: v1alpha1.StageFailed, why: v1alpha1.StalledMergeFailed, message: strings.Repeat("x", 5000)}, false, fixedNow)
 	if n := len(st.Conditions[0].Message); n > maxMessageLength {
 		t.Errorf("message of %d bytes", n)
 	}
@@ -115,9 +122,10 @@ func TestStartAttempt(t *testing.T) {
 		Output:         &v1alpha1.Output{Files: 1},
 		Stages:         []v1alpha1.StageTiming{{Name: v1alpha1.StageMerging}},
 	}
-	setReady(&st, 3, v1alpha1.StageSucceeded, "done", fixedNow)
+	updateStatus(&st, 3, &outcome{stage: v1alpha1.StageSucceeded, message: "done"}, false, fixedNow)
 	later := fixedNow.Add(time.Hour)
-	startAttempt(&st, "0a1b2c3d-4e5f-6789-abcd-ef0123456789", 4, "again", later)
+	startAttempt(&st, "0a1b2c3d-4e5f-6789-abcd-ef0123456789", "again", later)
+	updateStatus(&st, 4, &outcome{stage: v1alpha1.StagePlanning, message: startedMessage(st.Attempt)}, false, later)
 	want := v1alpha1.CloudTrailDayStatus{
 		Attempt: 2, RunID: later.UTC().Format("20060102T150405Z") + "-0a1b2c3d4e5f-2", Rerun: "again", ObservedGeneration: 3,
 		Window:    &v1alpha1.Window{Start: metav1.NewTime(fixedNow)},
@@ -150,7 +158,7 @@ func TestStages(t *testing.T) {
 		t.Error("a stage ended twice")
 	}
 	beginStage(&st, v1alpha1.StageFlattening, fixedNow.Add(2*time.Second))
-	finish(&st, 1, v1alpha1.StageFailed, v1alpha1.StalledFlattenFailed, "boom", fixedNow.Add(time.Minute))
+	finish(&st, fixedNow.Add(time.Minute))
 	want := []v1alpha1.StageTiming{
 		{Name: "Planning", StartTime: metav1.NewTime(fixedNow), CompletionTime: &metav1.Time{Time: fixedNow.Add(1500 * time.Millisecond)},
 			Duration: &metav1.Duration{Duration: 1500 * time.Millisecond}},
@@ -160,8 +168,10 @@ func TestStages(t *testing.T) {
 	if diff := cmp.Diff(want, st.Stages); diff != "" {
 		t.Errorf("stages (-want +got):\n%s", diff)
 	}
-	if st.CompletionTime == nil || stageOf(&st) != v1alpha1.StageFailed {
-		t.Errorf("finish left completion %v, stage %q", st.CompletionTime, stageOf(&st))
+	// finish records when the attempt ended; the stage is the outcome's,
+	// which updateStatus writes.
+	if st.CompletionTime == nil || !st.CompletionTime.Time.Equal(fixedNow.Add(time.Minute)) || len(st.Conditions) != 0 {
+		t.Errorf("finish left completion %v, conditions %+v", st.CompletionTime, st.Conditions)
 	}
 }
 

@@ -53,11 +53,11 @@ func (r *Reconciler) step(ctx context.Context, s *scope) (ctrl.Result, error) {
 // annotation asks.
 func (r *Reconciler) start(ctx context.Context, s *scope) (ctrl.Result, bool, error) {
 	day, st := s.day, &s.day.Status
-	w, err := window.New(day.Spec.Date, day.Spec.TimeZone)
+	w, err := s.window, s.windowErr
 	if err != nil {
 		// Only reachable before the day started (the date and zone are
 		// immutable after), so a corrected spec is picked up again.
-		setFailed(st, day.Generation, v1alpha1.StalledInvalidSpec, "Invalid day: "+err.Error(), s.now)
+		s.stalled(v1alpha1.StalledInvalidSpec, "Invalid day: "+err.Error())
 		return ctrl.Result{}, true, nil
 	}
 	st.Window = windowStatus(w, lateArrival(&day.Spec))
@@ -69,22 +69,23 @@ func (r *Reconciler) start(ctx context.Context, s *scope) (ctrl.Result, bool, er
 				s.normal(nil, ReasonWaiting, "Wait", "Waiting until %s, when the day's window and its late-arrival margin have passed",
 					st.Window.ClosesAt.UTC().Format(time.RFC3339))
 			}
-			setReady(st, day.Generation, v1alpha1.StageWaiting, waitingMessage(st.Window, s.now), s.now)
+			s.observe(v1alpha1.StageWaiting, waitingMessage(st.Window, s.now))
 			return ctrl.Result{RequeueAfter: st.Window.ClosesAt.Sub(s.now) + time.Second}, true, nil
 		}
 		if err := validate(&day.Spec); err != nil {
-			setFailed(st, day.Generation, v1alpha1.StalledInvalidSpec, "Invalid day: "+err.Error(), s.now)
+			s.stalled(v1alpha1.StalledInvalidSpec, "Invalid day: "+err.Error())
 			return ctrl.Result{}, true, nil
 		}
 		if res, queued, err := r.queueUp(ctx, s); queued || err != nil {
 			return res, true, err
 		}
-		startAttempt(st, day.UID, day.Generation, rerunToken(rerun), s.now)
+		startAttempt(st, day.UID, rerunToken(rerun), s.now)
+		s.observe(v1alpha1.StagePlanning, startedMessage(st.Attempt))
 		s.normal(nil, ReasonStarted, "Start", "Started attempt %d of %s (%s)", st.Attempt, day.Spec.Date, w)
 		return ctrl.Result{}, true, nil
 	case rerun != "" && rerunToken(rerun) != st.Rerun:
 		if err := validate(&day.Spec); err != nil {
-			setFailed(st, day.Generation, v1alpha1.StalledInvalidSpec, "Invalid rerun: "+err.Error(), s.now)
+			s.stalled(v1alpha1.StalledInvalidSpec, "Invalid rerun: "+err.Error())
 			return ctrl.Result{}, true, nil
 		}
 		if running(stageOf(st)) {
@@ -96,7 +97,8 @@ func (r *Reconciler) start(ctx context.Context, s *scope) (ctrl.Result, bool, er
 		} else if res, queued, err := r.queueUp(ctx, s); queued || err != nil {
 			return res, true, err
 		}
-		startAttempt(st, day.UID, day.Generation, rerunToken(rerun), s.now)
+		startAttempt(st, day.UID, rerunToken(rerun), s.now)
+		s.observe(v1alpha1.StagePlanning, startedMessage(st.Attempt))
 		s.normal(nil, ReasonRerun, "Start", "Started attempt %d of %s for rerun %q; it replaces the day's output", st.Attempt, day.Spec.Date, rerun)
 		return ctrl.Result{}, true, nil
 	}
@@ -115,7 +117,7 @@ func (r *Reconciler) queueUp(ctx context.Context, s *scope) (res ctrl.Result, qu
 	if stageOf(s.read) != v1alpha1.StageQueued {
 		s.normal(nil, ReasonQueued, "Queue", "%s", queuedMessage(a, r.Config.MaxConcurrentDays))
 	}
-	setReady(&s.day.Status, s.day.Generation, v1alpha1.StageQueued, queuedMessage(a, r.Config.MaxConcurrentDays), s.now)
+	s.observe(v1alpha1.StageQueued, queuedMessage(a, r.Config.MaxConcurrentDays))
 	return ctrl.Result{RequeueAfter: queuedRecheck}, true, nil
 }
 
@@ -125,7 +127,7 @@ func (r *Reconciler) queueUp(ctx context.Context, s *scope) (res ctrl.Result, qu
 // (shard-worker plan --run-id), so a retried pod never plans other shards.
 func (r *Reconciler) plan(ctx context.Context, s *scope) error {
 	day, st := s.day, &s.day.Status
-	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
+	w := s.window
 	job := s.job(v1alpha1.StepPlan)
 	if job == nil {
 		dst, err := r.destination(ctx, s)
@@ -136,20 +138,20 @@ func (r *Reconciler) plan(ctx context.Context, s *scope) error {
 			return nil
 		}
 		if err != nil {
-			setReady(st, day.Generation, v1alpha1.StagePlanning, "Cannot reach the destination, retrying: "+err.Error(), s.now)
+			s.observe(v1alpha1.StagePlanning, "Cannot reach the destination, retrying: "+err.Error())
 			return err
 		}
 		r.removeStaging(ctx, dst, w.YMD(), day, st.RunID)
 		rivals, err := r.rivals(ctx, day, w.YMD())
 		if err != nil {
-			setReady(st, day.Generation, v1alpha1.StagePlanning, "Planning failed, retrying: "+err.Error(), s.now)
+			s.observe(v1alpha1.StagePlanning, "Planning failed, retrying: "+err.Error())
 			return err
 		}
 		created, err := r.createJob(ctx, s, newPlanJob(day, r.jobDefaults(), rivals))
 		if err != nil || created == nil {
 			return err
 		}
-		setReady(st, day.Generation, v1alpha1.StagePlanning, planningMessage(st.Attempt, created.Name), s.now)
+		s.observe(v1alpha1.StagePlanning, planningMessage(st.Attempt, created.Name))
 		s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to list the day's log files", created.Name)
 		return nil
 	}
@@ -161,7 +163,7 @@ func (r *Reconciler) plan(ctx context.Context, s *scope) error {
 	case p.Complete:
 		return r.planned(ctx, s, job)
 	default:
-		setReady(st, day.Generation, v1alpha1.StagePlanning, planningMessage(st.Attempt, job.Name), s.now)
+		s.observe(v1alpha1.StagePlanning, planningMessage(st.Attempt, job.Name))
 		return nil
 	}
 }
@@ -169,7 +171,7 @@ func (r *Reconciler) plan(ctx context.Context, s *scope) error {
 // planned reads the plan the plan Job wrote into the status and moves on.
 func (r *Reconciler) planned(ctx context.Context, s *scope, job *batchv1.Job) error {
 	day, st := s.day, &s.day.Status
-	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
+	w := s.window
 	key := plan.PlanKey(w.YMD(), st.RunID)
 	dst, err := r.destination(ctx, s)
 	var p *plan.Plan
@@ -179,7 +181,7 @@ func (r *Reconciler) planned(ctx context.Context, s *scope, job *batchv1.Job) er
 	}
 	if err != nil {
 		err = fmt.Errorf("the plan Job %s completed, but its plan %s cannot be read: %w", job.Name, objectURL(&day.Spec, key), err)
-		setReady(st, day.Generation, v1alpha1.StagePlanning, "Reading the plan, retrying: "+err.Error(), s.now)
+		s.observe(v1alpha1.StagePlanning, "Reading the plan, retrying: "+err.Error())
 		return err
 	}
 	st.Plan = &v1alpha1.PlanRef{Key: key, SHA256: sum}
@@ -203,11 +205,11 @@ func (r *Reconciler) planned(ctx context.Context, s *scope, job *batchv1.Job) er
 	}
 	if len(p.Shards) == 0 {
 		beginStage(st, v1alpha1.StageMerging, s.now)
-		setReady(st, day.Generation, v1alpha1.StageMerging, "No log files for the day: publishing an empty day", s.now)
+		s.observe(v1alpha1.StageMerging, "No log files for the day: publishing an empty day")
 		return nil
 	}
 	beginStage(st, v1alpha1.StageFlattening, s.now)
-	setReady(st, day.Generation, v1alpha1.StageFlattening, fmt.Sprintf("Planned %d objects in %d shards", p.Counts.Selected, len(p.Shards)), s.now)
+	s.observe(v1alpha1.StageFlattening, fmt.Sprintf("Planned %d objects in %d shards", p.Counts.Selected, len(p.Shards)))
 	return nil
 }
 
@@ -216,7 +218,7 @@ func (r *Reconciler) planned(ctx context.Context, s *scope, job *batchv1.Job) er
 // that did not verify), else the Job's own reason.
 func (r *Reconciler) planFailed(ctx context.Context, s *scope, job *batchv1.Job, p jobProgress) {
 	day, st := s.day, &s.day.Status
-	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
+	w := s.window
 	why, msg := v1alpha1.StalledPlanFailed, failureMessage(v1alpha1.StepPlan, job.Name, p, 1, nil)
 	if dst, err := r.destination(ctx, s); err == nil {
 		f, err := plan.ReadPlanFailure(ctx, dst, plan.PlanFailureKey(w.YMD(), st.RunID))
@@ -244,7 +246,7 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 			return err
 		}
 		st.Shards.Progress = progress(0, st.Shards.Total)
-		setReady(st, day.Generation, v1alpha1.StageFlattening, flattenMessage(&st.Shards, created.Name), s.now)
+		s.observe(v1alpha1.StageFlattening, flattenMessage(&st.Shards, created.Name))
 		s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to flatten %d shards, %d at a time", created.Name, st.Shards.Total, ptr.Deref(created.Spec.Parallelism, 0))
 		return nil
 	}
@@ -264,7 +266,7 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 		s.afterWrite(func() { r.dropStaging(ctx, s) })
 	case p.Complete:
 		if err := r.addResults(ctx, s); err != nil {
-			setReady(st, day.Generation, v1alpha1.StageFlattening, "Reading the shards' results, retrying: "+err.Error(), s.now)
+			s.observe(v1alpha1.StageFlattening, "Reading the shards' results, retrying: "+err.Error())
 			return err
 		}
 		if d, ok := endStage(st, v1alpha1.StageFlattening, s.now); ok {
@@ -273,10 +275,10 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 		bytes := st.Counts.Bytes
 		s.record(func(m *Metrics) { m.ReadBytes.Add(float64(bytes)) })
 		beginStage(st, v1alpha1.StageMerging, s.now)
-		setReady(st, day.Generation, v1alpha1.StageMerging, fmt.Sprintf("All %d shards flattened: %d records read", st.Shards.Total, st.Counts.RecordsRead), s.now)
+		s.observe(v1alpha1.StageMerging, fmt.Sprintf("All %d shards flattened: %d records read", st.Shards.Total, st.Counts.RecordsRead))
 		s.normal(job, ReasonFlattened, "Flatten", "Flattened %d shards: %d records read, %d outside the window, %d malformed", st.Shards.Total, st.Counts.RecordsRead, st.Counts.RecordsOutsideWindow, st.Counts.Malformed)
 	default:
-		setReady(st, day.Generation, v1alpha1.StageFlattening, flattenMessage(&st.Shards, job.Name), s.now)
+		s.observe(v1alpha1.StageFlattening, flattenMessage(&st.Shards, job.Name))
 	}
 	return nil
 }
@@ -286,7 +288,7 @@ func (r *Reconciler) flatten(ctx context.Context, s *scope) error {
 // Indexed Job, one range per index, then published by the publish Job.
 func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 	day, st := s.day, &s.day.Status
-	w, _ := window.New(day.Spec.Date, day.Spec.TimeZone)
+	w := s.window
 	step, newPublisher := v1alpha1.StepMerge, newMergeJob
 	if len(st.Merge.Ranges) > 0 {
 		if merged, err := r.mergeRanges(ctx, s, w.YMD()); err != nil || !merged {
@@ -305,7 +307,7 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 		if err != nil || created == nil {
 			return err
 		}
-		setReady(st, day.Generation, v1alpha1.StageMerging, mergingMessage(st, plan.PartitionPrefix(w.YMD()), created.Name), s.now)
+		s.observe(v1alpha1.StageMerging, mergingMessage(st, plan.PartitionPrefix(w.YMD()), created.Name))
 		if step == v1alpha1.StepPublish {
 			s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to publish the %d merged ranges", created.Name, st.Merge.Indexes)
 		} else {
@@ -341,10 +343,10 @@ func (r *Reconciler) merge(ctx context.Context, s *scope) error {
 			return nil
 		}
 		err = fmt.Errorf("the %s Job %s completed, but the day has no manifest", step, job.Name)
-		setReady(st, day.Generation, v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error(), s.now)
+		s.observe(v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error())
 		return err
 	default:
-		setReady(st, day.Generation, v1alpha1.StageMerging, mergingMessage(st, plan.PartitionPrefix(w.YMD()), job.Name), s.now)
+		s.observe(v1alpha1.StageMerging, mergingMessage(st, plan.PartitionPrefix(w.YMD()), job.Name))
 	}
 	return nil
 }
@@ -366,7 +368,7 @@ func (r *Reconciler) mergeRanges(ctx context.Context, s *scope, ymd string) (boo
 			return false, err
 		}
 		st.Merge.Progress = progress(0, st.Merge.Indexes)
-		setReady(st, day.Generation, v1alpha1.StageMerging, rangesMessage(&st.Merge, created.Name), s.now)
+		s.observe(v1alpha1.StageMerging, rangesMessage(&st.Merge, created.Name))
 		s.normal(created, ReasonJobCreated, "CreateJob", "Created Job %s to merge %d parts as %d ranges of event time, %d at a time",
 			created.Name, st.Shards.Total, st.Merge.Indexes, ptr.Deref(created.Spec.Parallelism, 0))
 		return false, nil
@@ -383,7 +385,7 @@ func (r *Reconciler) mergeRanges(ctx context.Context, s *scope, ymd string) (boo
 	case p.Complete:
 		return true, nil
 	}
-	setReady(st, day.Generation, v1alpha1.StageMerging, rangesMessage(&st.Merge, job.Name), s.now)
+	s.observe(v1alpha1.StageMerging, rangesMessage(&st.Merge, job.Name))
 	return false, nil
 }
 
@@ -476,7 +478,7 @@ func (r *Reconciler) rivals(ctx context.Context, day *v1alpha1.CloudTrailDay, ym
 // that repeats the failure (its status write refused) still finds the plan
 // to name the failed shards by.
 func (r *Reconciler) dropStaging(ctx context.Context, s *scope) {
-	w, err := window.New(s.day.Spec.Date, s.day.Spec.TimeZone)
+	w, err := s.window, s.windowErr
 	if err != nil {
 		return
 	}
@@ -490,7 +492,7 @@ func (r *Reconciler) dropStaging(ctx context.Context, s *scope) {
 // other is the run that published the day's manifest when it was not this
 // attempt.
 func (r *Reconciler) published(ctx context.Context, s *scope, ymd string) (done bool, other string, err error) {
-	day, st := s.day, &s.day.Status
+	st := &s.day.Status
 	dst, err := r.destination(ctx, s)
 	if err == nil {
 		err = r.readManifest(ctx, s, dst, ymd)
@@ -502,7 +504,7 @@ func (r *Reconciler) published(ctx context.Context, s *scope, ymd string) (done 
 	case store.IsNotExist(err):
 		return false, "", nil
 	case err != nil:
-		setReady(st, day.Generation, v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error(), s.now)
+		s.observe(v1alpha1.StageMerging, "Reading the day's manifest, retrying: "+err.Error())
 		return false, "", err
 	}
 	if err := accountingError(&st.Counts); err != nil {
@@ -548,7 +550,8 @@ func (r *Reconciler) endAttempt(s *scope, stage v1alpha1.Stage, why, msg string)
 			s.record(func(m *Metrics) { m.stage(name, d) })
 		}
 	}
-	finish(st, s.day.Generation, stage, why, msg, s.now)
+	finish(st, s.now)
+	s.outcome = &outcome{stage: stage, why: why, message: msg}
 	read, written := st.Counts.RecordsRead, st.Counts.RecordsWritten
 	var bytes int64
 	if stage == v1alpha1.StageSucceeded && st.Output != nil {

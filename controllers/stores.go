@@ -172,7 +172,7 @@ func (r *Reconciler) failedShards(ctx context.Context, s *scope, indexes []int) 
 // counts. They are read before the merge runs, which removes staging.
 func (r *Reconciler) addResults(ctx context.Context, s *scope) error {
 	st := &s.day.Status
-	w, err := window.New(s.day.Spec.Date, s.day.Spec.TimeZone)
+	w, err := s.window, s.windowErr
 	if err != nil {
 		return err
 	}
