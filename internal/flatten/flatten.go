@@ -149,8 +149,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	if err != nil {
 		return res, err
 	}
-	cw := &countingWriter{w: out}
-	pw, err := pqfile.NewFileWriter(cw, schema, opts.PartCompression, map[string]string{
+	pw, err := pqfile.NewFileWriter(out, schema, opts.PartCompression, map[string]string{
 		"parquetrail.columns":         schema.Set,
 		"parquetrail.sorted_by":       "eventtime,eventid",
 		"parquetrail.local_time_zone": opts.Day.ZoneName(),
@@ -238,7 +237,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	if err := out.Close(); err != nil {
 		return res, err
 	}
-	res.PartBytes = cw.n
+	res.PartBytes = pw.Size()
 	res.Timings.Total = Duration(time.Since(began))
 	if err := res.Check(); err != nil {
 		return res, err
@@ -594,15 +593,4 @@ func (b *byteReader) Read(p []byte) (int, error) {
 	n := copy(p, b.b)
 	b.b = b.b[n:]
 	return n, nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
