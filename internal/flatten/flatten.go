@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/parquetrail/parquetrail/internal/plan"
@@ -387,7 +386,7 @@ const chunkSize = 256 << 10
 // fetch opens each object in turn, decompresses it when it is gzipped, and
 // sends its bytes in chunks.
 func fetch(ctx context.Context, src store.Store, objs []store.Object, out chan<- chunk) error {
-	var gz *gzip.Reader
+	var gz scan.Gunzip
 	for i, obj := range objs {
 		c := fetchOne(ctx, src, obj, i, &gz, out)
 		select {
@@ -399,7 +398,7 @@ func fetch(ctx context.Context, src store.Store, objs []store.Object, out chan<-
 	return nil
 }
 
-func fetchOne(ctx context.Context, src store.Store, obj store.Object, i int, gzp **gzip.Reader, out chan<- chunk) chunk {
+func fetchOne(ctx context.Context, src store.Store, obj store.Object, i int, gz *scan.Gunzip, out chan<- chunk) chunk {
 	rc, err := src.Open(ctx, obj.Key)
 	if err != nil {
 		if store.IsNotExist(err) {
@@ -409,28 +408,12 @@ func fetchOne(ctx context.Context, src store.Store, obj store.Object, i int, gzp
 	}
 	defer rc.Close()
 	cr := &countingReader{r: rc}
-	var r io.Reader = cr
-	var magic [2]byte
-	n, err := io.ReadFull(cr, magic[:])
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return chunk{obj: i, end: true, err: err, store: true, stored: cr.n}
-	}
-	err = nil
-	head := io.MultiReader(&byteReader{b: magic[:n]}, cr)
-	r = head
-	if n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		if *gzp == nil {
-			*gzp, err = gzip.NewReader(head)
-		} else {
-			err = (*gzp).Reset(head)
+	r, err := gz.Open(cr)
+	if err != nil {
+		if cr.err != nil {
+			return chunk{obj: i, end: true, err: cr.err, store: true, stored: cr.n}
 		}
-		if err != nil {
-			if cr.err != nil {
-				return chunk{obj: i, end: true, err: cr.err, store: true, stored: cr.n}
-			}
-			return chunk{obj: i, end: true, err: fmt.Errorf("gzip: %w", err), stored: cr.n}
-		}
-		r = *gzp
+		return chunk{obj: i, end: true, err: err, stored: cr.n}
 	}
 	for {
 		buf := getBuf()
@@ -582,15 +565,4 @@ func (c *countingReader) sizeErr(obj store.Object) error {
 		return nil
 	}
 	return fmt.Errorf("read %d bytes of an object listed with %d (changed or cut short by the store)", c.n, obj.Size)
-}
-
-type byteReader struct{ b []byte }
-
-func (b *byteReader) Read(p []byte) (int, error) {
-	if len(b.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, b.b)
-	b.b = b.b[n:]
-	return n, nil
 }
