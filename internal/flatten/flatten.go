@@ -127,10 +127,10 @@ func (o *Options) defaults() {
 // OnMalformed=fail the first problem ends the shard with an error wrapping
 // problem.ErrBadInput; errors of the stores are returned as they are (a
 // retry may help).
-func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store, partKey string, opts Options) (*Result, error) {
+func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store, partKey string, opts Options) (*plan.ShardResult, error) {
 	opts.defaults()
 	began := time.Now()
-	res := &Result{Shard: sh.Index, Part: partKey}
+	res := &plan.ShardResult{Shard: sh.Index, Part: partKey}
 	if opts.OnMalformed != Fail && opts.OnMalformed != Report {
 		return res, fmt.Errorf("on-malformed policy %q: want %q or %q", opts.OnMalformed, Fail, Report)
 	}
@@ -183,7 +183,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		defer close(full)
 		t := time.Now()
 		err := scanObjects(gctx, schema, &opts, sh, chunks, free, full, res, late)
-		res.Timings.Scan = Duration(time.Since(t))
+		res.Timings.Scan = plan.TextDuration(time.Since(t))
 		return err
 	})
 	// Stage 3: sort and encode each batch as one row group, counting its
@@ -191,7 +191,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	nRanges := plan.RangeCount(opts.Day.Start, opts.Day.End)
 	g.Go(func() error {
 		var busy time.Duration
-		defer func() { res.Timings.Encode = Duration(busy) }()
+		defer func() { res.Timings.Encode = plan.TextDuration(busy) }()
 		for b := range full {
 			t := time.Now()
 			if lo, hi, ok := b.MinMax(); ok {
@@ -219,7 +219,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	})
 	if err := g.Wait(); err != nil {
 		_ = out.Abort()
-		res.Timings.Total = Duration(time.Since(began))
+		res.Timings.Total = plan.TextDuration(time.Since(began))
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
@@ -237,14 +237,14 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		return res, err
 	}
 	res.PartBytes = pw.Size()
-	res.Timings.Total = Duration(time.Since(began))
+	res.Timings.Total = plan.TextDuration(time.Since(began))
 	if err := res.Check(); err != nil {
 		return res, err
 	}
 	return res, nil
 }
 
-func addTimes(r *Result, lo, hi int64) {
+func addTimes(r *plan.ShardResult, lo, hi int64) {
 	l, h := time.UnixMilli(lo).UTC(), time.UnixMilli(hi).UTC()
 	if r.MinEventTime == nil || l.Before(*r.MinEventTime) {
 		r.MinEventTime = &l
@@ -254,7 +254,7 @@ func addTimes(r *Result, lo, hi int64) {
 	}
 }
 
-func addProblem(r *Result, p problem.Problem, limit int) {
+func addProblem(r *plan.ShardResult, p problem.Problem, limit int) {
 	if len(r.Problems) < limit {
 		r.Problems = append(r.Problems, p)
 	} else {
@@ -264,7 +264,7 @@ func addProblem(r *Result, p problem.Problem, limit int) {
 
 // scanObjects reads the objects' decompressed bytes from chunks, one object after
 // the other, and fills batches.
-func scanObjects(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *pqfile.Batch, full chan<- *pqfile.Batch, res *Result, late *lateSides) error {
+func scanObjects(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *pqfile.Batch, full chan<- *pqfile.Batch, res *plan.ShardResult, late *lateSides) error {
 	start, end := opts.Day.Start.UnixMilli(), opts.Day.End.UnixMilli()
 	var batch *pqfile.Batch
 	send := func() error {
