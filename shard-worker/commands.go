@@ -203,7 +203,7 @@ otherwise.`,
 	return cmd
 }
 
-func (a *app) printSummary(s *pipeline.Summary, asJSON bool) {
+func (a *app) printSummary(s *plan.Report, asJSON bool) {
 	if s == nil {
 		return
 	}

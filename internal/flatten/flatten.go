@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/parquetrail/parquetrail/internal/plan"
@@ -128,10 +127,10 @@ func (o *Options) defaults() {
 // OnMalformed=fail the first problem ends the shard with an error wrapping
 // problem.ErrBadInput; errors of the stores are returned as they are (a
 // retry may help).
-func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store, partKey string, opts Options) (*Result, error) {
+func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store, partKey string, opts Options) (*plan.ShardResult, error) {
 	opts.defaults()
 	began := time.Now()
-	res := &Result{Shard: sh.Index, Part: partKey}
+	res := &plan.ShardResult{Shard: sh.Index, Part: partKey}
 	if opts.OnMalformed != Fail && opts.OnMalformed != Report {
 		return res, fmt.Errorf("on-malformed policy %q: want %q or %q", opts.OnMalformed, Fail, Report)
 	}
@@ -149,8 +148,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	if err != nil {
 		return res, err
 	}
-	cw := &countingWriter{w: out}
-	pw, err := pqfile.NewFileWriter(cw, schema, opts.PartCompression, map[string]string{
+	pw, err := pqfile.NewFileWriter(out, schema, opts.PartCompression, map[string]string{
 		"parquetrail.columns":         schema.Set,
 		"parquetrail.sorted_by":       "eventtime,eventid",
 		"parquetrail.local_time_zone": opts.Day.ZoneName(),
@@ -185,7 +183,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 		defer close(full)
 		t := time.Now()
 		err := scanObjects(gctx, schema, &opts, sh, chunks, free, full, res, late)
-		res.Timings.Scan = Duration(time.Since(t))
+		res.Timings.Scan = plan.TextDuration(time.Since(t))
 		return err
 	})
 	// Stage 3: sort and encode each batch as one row group, counting its
@@ -193,7 +191,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	nRanges := plan.RangeCount(opts.Day.Start, opts.Day.End)
 	g.Go(func() error {
 		var busy time.Duration
-		defer func() { res.Timings.Encode = Duration(busy) }()
+		defer func() { res.Timings.Encode = plan.TextDuration(busy) }()
 		for b := range full {
 			t := time.Now()
 			if lo, hi, ok := b.MinMax(); ok {
@@ -221,7 +219,7 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	})
 	if err := g.Wait(); err != nil {
 		_ = out.Abort()
-		res.Timings.Total = Duration(time.Since(began))
+		res.Timings.Total = plan.TextDuration(time.Since(began))
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
@@ -238,15 +236,15 @@ func Shard(ctx context.Context, src store.Store, sh plan.Shard, dst store.Store,
 	if err := out.Close(); err != nil {
 		return res, err
 	}
-	res.PartBytes = cw.n
-	res.Timings.Total = Duration(time.Since(began))
+	res.PartBytes = pw.Size()
+	res.Timings.Total = plan.TextDuration(time.Since(began))
 	if err := res.Check(); err != nil {
 		return res, err
 	}
 	return res, nil
 }
 
-func addTimes(r *Result, lo, hi int64) {
+func addTimes(r *plan.ShardResult, lo, hi int64) {
 	l, h := time.UnixMilli(lo).UTC(), time.UnixMilli(hi).UTC()
 	if r.MinEventTime == nil || l.Before(*r.MinEventTime) {
 		r.MinEventTime = &l
@@ -256,7 +254,7 @@ func addTimes(r *Result, lo, hi int64) {
 	}
 }
 
-func addProblem(r *Result, p problem.Problem, limit int) {
+func addProblem(r *plan.ShardResult, p problem.Problem, limit int) {
 	if len(r.Problems) < limit {
 		r.Problems = append(r.Problems, p)
 	} else {
@@ -266,7 +264,7 @@ func addProblem(r *Result, p problem.Problem, limit int) {
 
 // scanObjects reads the objects' decompressed bytes from chunks, one object after
 // the other, and fills batches.
-func scanObjects(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *pqfile.Batch, full chan<- *pqfile.Batch, res *Result, late *lateSides) error {
+func scanObjects(ctx context.Context, schema *record.Schema, opts *Options, sh plan.Shard, chunks <-chan chunk, free <-chan *pqfile.Batch, full chan<- *pqfile.Batch, res *plan.ShardResult, late *lateSides) error {
 	start, end := opts.Day.Start.UnixMilli(), opts.Day.End.UnixMilli()
 	var batch *pqfile.Batch
 	send := func() error {
@@ -388,7 +386,7 @@ const chunkSize = 256 << 10
 // fetch opens each object in turn, decompresses it when it is gzipped, and
 // sends its bytes in chunks.
 func fetch(ctx context.Context, src store.Store, objs []store.Object, out chan<- chunk) error {
-	var gz *gzip.Reader
+	var gz scan.Gunzip
 	for i, obj := range objs {
 		c := fetchOne(ctx, src, obj, i, &gz, out)
 		select {
@@ -400,7 +398,7 @@ func fetch(ctx context.Context, src store.Store, objs []store.Object, out chan<-
 	return nil
 }
 
-func fetchOne(ctx context.Context, src store.Store, obj store.Object, i int, gzp **gzip.Reader, out chan<- chunk) chunk {
+func fetchOne(ctx context.Context, src store.Store, obj store.Object, i int, gz *scan.Gunzip, out chan<- chunk) chunk {
 	rc, err := src.Open(ctx, obj.Key)
 	if err != nil {
 		if store.IsNotExist(err) {
@@ -410,28 +408,12 @@ func fetchOne(ctx context.Context, src store.Store, obj store.Object, i int, gzp
 	}
 	defer rc.Close()
 	cr := &countingReader{r: rc}
-	var r io.Reader = cr
-	var magic [2]byte
-	n, err := io.ReadFull(cr, magic[:])
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return chunk{obj: i, end: true, err: err, store: true, stored: cr.n}
-	}
-	err = nil
-	head := io.MultiReader(&byteReader{b: magic[:n]}, cr)
-	r = head
-	if n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		if *gzp == nil {
-			*gzp, err = gzip.NewReader(head)
-		} else {
-			err = (*gzp).Reset(head)
+	r, err := gz.Open(cr)
+	if err != nil {
+		if cr.err != nil {
+			return chunk{obj: i, end: true, err: cr.err, store: true, stored: cr.n}
 		}
-		if err != nil {
-			if cr.err != nil {
-				return chunk{obj: i, end: true, err: cr.err, store: true, stored: cr.n}
-			}
-			return chunk{obj: i, end: true, err: fmt.Errorf("gzip: %w", err), stored: cr.n}
-		}
-		r = *gzp
+		return chunk{obj: i, end: true, err: err, stored: cr.n}
 	}
 	for {
 		buf := getBuf()
@@ -583,26 +565,4 @@ func (c *countingReader) sizeErr(obj store.Object) error {
 		return nil
 	}
 	return fmt.Errorf("read %d bytes of an object listed with %d (changed or cut short by the store)", c.n, obj.Size)
-}
-
-type byteReader struct{ b []byte }
-
-func (b *byteReader) Read(p []byte) (int, error) {
-	if len(b.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, b.b)
-	b.b = b.b[n:]
-	return n, nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -117,7 +117,7 @@ func plainOf(t testing.TB, b []byte) []byte {
 	return b
 }
 
-func run(t testing.TB, src store.Store, sh plan.Shard, opts flatten.Options) (*flatten.Result, *flattentest.MemStore, error) {
+func run(t testing.TB, src store.Store, sh plan.Shard, opts flatten.Options) (*plan.ShardResult, *flattentest.MemStore, error) {
 	t.Helper()
 	dst := flattentest.NewMemStore()
 	res, err := flatten.Shard(context.Background(), src, sh, dst, "part.parquet", opts)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
@@ -130,7 +131,7 @@ func (l *lateSides) reads(d window.Day, t time.Time) bool {
 
 // outside counts a record outside the window as own day or late, and keeps
 // a late one when this run writes it.
-func (l *lateSides) outside(row *record.Row, res *Result) error {
+func (l *lateSides) outside(row *record.Row, res *plan.ShardResult) error {
 	if l.delivered.IsZero() {
 		res.OwnDay++ // not a trail key: its days cannot be told, nothing is written
 		return nil
@@ -193,7 +194,7 @@ func (l *lateSides) side(ymd string) (*side, error) {
 }
 
 // close finishes every side part and lists them in res.
-func (l *lateSides) close(res *Result) error {
+func (l *lateSides) close(res *plan.ShardResult) error {
 	for _, ymd := range l.order {
 		s := l.sides[ymd]
 		if s.batch.Len() > 0 {
@@ -208,7 +209,7 @@ func (l *lateSides) close(res *Result) error {
 			return fmt.Errorf("writing %s: %w", s.key, err)
 		}
 		s.out = nil
-		res.LateParts = append(res.LateParts, LatePart{Day: ymd, Key: s.key, Rows: s.rows})
+		res.LateParts = append(res.LateParts, plan.LatePart{Day: ymd, Key: s.key, Rows: s.rows})
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/parquetrail/parquetrail/internal/commit"
-	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/record"
@@ -64,7 +63,7 @@ func sameLayout(m *merge.Manifest, p *plan.Plan) string {
 // wrote itself (same eventid and eventtime): a file that loses none is
 // carried as it is, one that loses some is written again under this run's
 // name, one that loses all is dropped.
-func carryLate(ctx context.Context, p *plan.Plan, dst store.Store, m *merge.Manifest, l *Late) ([]string, error) {
+func carryLate(ctx context.Context, p *plan.Plan, dst store.Store, m *merge.Manifest, l *plan.Late) ([]string, error) {
 	ymd := p.YMD()
 	old, _, err := readManifest(ctx, dst, ymd)
 	if err != nil || old == nil {
@@ -110,7 +109,7 @@ func carryLate(ctx context.Context, p *plan.Plan, dst store.Store, m *merge.Mani
 // day's lease and Day.Amend. prevDays are the days an earlier run of this
 // day wrote to, whose late files this run replaces even when it has no
 // rows for them.
-func writeLate(ctx context.Context, p *plan.Plan, dst store.Store, results []*flatten.Result, prevDays []string, lease commit.Options, l *Late) error {
+func writeLate(ctx context.Context, p *plan.Plan, dst store.Store, results []*plan.ShardResult, prevDays []string, lease commit.Options, l *plan.Late) error {
 	parts := map[string][]string{}
 	for _, r := range results {
 		for _, lp := range r.LateParts {
@@ -145,8 +144,8 @@ func writeLate(ctx context.Context, p *plan.Plan, dst store.Store, results []*fl
 	return errors.Join(errs...)
 }
 
-func writeLateDay(ctx context.Context, p *plan.Plan, dst store.Store, ymd string, parts []string, lease commit.Options) (LateDay, error) {
-	ld := LateDay{Date: dateOf(ymd)}
+func writeLateDay(ctx context.Context, p *plan.Plan, dst store.Store, ymd string, parts []string, lease commit.Options) (plan.LateDay, error) {
+	ld := plan.LateDay{Date: dateOf(ymd)}
 	held, lctx, err := commit.Acquire(ctx, dst, ymd, p.RunID, lease)
 	if err != nil {
 		return ld, err

@@ -17,6 +17,7 @@ import (
 	"github.com/parquetrail/parquetrail/internal/flatten"
 	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
+	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/store"
 	"github.com/parquetrail/parquetrail/internal/store/s3test"
@@ -155,9 +156,9 @@ func fileStart(files []merge.File, i int) bool {
 	return false
 }
 
-func (lt *lateTrail) runAll(t *testing.T, src, dst string, opts pipeline.Stores) map[string]*pipeline.Summary {
+func (lt *lateTrail) runAll(t *testing.T, src, dst string, opts pipeline.Stores) map[string]*plan.Report {
 	t.Helper()
-	out := map[string]*pipeline.Summary{}
+	out := map[string]*plan.Report{}
 	for _, d := range lt.days {
 		s, err := pipeline.Run(context.Background(), pipeline.Config{
 			Source: src, Destination: dst, Stores: opts, Date: d.Date, TimeZone: lt.zone,
@@ -267,7 +268,7 @@ func TestLateEventsAreWrittenToTheirOwnDay(t *testing.T) {
 }
 
 // run runs one day with a margin.
-func (lt *lateTrail) run(t *testing.T, src, dst, date string, margin time.Duration) *pipeline.Summary {
+func (lt *lateTrail) run(t *testing.T, src, dst, date string, margin time.Duration) *plan.Report {
 	t.Helper()
 	s, err := pipeline.Run(context.Background(), pipeline.Config{
 		Source: src, Destination: dst, Date: date, TimeZone: lt.zone,

@@ -75,8 +75,8 @@ type Config struct {
 	// ListConcurrency bounds the listing requests of planning in flight
 	// (0: plan.DefaultListConcurrency).
 	ListConcurrency int
-	// LateEvents is LateWrite (default: events read after their own day's
-	// margin are written into their day) or LateCount (counted only).
+	// LateEvents is plan.LateWrite (default: events read after their own day's
+	// margin are written into their day) or plan.LateCount (counted only).
 	LateEvents string
 
 	// AllowEmpty publishes an empty day when no log file is selected;
@@ -141,7 +141,7 @@ func (c *Config) Defaults() {
 		c.LateArrival = defaults.LateArrival
 	}
 	if c.LateEvents == "" {
-		c.LateEvents = LateWrite
+		c.LateEvents = plan.LateWrite
 	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
@@ -177,7 +177,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("on-malformed must be fail or report, not %q", c.OnMalformed)
 	}
 	switch c.LateEvents {
-	case "", LateWrite, LateCount:
+	case "", plan.LateWrite, plan.LateCount:
 	default:
 		return fmt.Errorf("late-events must be write or count, not %q", c.LateEvents)
 	}
@@ -267,13 +267,13 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 
 // FlattenShard runs one shard of a plan and writes its result file. The
 // returned error wraps problem.ErrBadInput when a retry cannot help.
-func FlattenShard(ctx context.Context, p *plan.Plan, index int, src, dst store.Store) (*flatten.Result, error) {
+func FlattenShard(ctx context.Context, p *plan.Plan, index int, src, dst store.Store) (*plan.ShardResult, error) {
 	return FlattenShardProgress(ctx, p, index, src, dst, nil)
 }
 
 // FlattenShardProgress is FlattenShard that calls progress after each
 // object with the shard's records and compressed bytes read so far.
-func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst store.Store, progress func(records, bytes int64)) (*flatten.Result, error) {
+func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst store.Store, progress func(records, bytes int64)) (*plan.ShardResult, error) {
 	if index < 0 || index >= len(p.Shards) {
 		return nil, fmt.Errorf("shard index %d is outside the plan's %d shards", index, len(p.Shards))
 	}
@@ -295,7 +295,7 @@ func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst
 	})
 	if err != nil {
 		if res != nil && errors.Is(err, problem.ErrBadInput) {
-			f := Failure{Result: res, Error: err.Error()}
+			f := plan.Failure{Result: res, Error: err.Error()}
 			if werr := plan.WriteJSON(ctx, dst, plan.FailureKey(ymd, p.RunID, index), f); werr != nil {
 				err = errors.Join(err, fmt.Errorf("writing the failure of shard %d: %w", index, werr))
 			}
@@ -308,13 +308,10 @@ func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst
 	return res, nil
 }
 
-// Failure is what a shard that failed on bad input leaves in staging.
-type Failure = plan.Failure
-
 // ReadFailure reads what a shard left when it failed on bad input; a
 // missing file means the shard failed for another reason.
-func ReadFailure(ctx context.Context, dst store.Store, ymd, runID string, shard int) (*Failure, error) {
-	var f Failure
+func ReadFailure(ctx context.Context, dst store.Store, ymd, runID string, shard int) (*plan.Failure, error) {
+	var f plan.Failure
 	if err := plan.ReadJSON(ctx, dst, plan.FailureKey(ymd, runID, shard), &f); err != nil {
 		return nil, err
 	}
@@ -338,17 +335,17 @@ var ErrEmpty = fmt.Errorf("%w: no log file selected", problem.ErrBadInput)
 // that fails leaves the plan, parts and results in staging: a retry of it
 // (the merge Job's next pod) needs them; whoever gives up on the run (the
 // operator, or the next holder of the day) removes them.
-func MergeDay(ctx context.Context, p *plan.Plan, dst store.Store) (*Summary, error) {
+func MergeDay(ctx context.Context, p *plan.Plan, dst store.Store) (*plan.Report, error) {
 	return MergeDayWith(ctx, p, dst, commit.Options{})
 }
 
 // MergeDayWith is MergeDay with lease options.
-func MergeDayWith(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options) (*Summary, error) {
+func MergeDayWith(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options) (*plan.Report, error) {
 	return MergeDayProgress(ctx, p, dst, lease, nil)
 }
 
 // MergeDayProgress is MergeDayWith reporting the rows merged to progress.
-func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options, progress func(Progress)) (*Summary, error) {
+func MergeDayProgress(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options, progress func(Progress)) (*plan.Report, error) {
 	return publishHeld(ctx, p, dst, lease, progress, inProcess(1))
 }
 
@@ -367,7 +364,7 @@ func inProcess(r int) mergeFunc {
 // publishHeld takes the day's lease, recovers what an earlier run left,
 // and merges and publishes the day of p through merged, unless p's run
 // published it already.
-func publishHeld(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options, progress func(Progress), merged mergeFunc) (*Summary, error) {
+func publishHeld(ctx context.Context, p *plan.Plan, dst store.Store, lease commit.Options, progress func(Progress), merged mergeFunc) (*plan.Report, error) {
 	ymd := p.YMD()
 	if lease.Rivals == nil {
 		lease.Rivals = p.Rivals
@@ -401,7 +398,7 @@ func leaseCause(ctx context.Context, err error) error {
 }
 
 // publishedBy returns the report of run when the day's manifest is run's.
-func publishedBy(ctx context.Context, dst store.Store, ymd, run string) (*Summary, bool, error) {
+func publishedBy(ctx context.Context, dst store.Store, ymd, run string) (*plan.Report, bool, error) {
 	var m struct {
 		RunID string `json:"runID"`
 	}
@@ -426,7 +423,7 @@ func emptyError(p *plan.Plan) error {
 		ErrEmpty, p.Date, p.TimeZone, p.Source, p.Counts.Listed, p.Counts.Prefixes)
 }
 
-func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, lease commit.Options, progress func(Progress), merged mergeFunc, finish func(*Summary)) (*Summary, error) {
+func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.Day, lease commit.Options, progress func(Progress), merged mergeFunc, finish func(*plan.Report)) (*plan.Report, error) {
 	day, err := p.Day()
 	if err != nil {
 		return nil, err
@@ -466,7 +463,7 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 	if p.LateArrival > 0 {
 		m.ReadUntil, m.Assumed = day.End.Add(p.LateArrival), p.Assumed
 	}
-	s.Late = &Late{Mode: cmp.Or(p.LateEvents, LateWrite), Widened: widened(p)}
+	s.Late = &plan.Late{Mode: cmp.Or(p.LateEvents, plan.LateWrite), Widened: widened(p)}
 	lateProblems, err := carryLate(ctx, p, dst, m, s.Late)
 	if err != nil {
 		return nil, err
@@ -515,8 +512,8 @@ func mergeDay(ctx context.Context, p *plan.Plan, dst store.Store, held *commit.D
 }
 
 // ReadReport reads the summary MergeDay kept for an attempt.
-func ReadReport(ctx context.Context, dst store.Store, ymd, runID string) (*Summary, error) {
-	var s Summary
+func ReadReport(ctx context.Context, dst store.Store, ymd, runID string) (*plan.Report, error) {
+	var s plan.Report
 	if err := plan.ReadJSON(ctx, dst, plan.ReportKey(ymd, runID), &s); err != nil {
 		return nil, err
 	}
@@ -551,7 +548,7 @@ func CheckWindow(c Config) error {
 
 // Run converts one day in this process: lease and recovery of the day,
 // plan, flatten c.Workers shards at a time, merge, publish.
-func Run(ctx context.Context, c Config) (*Summary, error) {
+func Run(ctx context.Context, c Config) (*plan.Report, error) {
 	c.Defaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -591,7 +588,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	return s, leaseCause(lctx, err)
 }
 
-func runHeld(ctx context.Context, c Config, src, dst store.Store, held *commit.Day) (*Summary, error) {
+func runHeld(ctx context.Context, c Config, src, dst store.Store, held *commit.Day) (*plan.Report, error) {
 	if _, err := held.Recover(ctx); err != nil {
 		return nil, err
 	}
@@ -612,7 +609,7 @@ func runHeld(ctx context.Context, c Config, src, dst store.Store, held *commit.D
 	}
 	flattened := time.Since(t1)
 
-	return mergeDay(ctx, p, dst, held, c.Lease, c.Progress, inProcess(c.MergeWorkers), func(s *Summary) {
+	return mergeDay(ctx, p, dst, held, c.Lease, c.Progress, inProcess(c.MergeWorkers), func(s *plan.Report) {
 		s.Stages.Plan = plan.Millis(planned)
 		s.Stages.Flatten = plan.Millis(flattened)
 		s.Stages.Total = plan.Millis(time.Since(t0))
@@ -690,7 +687,7 @@ feed:
 
 // writeProblems writes every named problem of the run as JSON lines; no
 // file is written for a clean run.
-func writeProblems(ctx context.Context, st store.Store, key string, results []*flatten.Result, extra ...problem.Problem) (bool, error) {
+func writeProblems(ctx context.Context, st store.Store, key string, results []*plan.ShardResult, extra ...problem.Problem) (bool, error) {
 	n := len(extra)
 	for _, r := range results {
 		n += len(r.Problems)
@@ -723,7 +720,7 @@ func writeProblems(ctx context.Context, st store.Store, key string, results []*f
 // latePrefix is where a run's shards keep late events for their days (""
 // when the run only counts them).
 func latePrefix(p *plan.Plan) string {
-	if p.LateEvents == LateCount {
+	if p.LateEvents == plan.LateCount {
 		return ""
 	}
 	return plan.StagingPrefix(p.YMD(), p.RunID) + "late/"

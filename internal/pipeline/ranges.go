@@ -237,7 +237,7 @@ func MergeRange(ctx context.Context, p *plan.Plan, dst store.Store, bounds []int
 // PublishRanges publishes the day of p from the files its merge indices
 // wrote (MergeRange over the same bounds): under the day's lease, as
 // MergeDay does, with the manifests of all spans joined into the day's.
-func PublishRanges(ctx context.Context, p *plan.Plan, dst store.Store, bounds []int, lease commit.Options) (*Summary, error) {
+func PublishRanges(ctx context.Context, p *plan.Plan, dst store.Store, bounds []int, lease commit.Options) (*plan.Report, error) {
 	return publishHeld(ctx, p, dst, lease, nil, func(ctx context.Context, p *plan.Plan, dst store.Store, day window.Day, _ []string, results []*plan.ShardResult, _ merge.Options) (*plan.Manifest, error) {
 		began := time.Now()
 		spans, err := MergeSpans(day, results, bounds)

@@ -1,14 +1,11 @@
 package scan
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/parquetrail/parquetrail/internal/problem"
 	"github.com/parquetrail/parquetrail/internal/record"
@@ -34,7 +31,7 @@ const (
 // a sliding window over the decompressed bytes.
 type Reader struct {
 	src     io.Reader
-	gz      *gzip.Reader
+	gz      Gunzip
 	p       parser
 	buf     []byte
 	w       int   // end of data in buf
@@ -129,30 +126,25 @@ func (r *Reader) Reset(src io.Reader, s *record.Schema, opts ReaderOptions) {
 // Offset is the number of decompressed bytes consumed so far.
 func (r *Reader) Offset() int64 { return r.p.base + int64(r.r) }
 
-// detect wraps src in a gzip reader when it starts with the gzip magic.
+// detect looks at src's first bytes: a gzipped src is inflated, or refused
+// when src is said to be decompressed already.
 func (r *Reader) detect() error {
-	var magic [2]byte
-	n, err := io.ReadFull(r.src, magic[:])
-	head := io.MultiReader(bytes.NewReader(magic[:n]), r.src)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return err
-	}
-	if n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		if r.plain {
+	if r.plain {
+		head, gzipped, err := sniffGzip(r.src)
+		if err != nil {
+			return err
+		}
+		r.src = head
+		if gzipped {
 			return errGzipTwice
 		}
-		if r.gz == nil {
-			r.gz, err = gzip.NewReader(head)
-		} else {
-			err = r.gz.Reset(head)
-		}
-		if err != nil {
-			return fmt.Errorf("gzip: %w", err)
-		}
-		r.src = r.gz
 		return nil
 	}
-	r.src = head
+	src, err := r.gz.Open(r.src)
+	if err != nil {
+		return err
+	}
+	r.src = src
 	return nil
 }
 

@@ -218,7 +218,7 @@ func sorted(s []string) []string {
 }
 
 // localRun converts the same day with shard-worker's in-process pipeline.
-func (w *world) localRun(d *v1alpha1.CloudTrailDay) (*pipeline.Summary, []record.Values) {
+func (w *world) localRun(d *v1alpha1.CloudTrailDay) (*plan.Report, []record.Values) {
 	w.t.Helper()
 	out := w.t.TempDir()
 	s, err := pipeline.Run(w.ctx, pipeline.Config{
@@ -291,7 +291,7 @@ func TestDaySucceedsAndMatchesLocalRun(t *testing.T) {
 	c := got.Status.Counts
 	// The status splits the records outside the window only into late ones
 	// and the rest (read by their own day's run).
-	gotCounts := pipeline.Records{Read: c.RecordsRead, Written: c.RecordsWritten, Outside: c.RecordsOutsideWindow, Duplicates: c.Duplicates, Malformed: c.Malformed,
+	gotCounts := plan.Records{Read: c.RecordsRead, Written: c.RecordsWritten, Outside: c.RecordsOutsideWindow, Duplicates: c.Duplicates, Malformed: c.Malformed,
 		OwnDay: c.RecordsOutsideWindow - c.LateEvents, Late: c.LateEvents}
 	if diff := cmp.Diff(s.Records, gotCounts); diff != "" {
 		t.Errorf("status counts differ from the local run's (-run +status):\n%s", diff)
