@@ -41,7 +41,7 @@ func (b *Batch) compareContent(x, y int32) int {
 			r = b.lists[c.Field-record.FieldResourcesARN].compare(x, y)
 		case record.Bool:
 			r = compareBools(&b.cols[ci], x, y)
-		case record.String, record.JSON:
+		default: // strings and JSON text; every other column has a cell too
 			r = compareCells(&b.cols[ci], x, y)
 		}
 		if r != 0 {
