@@ -22,9 +22,9 @@ import (
 // Rows that compare equal are the same row. So the order of a set of rows
 // does not depend on how they were cut into batches and files, and the
 // first of the copies of an event in it (the one the merge keeps) is the
-// same whatever the layout. Batch.Sort and CompareRows are this order, on
-// a batch's rows and on rows read from a Parquet file of the batch's
-// schema.
+// same whatever the layout. Batch.Sort is this order on a batch's rows;
+// CompareRows is its content part on rows read from a Parquet file of the
+// batch's schema.
 
 // compareContent compares rows x and y of the batch column by column; it
 // is the tie-break of rows equal on (eventtime, eventid).
