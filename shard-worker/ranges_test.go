@@ -25,9 +25,6 @@ func bigDemoDay(t *testing.T) string {
 	o := sample.Demo()
 	o.Records = 30000
 	o.Files = 60
-	// The documentation samples share an eventid and eventtime with other
-	// content; which copy is kept then depends on the shards' layout.
-	o.EdgeCases = false
 	dir := t.TempDir()
 	st, err := sample.Generate(context.Background(), o, sample.Dir(dir))
 	if err != nil {

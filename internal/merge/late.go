@@ -255,7 +255,7 @@ func seek(have *runHeap, r *run) (bool, error) {
 	}
 	for len(*have) > 0 {
 		h := (*have)[0]
-		if !h.less(r) {
+		if compareKeys(h, r) >= 0 { // by event, whatever the content
 			return h.time == r.time && bytes.Equal(h.id, r.id), nil
 		}
 		ok, err := h.advance()

@@ -472,14 +472,17 @@ func (r *run) next() (bool, error) {
 	return true, nil
 }
 
+// less orders the runs by their rows in the order of pqfile.Batch.Sort:
+// (eventtime, eventid), then the rows' content, so that of the copies of
+// an event the least comes out first, whatever run it is in.
 func (r *run) less(o *run) bool {
 	if r.time != o.time {
 		return r.time < o.time
 	}
-	if r.id == nil || o.id == nil {
-		return r.id == nil && o.id != nil
+	if c := compareIDs(r, o); c != 0 {
+		return c < 0
 	}
-	return bytes.Compare(r.id, o.id) < 0
+	return pqfile.CompareRows(r.buf[r.pos], o.buf[o.pos]) < 0
 }
 
 type runHeap []*run

@@ -233,8 +233,9 @@ func (b *Batch) Append(r *record.Row) {
 	b.n++
 }
 
-// Sort orders the rows by (eventtime, eventid); rows without an eventid come
-// first among equal times.
+// Sort orders the rows by (eventtime, eventid), rows without an eventid
+// first among equal times, and rows equal on both by their content (see
+// CompareRows): an order that does not depend on the order of Append.
 func (b *Batch) Sort() {
 	b.perm = b.perm[:0]
 	for i := 0; i < b.n; i++ {
@@ -245,9 +246,15 @@ func (b *Batch) Sort() {
 		if c := cmp.Compare(b.time[x], b.time[y]); c != 0 {
 			return c
 		}
-		ix, _ := ids.get(x)
-		iy, _ := ids.get(y)
-		return bytes.Compare(ix, iy)
+		ix, okx := ids.get(x)
+		iy, oky := ids.get(y)
+		if okx != oky {
+			return nullFirst(okx)
+		}
+		if c := bytes.Compare(ix, iy); c != 0 {
+			return c
+		}
+		return b.compareContent(x, y)
 	})
 }
 
