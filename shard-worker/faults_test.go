@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
@@ -81,7 +80,7 @@ func eventIDs(t *testing.T, dir string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m merge.Manifest
+	var m plan.Manifest
 	rc, err := st.Open(ctx, plan.ManifestKey("20261124"))
 	if err != nil {
 		t.Fatal(err)

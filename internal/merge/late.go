@@ -34,8 +34,8 @@ func LateFilePrefix(sourceYMD string) string { return "late-" + sourceYMD + "-" 
 // the day holds. Rows of earlier without an eventid are not kept (they
 // cannot be told apart from the side parts' own). It returns nil when no row
 // is left.
-func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD string, parts, earlier, present []string) (*File, LateStats, error) {
-	var st LateStats
+func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD string, parts, earlier, present []string) (*plan.File, plan.LateStats, error) {
+	var st plan.LateStats
 	schema, err := record.NewSchema(p.Columns, p.LocalTimeColumn)
 	if err != nil {
 		return nil, st, err

@@ -129,7 +129,7 @@ func RangeFileName(runID string, i, n int) string {
 // the run's staging area (commit.StagedKey), and returns the manifest that
 // names them under the partition, for commit.Day.Publish. Nothing enters the
 // partition here.
-func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opts Options) (*Manifest, error) {
+func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opts Options) (*plan.Manifest, error) {
 	began := time.Now()
 	if opts.TargetFileBytes <= 0 {
 		opts.TargetFileBytes = DefaultTargetFileBytes
@@ -160,7 +160,7 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 	if err != nil {
 		return nil, err
 	}
-	m := &Manifest{
+	m := &plan.Manifest{
 		Version: 1, RunID: p.RunID, Header: plan.NewHeader(day),
 		Columns: schema.Set, Types: p.Types, LocalTimeColumn: schema.LocalTimeColumn(), ColumnNames: fileSchema.Names(),
 		Compression: cmp.Or(p.Compression, pqfile.Zstd), Deduplicate: p.Deduplicate,
@@ -515,8 +515,8 @@ type output struct {
 	opts        Options
 	pages       pqfile.PageOptions
 
-	files []File
-	cur   *File
+	files []plan.File
+	cur   *plan.File
 	w     store.Writer
 	fw    *pqfile.FileWriter
 	cw    *countingWriter
@@ -550,7 +550,7 @@ func (o *output) open() error {
 	}
 	fw.SetPageOptions(o.pages)
 	o.w, o.fw = w, fw
-	o.cur = &File{Key: cmp.Or(o.publishAs, o.prefix) + name}
+	o.cur = &plan.File{Key: cmp.Or(o.publishAs, o.prefix) + name}
 	return nil
 }
 

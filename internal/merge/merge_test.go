@@ -92,7 +92,7 @@ func testPlan(runID, columns string) *plan.Plan {
 		Columns: columns, LocalTimeColumn: "eventtime_kst", Deduplicate: true, Compression: "zstd"}
 }
 
-func readDay(t testing.TB, f *fixture, m *merge.Manifest) []record.Values {
+func readDay(t testing.TB, f *fixture, m *plan.Manifest) []record.Values {
 	t.Helper()
 	var rows []record.Values
 	for _, file := range m.Files {
@@ -194,7 +194,7 @@ func TestMergeDay(t *testing.T) {
 	if got := f.st.Keys(plan.PartitionPrefix(day.YMD())); len(got) != 0 {
 		t.Errorf("the merge wrote into the partition: %v", got)
 	}
-	var mf merge.Manifest
+	var mf plan.Manifest
 	b, err := m.JSON()
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +246,7 @@ func TestMergeRejectsForeignPart(t *testing.T) {
 // a single merge gives.
 func TestMergeCascade(t *testing.T) {
 	f := newFixture(t, 5, 400, "c", record.Full)
-	var ref *merge.Manifest
+	var ref *plan.Manifest
 	var refRows []record.Values
 	for _, opts := range []merge.Options{
 		{MaxRuns: 1000},
@@ -358,6 +358,6 @@ func TestMergeEmptyDay(t *testing.T) {
 }
 
 // staged is where the merge wrote a file that the manifest names.
-func staged(m *merge.Manifest, f merge.File) string {
+func staged(m *plan.Manifest, f plan.File) string {
 	return commit.StagedKey(day.YMD(), m.RunID, path.Base(f.Key))
 }

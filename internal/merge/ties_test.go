@@ -113,7 +113,7 @@ func flattenRecords(t *testing.T, st *flattentest.MemStore, runID string, s int,
 }
 
 // mergeLayout flattens recs as l says and merges the parts.
-func mergeLayout(t *testing.T, recs []map[string]any, l layout, dedup bool) (*merge.Manifest, []record.Values) {
+func mergeLayout(t *testing.T, recs []map[string]any, l layout, dedup bool) (*plan.Manifest, []record.Values) {
 	t.Helper()
 	recs = slices.Clone(recs)
 	if l.shuffle != 0 {
@@ -223,7 +223,7 @@ func TestLateTies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (merge.LateStats{In: 4, Written: 1, Present: 3}); st2 != want {
+	if want := (plan.LateStats{In: 4, Written: 1, Present: 3}); st2 != want {
 		t.Errorf("late stats %+v, want %+v", st2, want)
 	}
 	if f == nil || f.Rows != 1 {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/parquetrail/parquetrail/internal/digest"
 	"github.com/parquetrail/parquetrail/internal/digest/digesttest"
-	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/problem"
@@ -101,7 +100,7 @@ func TestIntegrityReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m merge.Manifest
+	var m plan.Manifest
 	readJSON(t, dstStore, plan.ManifestKey("20261124"), &m)
 	if m.Integrity == nil {
 		t.Fatal("the day's manifest has no integrity record")

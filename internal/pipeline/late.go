@@ -26,7 +26,7 @@ func dateOf(ymd string) string { return ymd[0:4] + "-" + ymd[4:6] + "-" + ymd[6:
 func ymdOf(date string) string { return strings.ReplaceAll(date, "-", "") }
 
 // readManifest reads a day's manifest and its version; nil when none.
-func readManifest(ctx context.Context, dst store.Store, ymd string) (*merge.Manifest, string, error) {
+func readManifest(ctx context.Context, dst store.Store, ymd string) (*plan.Manifest, string, error) {
 	b, ver, err := store.ReadVersion(ctx, dst, plan.ManifestKey(ymd))
 	if store.IsNotExist(err) {
 		return nil, "", nil
@@ -34,7 +34,7 @@ func readManifest(ctx context.Context, dst store.Store, ymd string) (*merge.Mani
 	if err != nil {
 		return nil, "", fmt.Errorf("reading %s: %w", plan.ManifestKey(ymd), err)
 	}
-	var m merge.Manifest
+	var m plan.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, "", fmt.Errorf("%s: %w", plan.ManifestKey(ymd), err)
 	}
@@ -43,7 +43,7 @@ func readManifest(ctx context.Context, dst store.Store, ymd string) (*merge.Mani
 
 // sameLayout says why a day's manifest cannot take this run's rows ("" when
 // it can): another zone means other days, other columns other files.
-func sameLayout(m *merge.Manifest, p *plan.Plan) string {
+func sameLayout(m *plan.Manifest, p *plan.Plan) string {
 	zone := window.MustNew(p.Date, p.TimeZone).ZoneName()
 	schema, err := record.NewSchema(p.Columns, p.LocalTimeColumn)
 	if err != nil {
@@ -63,7 +63,7 @@ func sameLayout(m *merge.Manifest, p *plan.Plan) string {
 // wrote itself (same eventid and eventtime): a file that loses none is
 // carried as it is, one that loses some is written again under this run's
 // name, one that loses all is dropped.
-func carryLate(ctx context.Context, p *plan.Plan, dst store.Store, m *merge.Manifest, l *plan.Late) ([]string, error) {
+func carryLate(ctx context.Context, p *plan.Plan, dst store.Store, m *plan.Manifest, l *plan.Late) ([]string, error) {
 	ymd := p.YMD()
 	old, _, err := readManifest(ctx, dst, ymd)
 	if err != nil || old == nil {
@@ -167,7 +167,7 @@ func writeLateDay(ctx context.Context, p *plan.Plan, dst store.Store, ymd string
 		return ld, nil
 	}
 	var (
-		keep    []merge.File
+		keep    []plan.File
 		present []string
 		remove  []string
 	)
@@ -199,7 +199,7 @@ func writeLateDay(ctx context.Context, p *plan.Plan, dst store.Store, ymd string
 			return ld, err
 		}
 		if f != nil {
-			f.Late = &merge.LateOrigin{SourceDate: p.Date, SourceRun: p.RunID}
+			f.Late = &plan.LateOrigin{SourceDate: p.Date, SourceRun: p.RunID}
 			keep = append(keep, *f)
 			add = append(add, f.Key)
 			ld.File = f.Key
@@ -225,13 +225,13 @@ func writeLateDay(ctx context.Context, p *plan.Plan, dst store.Store, ymd string
 
 // newLateManifest is the manifest of a day that no run has published yet
 // and that receives late events: no run, no files of its own.
-func newLateManifest(p *plan.Plan, date string) *merge.Manifest {
+func newLateManifest(p *plan.Plan, date string) *plan.Manifest {
 	day := window.MustNew(date, p.TimeZone)
 	schema, _ := record.NewSchema(p.Columns, p.LocalTimeColumn)
-	return &merge.Manifest{
+	return &plan.Manifest{
 		Version: 1, Header: plan.NewHeader(day),
 		Columns: schema.Set, LocalTimeColumn: schema.LocalTimeColumn(), ColumnNames: schema.Names(),
-		Compression: p.Compression, Deduplicate: p.Deduplicate, Files: []merge.File{},
+		Compression: p.Compression, Deduplicate: p.Deduplicate, Files: []plan.File{},
 		Created: time.Now().UTC(), Duration: "0s",
 	}
 }
@@ -264,10 +264,10 @@ const lateReach = 32
 // included) that a run of this layout published (stub names the zone and
 // columns): their read ranges decide which records of other days this run
 // counts as read by them, and what this day must read at least.
-func nearDays(ctx context.Context, dst store.Store, stub *plan.Plan, day window.Day) (map[string]*merge.Manifest, error) {
+func nearDays(ctx context.Context, dst store.Store, stub *plan.Plan, day window.Day) (map[string]*plan.Manifest, error) {
 	var (
 		mu   sync.Mutex
-		near = map[string]*merge.Manifest{}
+		near = map[string]*plan.Manifest{}
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -291,8 +291,8 @@ func nearDays(ctx context.Context, dst store.Store, stub *plan.Plan, day window.
 // floor): as far as its published run read, since the delivering days'
 // runs since left the events of those files to it; and as far as a
 // published run of another day took it to read while it had no run
-// (merge.Manifest.Assumed).
-func readFloor(day window.Day, near map[string]*merge.Manifest) time.Time {
+// (plan.Manifest.Assumed).
+func readFloor(day window.Day, near map[string]*plan.Manifest) time.Time {
 	var floor time.Time
 	for ymd, m := range near {
 		until := m.Assumed[day.YMD()]
@@ -309,7 +309,7 @@ func readFloor(day window.Day, near map[string]*merge.Manifest) time.Time {
 // setReadRanges records in p the read ranges flatten classifies records
 // by (plan.Plan.ReadUntil), and what it assumes of the days within reach
 // whose range is not known (plan.Plan.Assumed).
-func setReadRanges(p *plan.Plan, day window.Day, near map[string]*merge.Manifest) {
+func setReadRanges(p *plan.Plan, day window.Day, near map[string]*plan.Manifest) {
 	until := day.End.Add(p.LateArrival)
 	p.ReadUntil = map[string]time.Time{day.YMD(): until}
 	p.Assumed = nil

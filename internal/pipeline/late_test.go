@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/parquetrail/parquetrail/internal/flatten"
-	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/record"
@@ -145,7 +144,7 @@ func partition(t *testing.T, dst store.Store, ymd string) []string {
 }
 
 // fileStart says whether row i is the first of one of the files.
-func fileStart(files []merge.File, i int) bool {
+func fileStart(files []plan.File, i int) bool {
 	n := int64(0)
 	for _, f := range files {
 		if int64(i) == n {

@@ -60,10 +60,10 @@ func config(src, dst string, o sample.Options, st sample.Stats) pipeline.Config 
 
 // readDay reads the day's published files, in manifest order, with the
 // Arrow reader, and checks the manifest against the folder.
-func readDay(t *testing.T, dst store.Store, ymd string) (*merge.Manifest, []record.Values) {
+func readDay(t *testing.T, dst store.Store, ymd string) (*plan.Manifest, []record.Values) {
 	t.Helper()
 	ctx := context.Background()
-	var m merge.Manifest
+	var m plan.Manifest
 	readJSON(t, dst, plan.ManifestKey(ymd), &m)
 	var listed []string
 	if err := dst.List(ctx, plan.PartitionPrefix(ymd), func(o store.Object) error {

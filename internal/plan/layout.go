@@ -40,7 +40,7 @@ func ResultKey(ymd, runID string, shard int) string {
 }
 
 // RangeManifestKey is what index i of a range-partitioned merge leaves for
-// the publisher: the manifest of the files of its range (merge.Manifest).
+// the publisher: the manifest of the files of its range (a Manifest).
 func RangeManifestKey(ymd, runID string, i int) string {
 	return StagingPrefix(ymd, runID) + fmt.Sprintf("ranges/range-%04d.json", i)
 }

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/parquetrail/parquetrail/api/v1alpha1"
-	"github.com/parquetrail/parquetrail/internal/merge"
 	"github.com/parquetrail/parquetrail/internal/pipeline"
 	"github.com/parquetrail/parquetrail/internal/plan"
 	"github.com/parquetrail/parquetrail/internal/record"
@@ -158,7 +157,7 @@ func (w *world) waitStage(name string, stage v1alpha1.Stage, timeout time.Durati
 
 // published reads the day's output with the Arrow reader, checking that
 // the partition holds exactly the files its manifest lists.
-func (w *world) published(prefix string) (*merge.Manifest, []record.Values) {
+func (w *world) published(prefix string) (*plan.Manifest, []record.Values) {
 	w.t.Helper()
 	dst, err := store.Open(w.ctx, "s3://"+lakeBucket+"/"+prefix, w.opts)
 	if err != nil {
@@ -170,9 +169,9 @@ func (w *world) published(prefix string) (*merge.Manifest, []record.Values) {
 // readDay reads a day's published output from a store with the Arrow
 // reader, checking that the partition holds exactly the files its
 // manifest lists.
-func (w *world) readDay(dst store.Store) (*merge.Manifest, []record.Values) {
+func (w *world) readDay(dst store.Store) (*plan.Manifest, []record.Values) {
 	w.t.Helper()
-	var m merge.Manifest
+	var m plan.Manifest
 	r, err := dst.Open(w.ctx, plan.ManifestKey(ymd))
 	if err != nil {
 		w.t.Fatalf("no manifest: %v", err)
