@@ -21,11 +21,13 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"math"
 	"runtime"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -89,8 +91,10 @@ type Options struct {
 	// From and To, when To is set, limit the merge to the event times
 	// [From, To): one range of a range-partitioned day. Row groups of the
 	// parts outside it are not read (their eventtime statistics); a row
-	// group that straddles a bound is read and its rows outside are
-	// skipped. The files are named RangeFileName(run, Index, n), so the
+	// group that straddles a bound is read from its first row at or after
+	// From (found with the eventtime column's page index; every column
+	// seeks to it with its offset index, so the pages before it are not
+	// read) up to its first row at or after To. The files are named RangeFileName(run, Index, n), so the
 	// names of all ranges sort in the day's order. Manifest.RowsIn counts
 	// the rows of the parts in the range.
 	From, To time.Time
@@ -98,6 +102,9 @@ type Options struct {
 	// RangeRows is the rows the plan expects in the range, the total that
 	// Progress reports (0: the rows of the row groups read).
 	RangeRows int64
+
+	// decoded, when set, counts the rows decoded from the parts (tests).
+	decoded *int64
 }
 
 // levelName names the files of an intermediate merge; the ranges of a day
@@ -219,13 +226,26 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 					// Straddles a bound: rows outside are skipped, rows
 					// inside counted as they are read.
 					r.ranged, r.lo, r.hi, r.count = true, lo, hi, &inRange
+					if !ok || first < lo {
+						// Reading starts at the first row in the range,
+						// found with the page index.
+						start, err := startRow(rg, timeCol, lo)
+						if err != nil {
+							return nil, fmt.Errorf("%s: row group %d: %w", key, i, err)
+						}
+						if start >= rg.NumRows() {
+							continue // every row before the range
+						}
+						r.start = start
+					}
 				} else {
 					m.RowsIn += rg.NumRows()
 				}
 			} else {
 				m.RowsIn += rg.NumRows()
 			}
-			total += rg.NumRows()
+			r.decoded = opts.decoded
+			total += rg.NumRows() - r.start
 			runs = append(runs, r)
 		}
 	}
@@ -312,6 +332,79 @@ func timeStats(pf *parquet.File, i, timeCol int) (lo, hi int64, ok bool) {
 		return 0, 0, false
 	}
 	return int64(binary.LittleEndian.Uint64(st.MinValue)), int64(binary.LittleEndian.Uint64(st.MaxValue)), true
+}
+
+// startRow returns the first row of row group rg (a sorted run) whose
+// eventtime is at least lo, or rg.NumRows() when there is none. It reads the
+// eventtime column's page index and decodes the one page of that column
+// where the row is. Without a page index it returns 0: the run then reads
+// from the start and skips the rows before lo.
+func startRow(rg parquet.RowGroup, timeCol int, lo int64) (int64, error) {
+	cc, ok := rg.ColumnChunks()[timeCol].(*parquet.FileColumnChunk)
+	if !ok {
+		return 0, nil
+	}
+	ci, err := cc.ColumnIndex()
+	if errors.Is(err, parquet.ErrMissingColumnIndex) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	oi, err := cc.OffsetIndex()
+	if errors.Is(err, parquet.ErrMissingOffsetIndex) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := ci.NumPages()
+	if n == 0 || oi.NumPages() != n {
+		return 0, nil
+	}
+	for i := range n {
+		if ci.NullPage(i) {
+			return 0, nil
+		}
+	}
+	// The run is sorted by eventtime: the pages' maxima do not decrease.
+	p := sort.Search(n, func(i int) bool { return ci.MaxValue(i).Int64() >= lo })
+	if p == n {
+		return rg.NumRows(), nil
+	}
+	first := oi.FirstRowIndex(p)
+	pages := cc.Pages()
+	defer pages.Close()
+	if err := pages.SeekToRow(first); err != nil {
+		return 0, err
+	}
+	page, err := pages.ReadPage()
+	if err != nil {
+		return 0, fmt.Errorf("reading the eventtime page at row %d: %w", first, err)
+	}
+	defer parquet.Release(page)
+	values := make([]parquet.Value, page.NumValues())
+	k, err := page.Values().ReadValues(values)
+	if err != nil && err != io.EOF {
+		return 0, fmt.Errorf("reading the eventtime page at row %d: %w", first, err)
+	}
+	values = values[:k]
+	return first + int64(sort.Search(len(values), func(i int) bool { return values[i].Int64() >= lo })), nil
+}
+
+// seekRows moves rows, a reader of row group rg, to row start. With the
+// offset index of every column chunk loaded, each column reads from the
+// page where the row is: the pages before it are neither read nor decoded.
+func seekRows(rg parquet.RowGroup, rows parquet.Rows, start int64) error {
+	for _, c := range rg.ColumnChunks() {
+		if fc, ok := c.(*parquet.FileColumnChunk); ok {
+			// Without one, the column's pages are read and skipped.
+			if _, err := fc.OffsetIndex(); err != nil && !errors.Is(err, parquet.ErrMissingOffsetIndex) {
+				return err
+			}
+		}
+	}
+	return rows.SeekToRow(start)
 }
 
 // sameColumns checks that a part has the columns of the run's schema.
@@ -403,6 +496,10 @@ type run struct {
 	ranged bool
 	lo, hi int64
 	count  *int64
+	// start is the row of the first group where reading starts.
+	start int64
+	// decoded, when set, counts the rows read.
+	decoded *int64
 }
 
 func (r *run) close() {
@@ -446,6 +543,11 @@ func (r *run) next() (bool, error) {
 				return false, nil
 			}
 			r.rows = r.groups[r.gi].Rows()
+			if r.gi == 0 && r.start > 0 {
+				if err := seekRows(r.groups[0], r.rows, r.start); err != nil {
+					return false, err
+				}
+			}
 			r.gi++
 			if r.buf == nil {
 				r.buf = make([]parquet.Row, readAhead)
@@ -453,6 +555,9 @@ func (r *run) next() (bool, error) {
 		}
 		n, err := r.rows.ReadRows(r.buf)
 		r.pos, r.n = 0, n
+		if r.decoded != nil {
+			*r.decoded += int64(n)
+		}
 		if err == io.EOF {
 			r.rows.Close()
 			r.rows = nil
