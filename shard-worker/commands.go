@@ -194,7 +194,7 @@ otherwise.`,
 	fs := cmd.Flags()
 	d.register(fs)
 	fs.IntVar(&d.cfg.Workers, "workers", 0, "shards flattened at once (default: all cores)")
-	fs.IntVar(&d.cfg.MergeWorkers, "merge-workers", 1, "ranges of event time merged at once, published as one day (1: one merge of the whole day)")
+	fs.IntVar(&d.cfg.MergeWorkers, "merge-workers", 1, "ranges of event time merged at once, published as one day (1: one merge of the whole day, which already encodes on every core; each more range needs about 200 MiB more: raise GOMEMLIMIT with it)")
 	fs.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
 	cli.Group(fs, "Work", "workers", "merge-workers", "json", "quiet")
