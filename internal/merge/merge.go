@@ -27,6 +27,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -254,16 +255,23 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 		total = opts.RangeRows
 	}
 
-	// Too many runs to read at once: merge them in groups into staging
-	// files, each one sorted run, until few enough are left.
+	// Too many runs to read at once: merge the smallest of them in groups
+	// into staging files, each one sorted run, just enough of them that
+	// MaxRuns are left, so that as few rows as possible are written twice
+	// (a day slightly over the bound rewrites a few small runs, not all).
 	for level := 1; len(runs) > opts.MaxRuns; level++ {
-		var next []*run
-		for g := 0; g*opts.MaxRuns < len(runs); g++ {
-			group := runs[g*opts.MaxRuns : min((g+1)*opts.MaxRuns, len(runs))]
-			if len(group) == 1 {
-				next = append(next, group[0])
-				continue
-			}
+		slices.SortStableFunc(runs, func(a, b *run) int { return cmp.Compare(a.size(), b.size()) })
+		need := len(runs) - opts.MaxRuns // runs to do away with
+		var groups [][]*run
+		used := 0
+		for need > 0 && len(runs)-used >= 2 {
+			k := min(opts.MaxRuns, need+1, len(runs)-used)
+			groups = append(groups, runs[used:used+k])
+			used += k
+			need -= k - 1
+		}
+		next := append([]*run(nil), runs[used:]...)
+		for g, group := range groups {
 			tmp := &output{ctx: ctx, dst: dst, schema: schema, compression: p.Compression, kv: kv, pages: partPages,
 				prefix: plan.StagingPrefix(ymd, p.RunID) + levelName(&opts, level, g), runID: p.RunID,
 				opts: Options{TargetFileBytes: math.MaxInt64, RowGroupRows: opts.RowGroupRows, RowGroupBytes: opts.RowGroupBytes, Workers: opts.Workers}}
@@ -500,6 +508,15 @@ type run struct {
 	start int64
 	// decoded, when set, counts the rows read.
 	decoded *int64
+}
+
+// size is the number of rows of the run's groups.
+func (r *run) size() int64 {
+	var n int64
+	for _, g := range r.groups {
+		n += g.NumRows()
+	}
+	return n
 }
 
 func (r *run) close() {
