@@ -173,7 +173,7 @@ func TestMergeRangesOfDay(t *testing.T) {
 			for _, r := range tt.results {
 				rows += r.Written
 			}
-			got := mergeRanges(utc, &tt.workers, tt.results, rows)
+			got := planMergeRanges(utc, &tt.workers, tt.results, rows)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}

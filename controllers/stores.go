@@ -201,15 +201,15 @@ func (r *Reconciler) addResults(ctx context.Context, s *scope) error {
 		c.UnreadableObjects += res.Unreadable
 		written += res.Written
 	}
-	st.Merge = mergeRanges(w, &s.day.Spec.Workers, results, written)
+	st.Merge = planMergeRanges(w, &s.day.Spec.Workers, results, written)
 	return nil
 }
 
-// mergeRanges splits the merge of a day whose shards wrote rows into
+// planMergeRanges splits the merge of a day whose shards wrote rows into
 // ranges of event time balanced by the rows the shards counted per 5-minute
 // step, one per merge index; a small day, or one whose shards did not count
 // (results of an older worker), is merged by one pod.
-func mergeRanges(w window.Day, workers *v1alpha1.Workers, results []plan.ShardResult, rows int64) v1alpha1.MergeProgress {
+func planMergeRanges(w window.Day, workers *v1alpha1.Workers, results []plan.ShardResult, rows int64) v1alpha1.MergeProgress {
 	one := v1alpha1.MergeProgress{Indexes: 1, Progress: progress(0, 1)}
 	r := mergeIndexes(workers, rows)
 	n := plan.RangeCount(w.Start, w.End)
