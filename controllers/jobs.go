@@ -209,12 +209,18 @@ func flattenParallelism(day *v1alpha1.CloudTrailDay) int32 {
 // newMergeJob is the one-pod Job that merges the attempt's parts into the
 // day's partition and publishes its manifest.
 func newMergeJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
-	args := []string{"merge", "--destination", destinationURL(&day.Spec), "--plan", day.Status.Plan.Key}
+	return newPublisherJob(day, d, v1alpha1.StepMerge, "merge", nil, mergeScratch(day))
+}
+
+// newPublisherJob is a one-pod Job that publishes the day under its lease:
+// shard-worker command with the plan, extra arguments and the store's.
+func newPublisherJob(day *v1alpha1.CloudTrailDay, d jobDefaults, step, command string, extra []string, scratch resource.Quantity) *batchv1.Job {
+	args := append([]string{command, "--destination", destinationURL(&day.Spec), "--plan", day.Status.Plan.Key}, extra...)
 	args = append(args, storeArgs(&day.Spec, false)...)
 	if d.LeaseTTL > 0 {
 		args = append(args, "--lease-ttl", d.LeaseTTL.String())
 	}
-	job := newJob(day, v1alpha1.StepMerge, d, args, mergeScratch(day))
+	job := newJob(day, step, d, args, scratch)
 	job.Spec.CompletionMode = ptr.To(batchv1.NonIndexedCompletion)
 	job.Spec.Completions = ptr.To[int32](1)
 	job.Spec.Parallelism = ptr.To[int32](1)
@@ -245,19 +251,7 @@ func newRangeMergeJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
 // newPublishJob is the one-pod Job that joins the ranges the merge Job
 // wrote and publishes the day under its lease.
 func newPublishJob(day *v1alpha1.CloudTrailDay, d jobDefaults) *batchv1.Job {
-	st := &day.Status
-	args := []string{"publish", "--destination", destinationURL(&day.Spec), "--plan", st.Plan.Key, "--ranges", formatRanges(st.Merge.Ranges)}
-	args = append(args, storeArgs(&day.Spec, false)...)
-	if d.LeaseTTL > 0 {
-		args = append(args, "--lease-ttl", d.LeaseTTL.String())
-	}
-	job := newJob(day, v1alpha1.StepPublish, d, args, scratchSize(0))
-	job.Spec.CompletionMode = ptr.To(batchv1.NonIndexedCompletion)
-	job.Spec.Completions = ptr.To[int32](1)
-	job.Spec.Parallelism = ptr.To[int32](1)
-	job.Spec.BackoffLimit = ptr.To(backoffLimit(&day.Spec.Workers))
-	job.Spec.PodFailurePolicy = podFailurePolicy(batchv1.PodFailurePolicyActionFailJob)
-	return job
+	return newPublisherJob(day, d, v1alpha1.StepPublish, "publish", []string{"--ranges", formatRanges(day.Status.Merge.Ranges)}, scratchSize(0))
 }
 
 // formatRanges writes status.merge.ranges as shard-worker's --ranges.
