@@ -30,18 +30,12 @@ func rangeRows(at map[int]int64) []int64 {
 // index, then published by the publish Job; the status follows the ranges.
 func TestReconcileDayInRanges(t *testing.T) {
 	e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns").MergeIndexes(8, 1000), nil)
-	job := e.toFlattening()
-	d := e.day()
 	// Every shard wrote 3000 rows: 1000 at 01:00, 1000 at 09:00, 1000 at 17:00.
-	if _, err := controllertest.Flatten(e.ctx, e.dst(), d.Status.Plan.Key, func(int) controllertest.Shard {
+	e.flattened(e.toFlattening(), func(int) controllertest.Shard {
 		return controllertest.Shard{Read: 3000, Written: 3000, RangeRows: rangeRows(map[int]int64{12: 1000, 108: 1000, 204: 1000})}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, e.clock.Now()) })
-	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
+	})
 	e.reconcile()
-	d = e.day()
+	d := e.day()
 	// 3000 rows a shard over at most 8 indexes of 1000 rows: the rows sit in
 	// three steps, and a step is never cut, so three ranges.
 	m := d.Status.Merge
@@ -106,15 +100,9 @@ func TestReconcileDayInRanges(t *testing.T) {
 // One range that fails for good fails the day, naming the range.
 func TestReconcileRangeFails(t *testing.T) {
 	e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns").MergeIndexes(4, 1000), nil)
-	job := e.toFlattening()
-	d := e.day()
-	if _, err := controllertest.Flatten(e.ctx, e.dst(), d.Status.Plan.Key, func(int) controllertest.Shard {
+	e.flattened(e.toFlattening(), func(int) controllertest.Shard {
 		return controllertest.Shard{Read: 2000, Written: 2000, RangeRows: rangeRows(map[int]int64{30: 1000, 200: 1000})}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, e.clock.Now()) })
-	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
+	})
 	e.reconcile()
 	e.reconcile()
 	e.updateJob("2026-11-24-1-merge", func(j *batchv1.Job) {
@@ -124,7 +112,7 @@ func TestReconcileRangeFails(t *testing.T) {
 		controllertest.Failed(j, e.clock.Now(), batchv1.JobReasonFailedIndexes, "Job has failed indexes")
 	})
 	e.reconcile()
-	d = e.day()
+	d := e.day()
 	wantStage(t, d, v1alpha1.StageFailed, "The merge Job 2026-11-24-1-merge failed (FailedIndexes")
 	if c := readyOf(d); !strings.Contains(c.Message, "failed ranges 1 of 2") {
 		t.Errorf("message %q", c.Message)

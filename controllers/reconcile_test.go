@@ -158,6 +158,17 @@ func (e *env) jobOrNil(name string) *batchv1.Job {
 	return j
 }
 
+// flattened has the flatten Job's workers report shard(i) for each shard,
+// and the Job complete.
+func (e *env) flattened(job *batchv1.Job, shard func(int) controllertest.Shard) {
+	e.t.Helper()
+	if _, err := controllertest.Flatten(e.ctx, e.dst(), e.day().Status.Plan.Key, shard); err != nil {
+		e.t.Fatal(err)
+	}
+	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, e.clock.Now()) })
+	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
+}
+
 func (e *env) updateJob(name string, change func(*batchv1.Job)) {
 	e.t.Helper()
 	if err := controllertest.UpdateStatus(e.ctx, e.client, client.ObjectKey{Namespace: e.key.Namespace, Name: name}, change); err != nil {
@@ -522,13 +533,7 @@ func TestReconcileFlattenFails(t *testing.T) {
 
 func TestReconcileMergeFails(t *testing.T) {
 	e := newEnv(t, controllertest.MakeDay("2026-11-24", "ns"), nil)
-	job := e.toFlattening()
-	d := e.day()
-	if _, err := controllertest.Flatten(e.ctx, e.dst(), d.Status.Plan.Key, func(int) controllertest.Shard { return controllertest.Shard{} }); err != nil {
-		t.Fatal(err)
-	}
-	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.SuccessCriteriaMet(j, e.clock.Now()) })
-	e.updateJob(job.Name, func(j *batchv1.Job) { controllertest.Complete(j, e.clock.Now()) })
+	e.flattened(e.toFlattening(), func(int) controllertest.Shard { return controllertest.Shard{} })
 	e.reconcile()
 	e.reconcile()
 	e.updateJob("2026-11-24-1-merge", func(j *batchv1.Job) {

@@ -158,31 +158,42 @@ func finish(st *v1alpha1.CloudTrailDayStatus, now time.Time) {
 	st.CompletionTime = &t
 }
 
+// indexes is what an Indexed Job's status says of its total indexes.
+type indexes struct {
+	succeeded, failed, active int32
+	failedIndexes, progress   string
+}
+
+func indexesOf(p jobProgress, total int32) indexes {
+	done := min(p.Succeeded, total)
+	return indexes{done, p.Failed, p.Active, truncate(formatIndexes(p.FailedIndexes), 1024), progress(done, total)}
+}
+
 // applyShards records the flatten Job's progress.
 func applyShards(s *v1alpha1.Shards, p jobProgress) {
-	s.Succeeded = min(p.Succeeded, s.Total)
-	s.Failed = p.Failed
-	s.Active = p.Active
-	s.FailedIndexes = truncate(formatIndexes(p.FailedIndexes), 1024)
-	s.Progress = progress(s.Succeeded, s.Total)
+	i := indexesOf(p, s.Total)
+	s.Succeeded, s.Failed, s.Active, s.FailedIndexes, s.Progress = i.succeeded, i.failed, i.active, i.failedIndexes, i.progress
 }
 
 // applyMerge records the range merge Job's progress.
 func applyMerge(m *v1alpha1.MergeProgress, p jobProgress) {
-	m.Succeeded = min(p.Succeeded, m.Indexes)
-	m.Failed = p.Failed
-	m.Active = p.Active
-	m.FailedIndexes = truncate(formatIndexes(p.FailedIndexes), 1024)
-	m.Progress = progress(m.Succeeded, m.Indexes)
+	i := indexesOf(p, m.Indexes)
+	m.Succeeded, m.Failed, m.Active, m.FailedIndexes, m.Progress = i.succeeded, i.failed, i.active, i.failedIndexes, i.progress
+}
+
+// indexMessage is the Ready message while an Indexed Job runs: "3 of 8
+// ranges merged, 2 running (Job J)".
+func indexMessage(succeeded, total, active, failed int32, what, job string) string {
+	msg := fmt.Sprintf("%d of %d %s, %d running (Job %s)", succeeded, total, what, active, job)
+	if failed > 0 {
+		msg += fmt.Sprintf(", %d failed", failed)
+	}
+	return msg
 }
 
 // rangesMessage is the Ready message while the ranges of a day merge.
 func rangesMessage(m *v1alpha1.MergeProgress, job string) string {
-	msg := fmt.Sprintf("%d of %d ranges merged, %d running (Job %s)", m.Succeeded, m.Indexes, m.Active, job)
-	if m.Failed > 0 {
-		msg += fmt.Sprintf(", %d failed", m.Failed)
-	}
-	return msg
+	return indexMessage(m.Succeeded, m.Indexes, m.Active, m.Failed, "ranges merged", job)
 }
 
 // mergingMessage is the Ready message while the merge Job (or, for a day
@@ -199,11 +210,7 @@ func progress(succeeded, total int32) string { return fmt.Sprintf("%d/%d", succe
 
 // flattenMessage is the Ready message while shards run.
 func flattenMessage(s *v1alpha1.Shards, job string) string {
-	msg := fmt.Sprintf("%d of %d shards flattened, %d running (Job %s)", s.Succeeded, s.Total, s.Active, job)
-	if s.Failed > 0 {
-		msg += fmt.Sprintf(", %d failed", s.Failed)
-	}
-	return msg
+	return indexMessage(s.Succeeded, s.Total, s.Active, s.Failed, "shards flattened", job)
 }
 
 // planningMessage is the Ready message while the plan Job runs.

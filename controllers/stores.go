@@ -212,20 +212,15 @@ func (r *Reconciler) addResults(ctx context.Context, s *scope) error {
 func planMergeRanges(w window.Day, workers *v1alpha1.Workers, results []plan.ShardResult, rows int64) v1alpha1.MergeProgress {
 	one := v1alpha1.MergeProgress{Indexes: 1, Progress: progress(0, 1)}
 	r := mergeIndexes(workers, rows)
-	n := plan.RangeCount(w.Start, w.End)
-	if r <= 1 || n == 0 {
+	if r <= 1 {
 		return one
 	}
 	ptrs := make([]*plan.ShardResult, len(results))
 	for i := range results {
 		ptrs[i] = &results[i]
 	}
-	perRange, err := plan.SumRanges(ptrs, n)
-	if err != nil {
-		return one
-	}
-	spans := plan.PlanMerge(perRange, r)
-	if len(spans) <= 1 {
+	spans, err := plan.SplitDay(w.Start, w.End, ptrs, r)
+	if err != nil || len(spans) <= 1 {
 		return one
 	}
 	m := v1alpha1.MergeProgress{Indexes: int32(len(spans)), Progress: progress(0, int32(len(spans)))}

@@ -373,8 +373,7 @@ In the operator's Indexed Job the shard is the pod's JOB_COMPLETION_INDEX.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&dstURL, "destination", "", "the destination store holding the plan")
-	fs.StringVar(&key, "plan", "", "key of the plan manifest in the destination")
+	planFlags(fs, &dstURL, &key)
 	fs.Var(&index, "index", "shard index (default: $JOB_COMPLETION_INDEX)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
 	cli.Group(fs, "Shard", "destination", "plan", "index", "quiet")
@@ -410,6 +409,13 @@ func (r *rangesFlag) Set(s string) error {
 func (r *rangesFlag) Type() string { return "bounds" }
 
 const rangesHelp = "split the merge by event time at these bounds (numbers of the day's 5-minute ranges, from shard-worker merge-plan): index i merges [b[i], b[i+1])"
+
+// planFlags registers --destination and --plan, which name the plan a
+// stage's Job runs.
+func planFlags(fs *pflag.FlagSet, dstURL, key *string) {
+	fs.StringVar(dstURL, "destination", "", "the destination store holding the plan")
+	fs.StringVar(key, "plan", "", "key of the plan manifest in the destination")
+}
 
 func (a *app) mergeCommand() *cobra.Command {
 	var dstURL, key string
@@ -470,8 +476,7 @@ published until shard-worker publish joins the ranges.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&dstURL, "destination", "", "the destination store holding the plan")
-	fs.StringVar(&key, "plan", "", "key of the plan manifest in the destination")
+	planFlags(fs, &dstURL, &key)
 	fs.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
 	fs.DurationVar(&leaseTTL, "lease-ttl", 0, "how long the day's lease lasts without renewal (default 1m)")
@@ -518,8 +523,7 @@ do not split further (a range is never cut: the copies of an event stay in one).
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&dstURL, "destination", "", "the destination store holding the plan")
-	fs.StringVar(&key, "plan", "", "key of the plan manifest in the destination")
+	planFlags(fs, &dstURL, &key)
 	fs.IntVar(&indices, "indices", 1, "the most merge indices to split the day for")
 	cli.Group(fs, "Day", "destination", "plan", "indices")
 	st.register(fs, false)
@@ -557,8 +561,7 @@ merge does for a day merged at once.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&dstURL, "destination", "", "the destination store holding the plan")
-	fs.StringVar(&key, "plan", "", "key of the plan manifest in the destination")
+	planFlags(fs, &dstURL, &key)
 	fs.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
 	fs.DurationVar(&leaseTTL, "lease-ttl", 0, "how long the day's lease lasts without renewal (default 1m)")
 	fs.Var(&ranges, "ranges", "the bounds the merge indices were given (shard-worker merge --ranges)")

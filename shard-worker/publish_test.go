@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/parquetrail/parquetrail/internal/commit"
+	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
 )
 
@@ -44,9 +45,15 @@ type published struct {
 	Distinct int
 }
 
-// readDay reads the day's manifest and every file it names, and checks
-// that the partition holds exactly those files besides the user's.
-func readDay(t *testing.T, dst string, user []string) published {
+// dayFile is a file the day's manifest names, as an independent reader
+// (Arrow) reads it.
+type dayFile struct {
+	Key  string
+	Rows []record.Values
+}
+
+// dayFiles reads the day's manifest and every file it names, in its order.
+func dayFiles(t *testing.T, dst string) (run string, rows int, files []dayFile) {
 	t.Helper()
 	var m struct {
 		RunID string `json:"runID"`
@@ -62,11 +69,7 @@ func readDay(t *testing.T, dst string, user []string) published {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	want := append([]string{dayDir + "/_manifest.json"}, user...)
-	p := published{Run: m.RunID}
-	ids := map[string]bool{}
 	for _, f := range m.Files {
-		want = append(want, f.Key)
 		data, err := os.ReadFile(filepath.Join(dst, filepath.FromSlash(f.Key)))
 		if err != nil {
 			t.Fatalf("the manifest names %s: %v", f.Key, err)
@@ -75,7 +78,22 @@ func readDay(t *testing.T, dst string, user []string) published {
 		if err != nil {
 			t.Fatalf("%s: %v", f.Key, err)
 		}
-		for _, row := range pf.Rows {
+		files = append(files, dayFile{Key: f.Key, Rows: pf.Rows})
+	}
+	return m.RunID, m.Rows, files
+}
+
+// readDay reads the day's manifest and every file it names, and checks
+// that the partition holds exactly those files besides the user's.
+func readDay(t *testing.T, dst string, user []string) published {
+	t.Helper()
+	run, rows, files := dayFiles(t, dst)
+	want := append([]string{dayDir + "/_manifest.json"}, user...)
+	p := published{Run: run}
+	ids := map[string]bool{}
+	for _, f := range files {
+		want = append(want, f.Key)
+		for _, row := range f.Rows {
 			p.Rows++
 			if id, ok := row["eventid"].(string); ok {
 				ids[id+"/"+row["eventtime"].(time.Time).String()] = true
@@ -85,8 +103,8 @@ func readDay(t *testing.T, dst string, user []string) published {
 		}
 	}
 	p.Distinct = len(ids)
-	if p.Rows != m.Rows {
-		t.Errorf("read %d rows, the manifest says %d", p.Rows, m.Rows)
+	if p.Rows != rows {
+		t.Errorf("read %d rows, the manifest says %d", p.Rows, rows)
 	}
 	var got []string
 	filepath.WalkDir(filepath.Join(dst, dayDir), func(path string, d os.DirEntry, err error) error {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/parquetrail/parquetrail/internal/record"
-	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
 	"github.com/parquetrail/parquetrail/internal/sample"
 )
 
@@ -47,34 +45,15 @@ func stage(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// dayRows reads the published day's rows in the manifest's file order, as
-// an independent reader (Arrow) sees them, and the manifest's file keys.
+// dayRows are the published day's rows in the manifest's file order, and
+// its files.
 func dayRows(t *testing.T, dst string) ([]record.Values, []string) {
 	t.Helper()
-	var m struct {
-		Files []struct {
-			Key string `json:"key"`
-		} `json:"files"`
-	}
-	b, err := os.ReadFile(filepath.Join(dst, dayDir, "_manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	_, _, files := dayFiles(t, dst)
 	var rows []record.Values
 	var keys []string
-	for _, f := range m.Files {
-		data, err := os.ReadFile(filepath.Join(dst, filepath.FromSlash(f.Key)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pf, err := arrowcheck.Read(data)
-		if err != nil {
-			t.Fatalf("%s: %v", f.Key, err)
-		}
-		rows = append(rows, pf.Rows...)
+	for _, f := range files {
+		rows = append(rows, f.Rows...)
 		keys = append(keys, f.Key)
 	}
 	return rows, keys

@@ -36,16 +36,13 @@ import (
 // is merge.Day over the whole day.
 func mergeRanges(ctx context.Context, p *plan.Plan, dst store.Store, day window.Day, parts []string, results []*plan.ShardResult, r int, mo merge.Options) (*plan.Manifest, error) {
 	var spans []plan.MergeSpan
-	if n := plan.RangeCount(day.Start, day.End); r > 1 && n > 0 {
-		if rows, err := plan.SumRanges(results, n); err == nil {
-			spans = plan.PlanMerge(rows, r)
-		}
+	if r > 1 {
+		spans, _ = plan.SplitDay(day.Start, day.End, results, r)
 	}
 	if len(spans) <= 1 {
 		return merge.Day(ctx, dst, p, parts, mo)
 	}
 	began := time.Now()
-	plan.SpanTimes(spans, day.Start, day.End)
 	var total int64
 	for _, sp := range spans {
 		total += sp.Rows
@@ -152,25 +149,6 @@ func readResults(ctx context.Context, p *plan.Plan, dst store.Store) ([]*plan.Sh
 	return results, parts, g.Wait()
 }
 
-// MergeSpans are the spans of a day that bounds cut (plan.Bounds), with
-// their event times and the rows the shards' results counted in them.
-func MergeSpans(day window.Day, results []*plan.ShardResult, bounds []int) ([]plan.MergeSpan, error) {
-	n := plan.RangeCount(day.Start, day.End)
-	if n == 0 {
-		return nil, fmt.Errorf("the window of %s is not split into ranges", day)
-	}
-	rows, err := plan.SumRanges(results, n)
-	if err != nil {
-		return nil, err
-	}
-	spans, err := plan.SpansOf(bounds, rows)
-	if err != nil {
-		return nil, err
-	}
-	plan.SpanTimes(spans, day.Start, day.End)
-	return spans, nil
-}
-
 // PlanRanges reads the shards' results of p and cuts its day into at most r
 // spans balanced by rows; it returns their bounds (for MergeRange and
 // PublishRanges) and the spans.
@@ -183,16 +161,10 @@ func PlanRanges(ctx context.Context, p *plan.Plan, dst store.Store, r int) ([]in
 	if err != nil {
 		return nil, nil, err
 	}
-	n := plan.RangeCount(day.Start, day.End)
-	if n == 0 {
-		return nil, nil, fmt.Errorf("the window of %s is not split into ranges", day)
-	}
-	rows, err := plan.SumRanges(results, n)
+	spans, err := plan.SplitDay(day.Start, day.End, results, r)
 	if err != nil {
 		return nil, nil, err
 	}
-	spans := plan.PlanMerge(rows, r)
-	plan.SpanTimes(spans, day.Start, day.End)
 	return plan.Bounds(spans), spans, nil
 }
 
@@ -210,7 +182,7 @@ func MergeRange(ctx context.Context, p *plan.Plan, dst store.Store, bounds []int
 	if err != nil {
 		return nil, err
 	}
-	spans, err := MergeSpans(day, results, bounds)
+	spans, err := plan.SpansAt(day.Start, day.End, results, bounds)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +212,7 @@ func MergeRange(ctx context.Context, p *plan.Plan, dst store.Store, bounds []int
 func PublishRanges(ctx context.Context, p *plan.Plan, dst store.Store, bounds []int, lease commit.Options) (*plan.Report, error) {
 	return publishHeld(ctx, p, dst, lease, nil, func(ctx context.Context, p *plan.Plan, dst store.Store, day window.Day, _ []string, results []*plan.ShardResult, _ merge.Options) (*plan.Manifest, error) {
 		began := time.Now()
-		spans, err := MergeSpans(day, results, bounds)
+		spans, err := plan.SpansAt(day.Start, day.End, results, bounds)
 		if err != nil {
 			return nil, err
 		}

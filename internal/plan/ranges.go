@@ -196,3 +196,42 @@ func ParseBounds(s string) ([]int, error) {
 	}
 	return b, nil
 }
+
+// dayRows sums the shards' rows per fine range of the window [start, end).
+func dayRows(start, end time.Time, results []*ShardResult) ([]int64, error) {
+	n := RangeCount(start, end)
+	if n == 0 {
+		return nil, fmt.Errorf("the window [%s, %s) is not split into ranges", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	return SumRanges(results, n)
+}
+
+// SplitDay cuts the day of window [start, end) into at most r spans of
+// event time balanced by the rows the shards counted (PlanMerge), with
+// their times. It fails on a window not split into ranges and on results
+// without range counts (SumRanges).
+func SplitDay(start, end time.Time, results []*ShardResult, r int) ([]MergeSpan, error) {
+	rows, err := dayRows(start, end, results)
+	if err != nil {
+		return nil, err
+	}
+	spans := PlanMerge(rows, r)
+	SpanTimes(spans, start, end)
+	return spans, nil
+}
+
+// SpansAt are the spans that bounds (Bounds of an earlier SplitDay) cut the
+// day of window [start, end) into, with their times and the rows the
+// shards counted in them.
+func SpansAt(start, end time.Time, results []*ShardResult, bounds []int) ([]MergeSpan, error) {
+	rows, err := dayRows(start, end, results)
+	if err != nil {
+		return nil, err
+	}
+	spans, err := SpansOf(bounds, rows)
+	if err != nil {
+		return nil, err
+	}
+	SpanTimes(spans, start, end)
+	return spans, nil
+}

@@ -106,3 +106,35 @@ func TestRangesOfADSTDay(t *testing.T) {
 		t.Errorf("span times %+v", spans)
 	}
 }
+
+// SpansAt over the bounds of SplitDay gives SplitDay's spans back, as the
+// merge indices and the publisher rebuild them from --ranges.
+func TestSplitDayAndSpansAt(t *testing.T) {
+	start := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	end := start.Add(24 * time.Hour)
+	n := RangeCount(start, end)
+	a, b := &ShardResult{Shard: 0, RangeRows: make([]int64, n)}, &ShardResult{Shard: 1, RangeRows: make([]int64, n)}
+	for i := range n {
+		a.RangeRows[i], b.RangeRows[i] = int64(i%7), int64(3*(i%5))
+		a.Written += a.RangeRows[i]
+		b.Written += b.RangeRows[i]
+	}
+	results := []*ShardResult{a, b}
+	split, err := SplitDay(start, end, results, 5)
+	if err != nil || len(split) != 5 || !split[0].From.Equal(start) || !split[4].To.Equal(end) {
+		t.Fatalf("SplitDay: %v, %+v", err, split)
+	}
+	at, err := SpansAt(start, end, results, Bounds(split))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(split, at); diff != "" {
+		t.Errorf("SpansAt(Bounds(SplitDay)) (-split +at):\n%s", diff)
+	}
+	if _, err := SplitDay(start, end, []*ShardResult{{Written: 5}}, 2); err == nil {
+		t.Error("results without range counts were split")
+	}
+	if _, err := SpansAt(start, end, results, []int{0, 10}); err == nil {
+		t.Error("bounds short of the day were taken")
+	}
+}
