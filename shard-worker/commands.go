@@ -364,7 +364,7 @@ In the operator's Indexed Job the shard is the pod's JOB_COMPLETION_INDEX.`,
 					pr.update(pipeline.Progress{Stage: "flatten", ShardsTotal: 1, RecordsRead: records, BytesRead: bytes, BytesTotal: total, Elapsed: time.Since(began)})
 				}
 			}
-			res, err := pipeline.FlattenShardProgress(cmd.Context(), p, i, src, dst, fn)
+			res, err := pipeline.FlattenShardProgress(cmd.Context(), p, i, src, dst, 1, fn)
 			if res != nil {
 				fmt.Fprintf(a.stdout, "shard %d: %d objects, records read %d, written %d, outside %d, malformed %d\n",
 					i, res.Objects, res.Read, res.Written, res.Outside, res.Malformed)

@@ -268,12 +268,14 @@ func PlanDay(ctx context.Context, c Config, src, dst store.Store, runID string, 
 // FlattenShard runs one shard of a plan and writes its result file. The
 // returned error wraps problem.ErrBadInput when a retry cannot help.
 func FlattenShard(ctx context.Context, p *plan.Plan, index int, src, dst store.Store) (*plan.ShardResult, error) {
-	return FlattenShardProgress(ctx, p, index, src, dst, nil)
+	return FlattenShardProgress(ctx, p, index, src, dst, 1, nil)
 }
 
 // FlattenShardProgress is FlattenShard that calls progress after each
-// object with the shard's records and compressed bytes read so far.
-func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst store.Store, progress func(records, bytes int64)) (*plan.ShardResult, error) {
+// object with the shard's records and compressed bytes read so far; atOnce
+// is the number of shards this process flattens at the same time, which
+// share its memory (flatten.RowGroupBytesFor).
+func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst store.Store, atOnce int, progress func(records, bytes int64)) (*plan.ShardResult, error) {
 	if index < 0 || index >= len(p.Shards) {
 		return nil, fmt.Errorf("shard index %d is outside the plan's %d shards", index, len(p.Shards))
 	}
@@ -289,6 +291,7 @@ func FlattenShardProgress(ctx context.Context, p *plan.Plan, index int, src, dst
 		OnMalformed:     p.OnMalformed,
 		Compression:     p.Compression,
 		Progress:        progress,
+		RowGroupBytes:   flatten.RowGroupBytesFor(atOnce),
 		LateArrival:     p.LateArrival,
 		ReadUntil:       p.ReadUntil,
 		LatePrefix:      latePrefix(p),
@@ -647,7 +650,7 @@ func flattenAll(ctx context.Context, c Config, p *plan.Plan, src, dst store.Stor
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				res, err := FlattenShardProgress(ctx, p, i, src, dst, func(r, b int64) {
+				res, err := FlattenShardProgress(ctx, p, i, src, dst, min(c.Workers, len(p.Shards)), func(r, b int64) {
 					mu.Lock()
 					running[i] = [2]int64{r, b}
 					report()

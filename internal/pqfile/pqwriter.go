@@ -37,7 +37,7 @@ type FileWriter struct {
 	meta    format.FileMetaData
 	leaves  []leaf
 	closed  bool
-	scratch sync.Pool
+	workers int // encoding goroutines, from the last AppendBatch
 	page    PageOptions
 	chunks  []chunk
 	rgRows  int64 // rows in the open row group
@@ -216,46 +216,55 @@ func (fw *FileWriter) AppendBatch(b *Batch, sorted bool, workers int) error {
 	if len(fw.chunks) != len(fw.leaves) {
 		fw.chunks = make([]chunk, len(fw.leaves))
 	}
-	chunks := fw.chunks
+	fw.workers = workers
+	err := fw.eachChunk(workers, func(i int) int { return fw.leafBytes(b, fw.leaves[i]) }, func(i int, sc *scratch) error {
+		err := fw.encodeColumn(&fw.chunks[i], b, fw.leaves[i], sc)
+		sc.trim(fw.page)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fw.rgRows += int64(b.n)
+	return nil
+}
+
+// scratches are the encoders' per-goroutine buffers, shared by the file
+// writers of a process so that a new file does not grow them again.
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// eachChunk calls fn for every column chunk on up to workers goroutines,
+// the chunks of greatest weight first so that the workers finish together,
+// and returns the errors, each naming its column.
+func (fw *FileWriter) eachChunk(workers int, weight func(i int) int, fn func(i int, sc *scratch) error) error {
 	workers = max(1, min(workers, len(fw.leaves)))
-	next := make(chan int, len(fw.leaves))
 	order := make([]int, len(fw.leaves))
 	for i := range order {
 		order[i] = i
 	}
-	// The biggest columns first, so that the workers finish together.
-	slices.SortFunc(order, func(x, y int) int {
-		return fw.leafBytes(b, fw.leaves[y]) - fw.leafBytes(b, fw.leaves[x])
-	})
+	slices.SortFunc(order, func(x, y int) int { return weight(y) - weight(x) })
+	next := make(chan int, len(order))
 	for _, i := range order {
 		next <- i
 	}
 	close(next)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
+	for k := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sc, _ := fw.scratch.Get().(*scratch)
-			if sc == nil {
-				sc = &scratch{}
-			}
-			defer fw.scratch.Put(sc)
+			sc := scratches.Get().(*scratch)
+			defer scratches.Put(sc)
 			for i := range next {
-				if err := fw.encodeColumn(&chunks[i], b, fw.leaves[i], sc); err != nil && errs[k] == nil {
+				if err := fn(i, sc); err != nil && errs[k] == nil {
 					errs[k] = fmt.Errorf("column %s: %w", fw.s.Columns[fw.leaves[i].col].Name, err)
 				}
-				sc.trim(fw.page.PageBytes)
 			}
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	fw.rgRows += int64(b.n)
-	return nil
+	return errors.Join(errs...)
 }
 
 // RowGroupRows is the number of rows in the open row group.
@@ -266,30 +275,33 @@ func (fw *FileWriter) EndRowGroup() error {
 	if fw.rgRows == 0 {
 		return nil
 	}
-	sc, _ := fw.scratch.Get().(*scratch)
-	if sc == nil {
-		sc = &scratch{}
+	// Dictionary pages are compressed on the workers too: a row group's
+	// dictionaries can be megabytes.
+	err := fw.eachChunk(fw.workers, func(i int) int { return fw.chunks[i].dictBytes }, func(i int, sc *scratch) error {
+		return fw.finishChunk(&fw.chunks[i], fw.leaves[i], sc)
+	})
+	if err != nil {
+		return err
 	}
-	defer fw.scratch.Put(sc)
 	rg := format.RowGroup{NumRows: fw.rgRows, FileOffset: fw.off, Ordinal: int16(len(fw.meta.RowGroups))}
 	for i := range fw.chunks {
 		c := &fw.chunks[i]
-		if err := fw.finishChunk(c, fw.leaves[i], sc); err != nil {
-			return err
-		}
 		base := fw.off
 		md := c.meta
-		md.DataPageOffset = base + int64(len(c.dict))
+		dictLen := int64(c.dict.Len())
+		md.DataPageOffset = base + dictLen
 		if c.hasDict {
 			md.DictionaryPageOffset = base
 		}
-		if err := fw.write(c.dict); err != nil {
+		if err := c.dict.each(fw.write); err != nil {
 			return err
 		}
-		if err := fw.write(c.buf); err != nil {
+		c.dict.reset()
+		if err := c.buf.each(fw.write); err != nil {
 			return err
 		}
-		ci, oi, err := c.pageIndex(base+int64(len(c.dict)), fw.s.Columns[fw.leaves[i].col].Kind)
+		c.buf.reset()
+		ci, oi, err := c.pageIndex(base+dictLen, fw.s.Columns[fw.leaves[i].col].Kind)
 		if err != nil {
 			return err
 		}
@@ -313,7 +325,8 @@ func (fw *FileWriter) EndRowGroup() error {
 func (fw *FileWriter) finishChunk(out *chunk, lf leaf, sc *scratch) error {
 	c := &fw.s.Columns[lf.col]
 	md := &out.meta
-	out.dict, out.hasDict = out.dict[:0], false
+	out.dict.reset()
+	out.hasDict = false
 	switch c.Kind {
 	case record.TimeUTC, record.TimeLocal:
 		md.Encoding = []format.Encoding{format.Plain}
@@ -340,9 +353,7 @@ func (fw *FileWriter) finishChunk(out *chunk, lf leaf, sc *scratch) error {
 	}
 	ph := format.PageHeader{Type: format.DictionaryPage,
 		DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: int32(len(out.entries)), Encoding: format.Plain})}
-	var err error
-	out.dict, err = fw.encodePage(out.dict, md, &ph, sc.vals, sc)
-	if err != nil {
+	if err := fw.encodePage(&out.dict, md, &ph, sc.vals, sc); err != nil {
 		return err
 	}
 	out.hasDict = true
@@ -421,8 +432,8 @@ func (fw *FileWriter) Close() error {
 // chunk is one encoded column chunk; offsets in meta are relative to its
 // start until the file writer places it.
 type chunk struct {
-	buf     []byte // data pages of the open row group
-	dict    []byte // its dictionary page, written before them
+	buf     chain // data pages of the open row group
+	dict    chain // its dictionary page, written before them
 	meta    format.ColumnMetaData
 	hasDict bool
 
@@ -457,15 +468,20 @@ type scratch struct {
 
 // trim drops buffers that a page of one huge value (a record of
 // megabytes) grew far beyond the page size, so that they are not kept for
-// the pages of ordinary values.
-func (sc *scratch) trim(pageBytes int) {
-	big := 4*pageBytes + 1<<20
+// the pages of ordinary values. The values buffer also builds dictionary
+// pages: it keeps up to a dictionary's size (at most keepDict), or every
+// row group would allocate (and the kernel zero) its dictionaries anew.
+func (sc *scratch) trim(o PageOptions) {
+	big := 4*o.PageBytes + 1<<20
 	for _, b := range []*[]byte{&sc.vals, &sc.page, &sc.comp} {
-		if cap(*b) > big {
+		if cap(*b) > big && (b != &sc.vals || cap(*b) > min(o.DictBytes, keepDict)) {
 			*b = nil
 		}
 	}
 }
+
+// keepDict bounds the dictionary page an encoder's scratch keeps.
+const keepDict = 8 << 20
 
 // values walks the column's cells in sorted row order, calling fn for each
 // level entry: v is the value (nil when null), rep and def its levels.
@@ -569,7 +585,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	c := &fw.s.Columns[lf.col]
 	if !out.open {
 		out.open = true
-		out.buf = out.buf[:0]
+		out.buf.reset()
 		out.meta = format.ColumnMetaData{PathInSchema: lf.path, Codec: fw.codec.CompressionCodec()}
 		out.table.reset()
 		out.entries = out.entries[:0]
@@ -683,7 +699,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		if len(sc.def) == 0 || err != nil {
 			return
 		}
-		ps := pageStat{off: len(out.buf), firstRow: base + int64(pageStartRow), nulls: pageNulls, null: pageVals == 0}
+		ps := pageStat{off: out.buf.Len(), firstRow: base + int64(pageStartRow), nulls: pageNulls, null: pageVals == 0}
 		if !ps.null {
 			ps.min, ps.max = truncMin(sc.lo), truncMax(sc.hi)
 		}
@@ -710,8 +726,8 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 		ph := format.PageHeader{Type: format.DataPage, DataPageHeader: thrift.New(format.DataPageHeader{
 			NumValues: int32(len(sc.def)), Encoding: enc, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE,
 		})}
-		out.buf, err = fw.encodePage(out.buf, md, &ph, sc.page, sc)
-		ps.size = int32(len(out.buf) - ps.off)
+		err = fw.encodePage(&out.buf, md, &ph, sc.page, sc)
+		ps.size = int32(out.buf.Len() - ps.off)
 		out.pages = append(out.pages, ps)
 		md.NumValues += int64(len(sc.def))
 		sc.rep, sc.def, sc.vals, bools, pb = sc.rep[:0], sc.def[:0], sc.vals[:0], bools[:0], 0
@@ -820,16 +836,15 @@ func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *record.Column, sc *sc
 			out.lo, out.hi = lo, hi
 		}
 		out.lo, out.hi = min(out.lo, lo), max(out.hi, hi)
-		ps := pageStat{off: len(out.buf), firstRow: fw.rgRows + int64(k),
+		ps := pageStat{off: out.buf.Len(), firstRow: fw.rgRows + int64(k),
 			min: binary.LittleEndian.AppendUint64(nil, uint64(lo)), max: binary.LittleEndian.AppendUint64(nil, uint64(hi))}
 		ph := format.PageHeader{Type: format.DataPage, DataPageHeader: thrift.New(format.DataPageHeader{
 			NumValues: int32(n), Encoding: format.Plain, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE,
 		})}
-		var err error
-		if out.buf, err = fw.encodePage(out.buf, md, &ph, sc.vals, sc); err != nil {
+		if err := fw.encodePage(&out.buf, md, &ph, sc.vals, sc); err != nil {
 			return err
 		}
-		ps.size = int32(len(out.buf) - ps.off)
+		ps.size = int32(out.buf.Len() - ps.off)
 		out.pages = append(out.pages, ps)
 		md.NumValues += int64(n)
 		k += n
@@ -838,23 +853,23 @@ func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *record.Column, sc *sc
 }
 
 // encodePage compresses body and appends its header and bytes to dst.
-func (fw *FileWriter) encodePage(dst []byte, md *format.ColumnMetaData, ph *format.PageHeader, body []byte, sc *scratch) ([]byte, error) {
+func (fw *FileWriter) encodePage(dst *chain, md *format.ColumnMetaData, ph *format.PageHeader, body []byte, sc *scratch) error {
 	var err error
 	sc.comp, err = fw.codec.Encode(sc.comp[:0], body)
 	if err != nil {
-		return dst, err
+		return err
 	}
 	ph.UncompressedPageSize = int32(len(body))
 	ph.CompressedPageSize = int32(len(sc.comp))
 	sc.hdr.Reset()
 	if err := thrift.NewEncoder(new(thrift.CompactProtocol).NewWriter(&sc.hdr)).Encode(ph); err != nil {
-		return dst, err
+		return err
 	}
-	dst = append(dst, sc.hdr.Bytes()...)
-	dst = append(dst, sc.comp...)
+	dst.append(sc.hdr.Bytes())
+	dst.append(sc.comp)
 	md.TotalUncompressedSize += int64(sc.hdr.Len() + len(body))
 	md.TotalCompressedSize += int64(sc.hdr.Len() + len(sc.comp))
-	return dst, nil
+	return nil
 }
 
 // appendLevels appends levels as a length-prefixed RLE/bit-packed hybrid
