@@ -1,8 +1,5 @@
 package merge
 
-// CountDecoded makes the merge of o add to *n the rows it decodes from the
-// parts.
+// CountDecoded makes the merge of o add to *n the rows it reads from the
+// parts (a run reads one row past its range's end).
 func CountDecoded(o *Options, n *int64) { o.decoded = n }
-
-// ReadAhead is the rows a run reads at a time.
-const ReadAhead = readAhead

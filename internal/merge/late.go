@@ -44,14 +44,13 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 	if err != nil {
 		return nil, st, err
 	}
-	timeCol, idCol := schema.Index("eventtime"), schema.Index("eventid")
 	var files []store.File
 	defer func() {
 		for _, f := range files {
 			f.Close()
 		}
 	}()
-	open := func(key string) ([]parquet.RowGroup, error) {
+	open := func(key string) (*run, error) {
 		f, err := dst.OpenFile(ctx, key)
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", key, err)
@@ -64,7 +63,7 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 		if err := sameColumns(pf.Schema(), schema); err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}
-		return pf.RowGroups(), nil
+		return newRun(key, f, pf, schema, allGroups(pf)...), nil
 	}
 	in := &lateRuns{old: map[*run]bool{}}
 	var have runHeap
@@ -75,33 +74,34 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 	}()
 	// Each row group of a part is a sorted run; a present file is one.
 	for _, key := range parts {
-		groups, err := open(key)
+		all, err := open(key)
 		if err != nil {
 			return nil, st, err
 		}
-		for _, rg := range groups {
-			if err := push(&in.runHeap, &run{groups: []parquet.RowGroup{rg}, timeCol: timeCol, idCol: idCol}); err != nil {
+		for _, g := range all.groups {
+			r := *all
+			r.groups = []int{g}
+			if err := push(&in.runHeap, &r); err != nil {
 				return nil, st, err
 			}
 		}
 	}
 	for _, key := range earlier {
-		groups, err := open(key)
+		r, err := open(key)
 		if err != nil {
 			return nil, st, err
 		}
-		r := &run{groups: groups, timeCol: timeCol, idCol: idCol}
 		in.old[r] = true
 		if err := push(&in.runHeap, r); err != nil {
 			return nil, st, err
 		}
 	}
 	for _, key := range present {
-		groups, err := open(key)
+		r, err := open(key)
 		if err != nil {
 			return nil, st, err
 		}
-		if err := push(&have, &run{groups: groups, timeCol: timeCol, idCol: idCol}); err != nil {
+		if err := push(&have, r); err != nil {
 			return nil, st, err
 		}
 	}
@@ -148,7 +148,7 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 				keep = !found
 			}
 			if keep {
-				if err := out.add(r.buf[r.pos]); err != nil {
+				if err := out.add(r.cur); err != nil {
 					return nil, st, err
 				}
 				st.Kept++
@@ -177,7 +177,7 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 			if found {
 				st.Present++
 			} else {
-				if err := out.add(r.buf[r.pos]); err != nil {
+				if err := out.add(r.cur); err != nil {
 					return nil, st, err
 				}
 				st.Written++

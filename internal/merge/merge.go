@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/parquetrail/parquetrail/internal/commit"
 	"github.com/parquetrail/parquetrail/internal/plan"
@@ -47,7 +48,6 @@ const (
 	DefaultRowGroupRows    = 128 << 10
 	DefaultRowGroupBytes   = 16 << 20
 	DefaultMaxRuns         = 64
-	readAhead              = 32 // rows buffered per run
 
 	// runBudget is the memory the readers of the runs merged at once may
 	// take, and columnCost what one column of one run takes while it is
@@ -104,7 +104,7 @@ type Options struct {
 	// Progress reports (0: the rows of the row groups read).
 	RangeRows int64
 
-	// decoded, when set, counts the rows decoded from the parts (tests).
+	// decoded, when set, counts the rows read from the parts (tests).
 	decoded *int64
 }
 
@@ -174,7 +174,7 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 		Compression: cmp.Or(p.Compression, pqfile.Zstd), Deduplicate: p.Deduplicate,
 		Parts: len(parts),
 	}
-	timeCol, idCol := schema.Index("eventtime"), schema.Index("eventid")
+	timeCol := schema.Index("eventtime")
 	kv := map[string]string{
 		"parquetrail.columns":         schema.Set,
 		"parquetrail.sorted_by":       "eventtime,eventid",
@@ -189,27 +189,27 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 			f.Close()
 		}
 	}()
-	open := func(key string) (*parquet.File, error) {
+	open := func(key string) (*parquet.File, store.File, error) {
 		f, err := dst.OpenFile(ctx, key)
 		if err != nil {
-			return nil, fmt.Errorf("opening %s: %w", key, err)
+			return nil, nil, fmt.Errorf("opening %s: %w", key, err)
 		}
 		files = append(files, f)
 		pf, err := parquet.OpenFile(f, f.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true), parquet.ReadBufferSize(readBuffer))
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", key, err)
+			return nil, nil, fmt.Errorf("reading %s: %w", key, err)
 		}
 		if err := sameColumns(pf.Schema(), schema); err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
+			return nil, nil, fmt.Errorf("%s: %w", key, err)
 		}
-		return pf, nil
+		return pf, f, nil
 	}
 	var runs []*run
 	var inRange int64 // rows of the ranged runs read so far (counted as read)
 	total := int64(0)
 	lo, hi := opts.From.UnixMilli(), opts.To.UnixMilli()
 	for _, key := range parts {
-		pf, err := open(key)
+		pf, f, err := open(key)
 		if err != nil {
 			return nil, err
 		}
@@ -217,7 +217,7 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 			if rg.NumRows() == 0 {
 				continue
 			}
-			r := &run{groups: []parquet.RowGroup{rg}, timeCol: timeCol, idCol: idCol}
+			r := newRun(key, f, pf, schema, i)
 			if opts.ranged() {
 				first, last, ok := timeStats(pf, i, timeCol)
 				if ok && (last < lo || first >= hi) {
@@ -284,12 +284,12 @@ func Day(ctx context.Context, dst store.Store, p *plan.Plan, parts []string, opt
 			if err := tmp.finish(); err != nil {
 				return nil, err
 			}
-			for _, f := range tmp.files {
-				pf, err := open(f.Key)
+			for _, tf := range tmp.files {
+				pf, f, err := open(tf.Key)
 				if err != nil {
 					return nil, err
 				}
-				next = append(next, &run{groups: pf.RowGroups(), timeCol: timeCol, idCol: idCol})
+				next = append(next, newRun(tf.Key, f, pf, schema, allGroups(pf)...))
 			}
 		}
 		runs = next
@@ -400,21 +400,6 @@ func startRow(rg parquet.RowGroup, timeCol int, lo int64) (int64, error) {
 	return first + int64(sort.Search(len(values), func(i int) bool { return values[i].Int64() >= lo })), nil
 }
 
-// seekRows moves rows, a reader of row group rg, to row start. With the
-// offset index of every column chunk loaded, each column reads from the
-// page where the row is: the pages before it are neither read nor decoded.
-func seekRows(rg parquet.RowGroup, rows parquet.Rows, start int64) error {
-	for _, c := range rg.ColumnChunks() {
-		if fc, ok := c.(*parquet.FileColumnChunk); ok {
-			// Without one, the column's pages are read and skipped.
-			if _, err := fc.OffsetIndex(); err != nil && !errors.Is(err, parquet.ErrMissingOffsetIndex) {
-				return err
-			}
-		}
-	}
-	return rows.SeekToRow(start)
-}
-
 // sameColumns checks that a part has the columns of the run's schema.
 func sameColumns(got *parquet.Schema, want *record.Schema) error {
 	fields := got.Fields()
@@ -464,7 +449,7 @@ func mergeRuns(ctx context.Context, runs []*run, out *output, dedup bool) (int64
 		if dedup && r.id != nil && haveLast && r.time == lastTime && bytes.Equal(r.id, lastID) {
 			dups++
 		} else {
-			if err := out.add(r.buf[r.pos]); err != nil {
+			if err := out.add(r.cur); err != nil {
 				return dups, err
 			}
 			lastTime, haveLast = r.time, true
@@ -488,16 +473,20 @@ func mergeRuns(ctx context.Context, runs []*run, out *output, dedup bool) (int64
 }
 
 // run is a cursor over a sorted run: one row group of a part, or the row
-// groups of a staging file in order. Its reader opens on first use.
+// groups of a staging file in order. It reads with pqfile.Run, straight
+// from the pages into the output's batches; a group's reader opens on
+// first use.
 type run struct {
-	groups         []parquet.RowGroup
-	gi             int
-	rows           parquet.Rows
-	buf            []parquet.Row
-	pos, n         int
-	timeCol, idCol int
-	time           int64
-	id             []byte // nil when the row has no eventid
+	name   string
+	file   store.File
+	md     *format.FileMetaData
+	schema *record.Schema
+	groups []int // row groups of the file, in order
+	gi     int
+	cur    *pqfile.Run
+	time   int64
+	id     []byte // nil when the row's eventid is null or empty
+	null   bool   // the row's eventid is null
 
 	// ranged runs yield only rows with eventtime in [lo, hi), adding
 	// them to *count; the groups are sorted, so a group ends at hi.
@@ -510,24 +499,32 @@ type run struct {
 	decoded *int64
 }
 
+func newRun(name string, f store.File, pf *parquet.File, s *record.Schema, groups ...int) *run {
+	return &run{name: name, file: f, md: pf.Metadata(), schema: s, groups: groups}
+}
+
+// allGroups lists the row groups of pf.
+func allGroups(pf *parquet.File) []int {
+	g := make([]int, len(pf.Metadata().RowGroups))
+	for i := range g {
+		g[i] = i
+	}
+	return g
+}
+
 // size is the number of rows of the run's groups.
 func (r *run) size() int64 {
 	var n int64
 	for _, g := range r.groups {
-		n += g.NumRows()
+		n += r.md.RowGroups[g].NumRows
 	}
 	return n
 }
 
-func (r *run) close() {
-	if r.rows != nil {
-		r.rows.Close()
-		r.rows = nil
-	}
-	r.buf = nil
-}
+func (r *run) close() { r.cur = nil }
 
-// advance moves to the next row, reading ahead when the buffer is spent.
+// advance moves to the next row, skipping those outside a ranged run's
+// range.
 func (r *run) advance() (bool, error) {
 	for {
 		ok, err := r.next()
@@ -539,11 +536,7 @@ func (r *run) advance() (bool, error) {
 		}
 		if r.time >= r.hi {
 			// The rest of this sorted group is past the range.
-			if r.rows != nil {
-				r.rows.Close()
-				r.rows = nil
-			}
-			r.pos, r.n = 0, 0
+			r.cur = nil
 			continue
 		}
 		*r.count++
@@ -553,45 +546,48 @@ func (r *run) advance() (bool, error) {
 
 // next moves to the next row of the run's groups.
 func (r *run) next() (bool, error) {
-	r.pos++
-	for r.pos >= r.n {
-		if r.rows == nil {
+	for {
+		if r.cur == nil {
 			if r.gi >= len(r.groups) {
 				return false, nil
 			}
-			r.rows = r.groups[r.gi].Rows()
+			cur, err := pqfile.OpenRun(r.file, r.md, r.groups[r.gi], r.schema, r.name)
+			if err != nil {
+				return false, err
+			}
 			if r.gi == 0 && r.start > 0 {
-				if err := seekRows(r.groups[0], r.rows, r.start); err != nil {
+				// Each column starts at the page holding the row.
+				oi, err := pqfile.OffsetIndexes(r.file, r.md, r.groups[0])
+				if err != nil {
+					return false, fmt.Errorf("%s: %w", r.name, err)
+				}
+				if err := cur.SeekRow(r.start, oi); err != nil {
 					return false, err
 				}
 			}
 			r.gi++
-			if r.buf == nil {
-				r.buf = make([]parquet.Row, readAhead)
-			}
+			r.cur = cur
 		}
-		n, err := r.rows.ReadRows(r.buf)
-		r.pos, r.n = 0, n
-		if r.decoded != nil {
-			*r.decoded += int64(n)
-		}
-		if err == io.EOF {
-			r.rows.Close()
-			r.rows = nil
-		} else if err != nil {
+		ok, err := r.cur.Next()
+		if err != nil {
 			return false, err
 		}
+		if !ok {
+			r.cur = nil
+			continue
+		}
+		if r.decoded != nil {
+			*r.decoded++
+		}
+		r.time = r.cur.Time()
+		id, valid := r.cur.ID()
+		r.null = !valid
+		if len(id) == 0 {
+			id = nil
+		}
+		r.id = id
+		return true, nil
 	}
-	row := r.buf[r.pos]
-	// eventid and eventtime precede the first list column, so a value's
-	// position in the row is its column index.
-	r.time = row[r.timeCol].Int64()
-	if v := row[r.idCol]; v.IsNull() {
-		r.id = nil
-	} else {
-		r.id = v.ByteArray()
-	}
-	return true, nil
 }
 
 // less orders the runs by their rows in the order of pqfile.Batch.Sort:
@@ -604,7 +600,7 @@ func (r *run) less(o *run) bool {
 	if c := compareIDs(r, o); c != 0 {
 		return c < 0
 	}
-	return pqfile.CompareRows(r.buf[r.pos], o.buf[o.pos]) < 0
+	return r.cur.CompareContent(o.cur) < 0
 }
 
 type runHeap []*run
@@ -676,13 +672,13 @@ func (o *output) open() error {
 	return nil
 }
 
-// add appends one merged row; rows come in order. Full batches go to a
-// goroutine that encodes and writes them while the merge fills the next.
-func (o *output) add(row parquet.Row) error {
+// add appends the current row of r; rows come in order. Full batches go to
+// a goroutine that encodes and writes them while the merge fills the next.
+func (o *output) add(r *pqfile.Run) error {
 	if o.failed.Load() {
 		return o.finish() // the writer's error
 	}
-	if o.batch != nil && o.batch.Len() > 0 && o.batch.Size()+rowBytes(row) > o.opts.RowGroupBytes {
+	if o.batch != nil && o.batch.Len() > 0 && o.batch.Size()+r.RowBytes() > o.opts.RowGroupBytes {
 		// A big row (a record of megabytes) starts the next batch rather
 		// than push this one far past its bound.
 		if err := o.send(); err != nil {
@@ -699,24 +695,11 @@ func (o *output) add(row parquet.Row) error {
 			return o.err
 		}
 	}
-	if err := o.batch.AppendParquetRow(row); err != nil {
-		return err
-	}
+	o.batch.AppendRun(r)
 	if o.batch.Len() >= o.opts.RowGroupRows || o.batch.Size() >= o.opts.RowGroupBytes {
 		return o.send()
 	}
 	return nil
-}
-
-// rowBytes is about the memory a row takes in a batch.
-func rowBytes(row parquet.Row) int {
-	n := 16
-	for _, v := range row {
-		if v.Kind() == parquet.ByteArray {
-			n += 12 + len(v.ByteArray())
-		}
-	}
-	return n
 }
 
 func (o *output) start() {

@@ -31,9 +31,4 @@ func compareIDs(r, o *run) int {
 }
 
 // idNull says whether the row's eventid is null.
-func (r *run) idNull() bool {
-	if r.id != nil {
-		return false
-	}
-	return r.buf[r.pos][r.idCol].IsNull()
-}
+func (r *run) idNull() bool { return r.null }

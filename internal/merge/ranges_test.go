@@ -113,7 +113,7 @@ func TestRangeReadsItsPages(t *testing.T) {
 		if diff := cmp.Diff(in, rows); diff != "" {
 			t.Errorf("range %d [%v, %v) differs from the whole merge's rows in it (-whole +range):\n%s", k, from, to, diff)
 		}
-		if n < m.RowsIn || n > m.RowsIn+int64(m.Runs*merge.ReadAhead) {
+		if n < m.RowsIn || n > m.RowsIn+int64(m.Runs) {
 			t.Errorf("range %d: %d rows decoded for %d rows in it over %d runs", k, n, m.RowsIn, m.Runs)
 		}
 		t.Logf("range %d: %d of %d rows decoded, %d of %d bytes read", k, n, f.written, st.read.Load(), wholeRead)
@@ -124,7 +124,7 @@ func TestRangeReadsItsPages(t *testing.T) {
 	if rowsIn != whole.RowsIn || len(got) != len(want) {
 		t.Errorf("the ranges read %d rows and wrote %d; the whole merge %d and %d", rowsIn, len(got), whole.RowsIn, len(want))
 	}
-	if sumDecoded > f.written+int64(ranges*whole.Runs*merge.ReadAhead) {
+	if sumDecoded > f.written+int64(ranges*whole.Runs) {
 		t.Errorf("the ranges decoded %d rows together; the parts hold %d", sumDecoded, f.written)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/gzip"
 	"github.com/parquet-go/parquet-go/compress/uncompressed"
@@ -235,7 +234,7 @@ func (b *Batch) Append(r *record.Row) {
 
 // Sort orders the rows by (eventtime, eventid), rows without an eventid
 // first among equal times, and rows equal on both by their content (see
-// CompareRows): an order that does not depend on the order of Append.
+// order.go): an order that does not depend on the order of Append.
 func (b *Batch) Sort() {
 	b.perm = b.perm[:0]
 	for i := 0; i < b.n; i++ {
@@ -281,79 +280,6 @@ func (b *Batch) identity() {
 	for i := 0; i < b.n; i++ {
 		b.perm = append(b.perm, int32(i))
 	}
-}
-
-// AppendParquetRow appends a row read from a Parquet file of the same
-// schema (its values in column order, as parquet-go reads them).
-func (b *Batch) AppendParquetRow(row parquet.Row) error {
-	size := 16
-	var t, lt int64
-	vi := 0
-	for ci := range b.s.Columns {
-		c := &b.s.Columns[ci]
-		if vi >= len(row) || row[vi].Column() != ci {
-			return fmt.Errorf("row has no value for column %s", c.Name)
-		}
-		switch c.Kind {
-		case record.TimeUTC:
-			t = row[vi].Int64()
-			vi++
-		case record.TimeLocal:
-			lt = row[vi].Int64()
-			vi++
-		case record.StringList:
-			l := &b.lists[c.Field-record.FieldResourcesARN]
-			l.first = append(l.first, int32(len(l.elems.spans)))
-			switch def := row[vi].DefinitionLevel(); def {
-			case 0:
-				l.count = append(l.count, -1)
-				vi++
-			case 1:
-				l.count = append(l.count, 0)
-				vi++
-			default:
-				n := int32(0)
-				for ; vi < len(row) && row[vi].Column() == ci; vi++ {
-					if row[vi].DefinitionLevel() == 3 {
-						v := row[vi].ByteArray()
-						l.elems.add(v, true)
-						size += 12
-					} else {
-						l.elems.add(nil, false)
-					}
-					n++
-				}
-				l.count = append(l.count, n)
-			}
-		case record.Bool:
-			v := row[vi]
-			vi++
-			switch {
-			case v.IsNull():
-				b.cols[ci].add(nil, false)
-			case v.Boolean():
-				b.cols[ci].add(litTrue, true)
-			default:
-				b.cols[ci].add(litFalse, true)
-			}
-			size += 12
-		default:
-			v := row[vi]
-			vi++
-			if v.IsNull() {
-				b.cols[ci].add(nil, false)
-			} else {
-				bs := v.ByteArray()
-				b.cols[ci].add(bs, true)
-				size += 12
-			}
-		}
-	}
-	b.time = append(b.time, t)
-	b.local = append(b.local, lt)
-	b.size += size
-	b.n++
-	return nil
 }
 
 // freeBatches keeps a few batches (and their arenas) for later shards and

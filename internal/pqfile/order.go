@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"cmp"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/parquetrail/parquetrail/internal/record"
 )
 
@@ -23,8 +21,7 @@ import (
 // does not depend on how they were cut into batches and files, and the
 // first of the copies of an event in it (the one the merge keeps) is the
 // same whatever the layout. Batch.Sort is this order on a batch's rows;
-// CompareRows is its content part on rows read from a Parquet file of the
-// batch's schema.
+// Run.CompareContent is its content part on the rows of a staging file.
 
 // compareContent compares rows x and y of the batch column by column; it
 // is the tie-break of rows equal on (eventtime, eventid).
@@ -98,70 +95,4 @@ func (l *listBuf) compare(x, y int32) int {
 		}
 	}
 	return cmp.Compare(nx, ny)
-}
-
-// CompareRows compares two rows read from Parquet files of a batch schema
-// (values in column order, as parquet-go reads them) by their content, in
-// the order above. It is the tie-break of rows equal on (eventtime,
-// eventid), which callers compare first.
-//
-// A value's definition level says what it is: for an optional column 0 is
-// null and 1 a value; for a list 0 is a null list, 1 an empty one, 2 a null
-// element and 3 an element. Comparing the levels first, then the values,
-// value by value, is the content order; where one row's list ends before
-// the other's, its next value belongs to a later column.
-func CompareRows(a, b parquet.Row) int {
-	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
-		va, vb := &a[i], &b[i]
-		if ca, cb := va.Column(), vb.Column(); ca != cb {
-			return cmp.Compare(cb, ca) // a's list ended first when ca > cb
-		}
-		if r := cmp.Compare(va.DefinitionLevel(), vb.DefinitionLevel()); r != 0 {
-			return r
-		}
-		if r := compareValues(va, vb); r != 0 {
-			return r
-		}
-	}
-	return cmp.Compare(len(a), len(b))
-}
-
-// compareValues compares two values of one column at the same definition
-// level (both null or neither).
-func compareValues(a, b *parquet.Value) int {
-	if a.IsNull() || b.IsNull() {
-		return cmp.Compare(nullRank(a), nullRank(b))
-	}
-	ka, kb := a.Kind(), b.Kind()
-	if ka != kb {
-		return cmp.Compare(ka, kb)
-	}
-	switch ka {
-	case parquet.Boolean:
-		x, y := a.Boolean(), b.Boolean()
-		if x == y {
-			return 0
-		}
-		if x {
-			return 1
-		}
-		return -1
-	case parquet.Int32:
-		return cmp.Compare(a.Int32(), b.Int32())
-	case parquet.Int64:
-		return cmp.Compare(a.Int64(), b.Int64())
-	case parquet.Float:
-		return cmp.Compare(a.Float(), b.Float())
-	case parquet.Double:
-		return cmp.Compare(a.Double(), b.Double())
-	}
-	return bytes.Compare(a.Bytes(), b.Bytes())
-}
-
-func nullRank(v *parquet.Value) int {
-	if v.IsNull() {
-		return 0
-	}
-	return 1
 }

@@ -2,6 +2,7 @@ package pqfile_test
 
 import (
 	"bytes"
+	"cmp"
 	"math/rand"
 	"testing"
 
@@ -134,7 +135,7 @@ func readRows(t *testing.T, data []byte) []parquet.Row {
 }
 
 // TestSortTies: Batch.Sort puts rows in the documented order whatever the
-// order they were appended in, and CompareRows agrees with it on rows read
+// order they were appended in, and compareRows agrees with it on rows read
 // back from Parquet.
 func TestSortTies(t *testing.T) {
 	for _, set := range []string{record.Full, record.Seed} {
@@ -170,7 +171,7 @@ func TestSortTies(t *testing.T) {
 				}
 			}
 
-			// CompareRows on rows that Batch.Sort ranks by content (equal on
+			// compareRows on rows that Batch.Sort ranks by content (equal on
 			// eventtime and eventid): strictly increasing, zero for copies.
 			timeCol, idCol := s.Index("eventtime"), s.Index("eventid")
 			sameKey := func(x, y parquet.Row) bool {
@@ -184,14 +185,14 @@ func TestSortTies(t *testing.T) {
 						continue
 					}
 					ties++
-					c, back := pqfile.CompareRows(want[i], want[j]), pqfile.CompareRows(want[j], want[i])
+					c, back := compareRows(want[i], want[j]), compareRows(want[j], want[i])
 					switch {
 					case want[i].Equal(want[j]):
 						if c != 0 || back != 0 {
-							t.Errorf("rows %d and %d are copies, CompareRows says %d and %d", i, j, c, back)
+							t.Errorf("rows %d and %d are copies, compareRows says %d and %d", i, j, c, back)
 						}
 					case c >= 0 || back <= 0:
-						t.Errorf("rows %d < %d in the sort, CompareRows says %d (and %d reversed):\n%v\n%v", i, j, c, back, want[i], want[j])
+						t.Errorf("rows %d < %d in the sort, compareRows says %d (and %d reversed):\n%v\n%v", i, j, c, back, want[i], want[j])
 					}
 				}
 			}
@@ -213,7 +214,7 @@ func slicesWithout(rows []tieRow, drop func(tieRow) bool) []tieRow {
 }
 
 // TestSortTiesThroughBatches: rows read from Parquet into a batch
-// (AppendParquetRow, as the merge's output does) keep their order when the
+// (Batch.AppendRun, as the merge's output does) keep their order when the
 // batch is sorted again, and a batch sorted from rows read back in reverse
 // gives the same rows: the order survives the round trip the merge's
 // intermediate files take.
@@ -222,15 +223,41 @@ func TestSortTiesThroughBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := writeRows(t, s, orderedRows(), false)
-	batch := pqfile.NewBatch(s, 1<<20)
-	for i := len(want) - 1; i >= 0; i-- {
-		if err := batch.AppendParquetRow(want[i]); err != nil {
+	ordered := orderedRows()
+	want := writeRows(t, s, ordered, false)
+	// One row group per row, read back last first.
+	var one bytes.Buffer
+	w, err := pqfile.NewFileWriter(&one, s, pqfile.Snappy, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ordered {
+		b := pqfile.NewBatch(s, 1<<10)
+		b.Append(r.row(1_700_000_000_000))
+		if err := w.WriteBatch(b, true, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pf, err := parquet.OpenFile(bytes.NewReader(one.Bytes()), int64(one.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := pqfile.NewBatch(s, 1<<20)
+	for g := len(ordered) - 1; g >= 0; g-- {
+		r, err := pqfile.OpenRun(bytes.NewReader(one.Bytes()), pf.Metadata(), g, s, "rows.parquet")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := r.Next(); !ok || err != nil {
+			t.Fatalf("row group %d: %v %v", g, ok, err)
+		}
+		batch.AppendRun(r)
+	}
 	var buf bytes.Buffer
-	w, err := pqfile.NewFileWriter(&buf, s, "none", nil)
+	w, err = pqfile.NewFileWriter(&buf, s, "none", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,4 +276,70 @@ func TestSortTiesThroughBatches(t *testing.T) {
 			t.Fatalf("row %d is %v, want %v", i, got[i], want[i])
 		}
 	}
+}
+
+// compareRows compares two rows read from Parquet files of a batch schema
+// (values in column order, as parquet-go reads them) by their content, in
+// the order above. It is the tie-break of rows equal on (eventtime,
+// eventid), which callers compare first.
+//
+// A value's definition level says what it is: for an optional column 0 is
+// null and 1 a value; for a list 0 is a null list, 1 an empty one, 2 a null
+// element and 3 an element. Comparing the levels first, then the values,
+// value by value, is the content order; where one row's list ends before
+// the other's, its next value belongs to a later column.
+func compareRows(a, b parquet.Row) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		va, vb := &a[i], &b[i]
+		if ca, cb := va.Column(), vb.Column(); ca != cb {
+			return cmp.Compare(cb, ca) // a's list ended first when ca > cb
+		}
+		if r := cmp.Compare(va.DefinitionLevel(), vb.DefinitionLevel()); r != 0 {
+			return r
+		}
+		if r := compareValues(va, vb); r != 0 {
+			return r
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// compareValues compares two values of one column at the same definition
+// level (both null or neither).
+func compareValues(a, b *parquet.Value) int {
+	if a.IsNull() || b.IsNull() {
+		return cmp.Compare(nullRank(a), nullRank(b))
+	}
+	ka, kb := a.Kind(), b.Kind()
+	if ka != kb {
+		return cmp.Compare(ka, kb)
+	}
+	switch ka {
+	case parquet.Boolean:
+		x, y := a.Boolean(), b.Boolean()
+		if x == y {
+			return 0
+		}
+		if x {
+			return 1
+		}
+		return -1
+	case parquet.Int32:
+		return cmp.Compare(a.Int32(), b.Int32())
+	case parquet.Int64:
+		return cmp.Compare(a.Int64(), b.Int64())
+	case parquet.Float:
+		return cmp.Compare(a.Float(), b.Float())
+	case parquet.Double:
+		return cmp.Compare(a.Double(), b.Double())
+	}
+	return bytes.Compare(a.Bytes(), b.Bytes())
+}
+
+func nullRank(v *parquet.Value) int {
+	if v.IsNull() {
+		return 0
+	}
+	return 1
 }

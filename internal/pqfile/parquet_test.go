@@ -140,26 +140,24 @@ func sortedParts(t *testing.T, s *record.Schema, b *pqfile.Batch, k int) []*pqfi
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := pf.RowGroups()[0].Rows()
-	defer rows.Close()
+	r, err := pqfile.OpenRun(bytes.NewReader(buf.Bytes()), pf.Metadata(), 0, s, "sorted.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
 	parts := make([]*pqfile.Batch, k)
 	for i := range parts {
 		parts[i] = pqfile.NewBatch(s, 1<<20)
 	}
 	per := (b.Len() + k - 1) / k
-	rb := make([]parquet.Row, 64)
-	got := 0
-	for {
-		n, err := rows.ReadRows(rb)
-		for _, r := range rb[:n] {
-			if err := parts[got/per].AppendParquetRow(r); err != nil {
-				t.Fatal(err)
-			}
-			got++
-		}
+	for got := 0; ; got++ {
+		ok, err := r.Next()
 		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
 			break
 		}
+		parts[got/per].AppendRun(r)
 	}
 	return parts
 }
