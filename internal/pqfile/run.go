@@ -33,6 +33,7 @@ type Run struct {
 	rows int64 // of the row group
 	next int64 // the row Next moves to
 	name string
+	comp []byte // the compressed page being read, for every column
 
 	timeCol, idCol int
 }
@@ -55,14 +56,14 @@ type runCol struct {
 	dict    []byte   // the decoded dictionary page's values
 	dictOff []uint32 // value k is dict[dictOff[k]+4 : dictOff[k+1]]
 
-	comp, page []byte // a page's bytes, compressed and not
-	def, rep   []uint8
-	idx        []int32  // dictionary indexes of the page's values
-	lv         []int32  // levels being decoded
-	off        []uint32 // or PLAIN byte arrays: value k is page[off[k]+4 : off[k+1]]
-	bools      []byte   // or PLAIN booleans, bit-packed
-	ints       []byte   // or PLAIN int64s
-	dictPage   bool     // the page's values are dictionary indexes
+	comp     *[]byte // a page's compressed bytes: the Run's one buffer
+	page     []byte  // its decompressed bytes
+	def, rep []uint8
+	idx      []int32  // dictionary indexes of the page's values
+	off      []uint32 // or PLAIN byte arrays: value k is page[off[k]+4 : off[k+1]]
+	bools    []byte   // or PLAIN booleans, bit-packed
+	ints     []byte   // or PLAIN int64s
+	dictPage bool     // the page's values are dictionary indexes
 
 	// The current row: level entries [at, at+n), values [v, v+values).
 	at, n, v, values int
@@ -87,6 +88,7 @@ func OpenRun(f io.ReaderAt, md *format.FileMetaData, rg int, s *record.Schema, n
 		timeCol: s.Index("eventtime"), idCol: s.Index("eventid")}
 	for i := range s.Columns {
 		c := &r.cols[i]
+		c.comp = &r.comp
 		c.col = &s.Columns[i]
 		c.name = c.col.Name
 		cc := &g.Columns[i].MetaData
@@ -147,6 +149,16 @@ func codecOf(c format.CompressionCodec) (compress.Codec, error) {
 
 func (r *Run) errorf(c *runCol, err error) error {
 	return fmt.Errorf("%s: column %s: %w", r.name, c.name, err)
+}
+
+// Size is about the memory the Run holds, in bytes.
+func (r *Run) Size() int {
+	n := cap(r.comp)
+	for i := range r.cols {
+		c := &r.cols[i]
+		n += readBuffer + cap(c.dict) + 4*cap(c.dictOff) + cap(c.page) + cap(c.def) + cap(c.rep) + 4*cap(c.idx) + 4*cap(c.off)
+	}
+	return n
 }
 
 // Rows is the number of rows of the row group.
@@ -326,12 +338,13 @@ func (c *runCol) header() (*format.PageHeader, error) {
 
 // body reads and decompresses the body of the page of header ph.
 func (c *runCol) body(ph *format.PageHeader) error {
-	c.comp = slices.Grow(c.comp[:0], int(ph.CompressedPageSize))[:ph.CompressedPageSize]
-	if _, err := io.ReadFull(c.br, c.comp); err != nil {
+	comp := slices.Grow((*c.comp)[:0], int(ph.CompressedPageSize))[:ph.CompressedPageSize]
+	*c.comp = comp
+	if _, err := io.ReadFull(c.br, comp); err != nil {
 		return fmt.Errorf("reading a page: %w", err)
 	}
 	var err error
-	c.page, err = c.codec.Decode(c.page[:0], c.comp)
+	c.page, err = c.codec.Decode(c.page[:0], comp)
 	if err != nil {
 		return fmt.Errorf("decompressing a page: %w", err)
 	}
@@ -400,7 +413,7 @@ func (c *runCol) readPage() error {
 	c.at, c.v = 0, 0
 	c.n, c.values = 0, 0
 	if c.maxRep > 0 {
-		if c.rep, b, err = levels(c.rep[:0], b, n, 1, &c.lv); err != nil {
+		if c.rep, b, err = levels(c.rep[:0], b, n, 1); err != nil {
 			return fmt.Errorf("repetition levels: %w", err)
 		}
 		if n > 0 && c.rep[0] != 0 {
@@ -409,7 +422,7 @@ func (c *runCol) readPage() error {
 	}
 	values := n
 	if c.maxDef > 0 {
-		if c.def, b, err = levels(c.def[:0], b, n, bits.Len8(c.maxDef), &c.lv); err != nil {
+		if c.def, b, err = levels(c.def[:0], b, n, bits.Len8(c.maxDef)); err != nil {
 			return fmt.Errorf("definition levels: %w", err)
 		}
 		values = 0
@@ -470,7 +483,7 @@ func (c *runCol) readPage() error {
 
 // levels decodes n levels of bit width bw, length-prefixed (v1 data
 // pages), from b; it returns them and the rest of b.
-func levels(dst []uint8, b []byte, n, bw int, scratch *[]int32) ([]uint8, []byte, error) {
+func levels(dst []uint8, b []byte, n, bw int) ([]uint8, []byte, error) {
 	if len(b) < 4 {
 		return nil, nil, io.ErrUnexpectedEOF
 	}
@@ -478,20 +491,13 @@ func levels(dst []uint8, b []byte, n, bw int, scratch *[]int32) ([]uint8, []byte
 	if size > len(b)-4 {
 		return nil, nil, io.ErrUnexpectedEOF
 	}
-	v, _, err := hybrid((*scratch)[:0], b[4:4+size], n, bw)
-	*scratch = v
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, x := range v {
-		dst = append(dst, uint8(x))
-	}
-	return dst, b[4+size:], nil
+	dst, _, err := hybrid(dst, b[4:4+size], n, bw)
+	return dst, b[4+size:], err
 }
 
 // hybrid decodes n values of bit width bw of the RLE/bit-packed hybrid
-// encoding from b.
-func hybrid(dst []int32, b []byte, n, bw int) ([]int32, []byte, error) {
+// encoding from b (levels into uint8s, dictionary indexes into int32s).
+func hybrid[T uint8 | int32](dst []T, b []byte, n, bw int) ([]T, []byte, error) {
 	width := (bw + 7) / 8
 	for len(dst) < n {
 		h, k := binary.Uvarint(b)
@@ -510,7 +516,7 @@ func hybrid(dst []int32, b []byte, n, bw int) ([]int32, []byte, error) {
 			}
 			b = b[width:]
 			for range min(run, n-len(dst)) {
-				dst = append(dst, int32(v))
+				dst = append(dst, T(v))
 			}
 			continue
 		}
@@ -530,7 +536,7 @@ func hybrid(dst []int32, b []byte, n, bw int) ([]int32, []byte, error) {
 				nb += 8
 			}
 			if len(dst) < n {
-				dst = append(dst, int32(acc&mask))
+				dst = append(dst, T(acc&mask))
 			}
 			acc >>= bw
 			nb -= bw
