@@ -637,6 +637,7 @@ type output struct {
 	cur   *plan.File
 	w     store.Writer
 	fw    *pqfile.FileWriter
+	enc   *pqfile.Encoder // encodes the batches into fw
 	cw    *countingWriter
 
 	batch  *pqfile.Batch      // being filled by the merge
@@ -668,6 +669,7 @@ func (o *output) open() error {
 	}
 	fw.SetPageOptions(o.pages)
 	o.w, o.fw = w, fw
+	o.enc = fw.NewEncoder(o.opts.Workers, encodeDepth, o.release)
 	o.cur = &plan.File{Key: cmp.Or(o.publishAs, o.prefix) + name}
 	return nil
 }
@@ -702,13 +704,24 @@ func (o *output) add(r *pqfile.Run) error {
 	return nil
 }
 
+// encodeDepth is the batches the encoder holds at once: with the one the
+// merge fills, the output's batches.
+const encodeDepth = 2
+
 func (o *output) start() {
 	o.work = make(chan *pqfile.Batch, 1)
-	o.free = make(chan *pqfile.Batch, 2)
+	o.free = make(chan *pqfile.Batch, encodeDepth+1)
 	o.done = make(chan struct{})
-	o.free <- pqfile.GetBatch(o.schema, o.opts.RowGroupBytes)
-	o.free <- pqfile.GetBatch(o.schema, o.opts.RowGroupBytes)
+	for range encodeDepth + 1 {
+		o.free <- pqfile.GetBatch(o.schema, o.opts.RowGroupBytes)
+	}
 	go o.writer(o.work)
+}
+
+// release gives a batch back to the merge.
+func (o *output) release(b *pqfile.Batch) {
+	b.Reset()
+	o.free <- b
 }
 
 func (o *output) send() error {
@@ -732,22 +745,30 @@ func (o *output) send() error {
 func (o *output) writer(work <-chan *pqfile.Batch) {
 	defer close(o.done)
 	for b := range work {
-		if o.err == nil {
-			if o.err = o.writeBatch(b); o.err != nil {
-				o.failed.Store(true)
-			}
+		if o.err != nil {
+			o.release(b)
+			continue
 		}
-		b.Reset()
-		o.free <- b
+		if o.err = o.writeBatch(b); o.err != nil {
+			o.failed.Store(true)
+		}
 	}
 	if o.err == nil {
 		o.err = o.closeFile()
 	}
+	if o.enc != nil {
+		// After an error: end the encoder, its batches back.
+		_ = o.enc.Stop()
+		o.enc = nil
+	}
 }
 
+// writeBatch queues b for the encoder, which gives it back to the merge
+// once encoded (here when it is not queued).
 func (o *output) writeBatch(b *pqfile.Batch) error {
 	if o.cur == nil {
 		if err := o.open(); err != nil {
+			o.release(b)
 			return err
 		}
 	}
@@ -758,10 +779,12 @@ func (o *output) writeBatch(b *pqfile.Batch) error {
 	o.cur.MaxEventTime = time.UnixMilli(hi).UTC()
 	// Batches are a memory budget; a row group gathers several of them
 	// (their pages and dictionaries), up to RowGroupRows.
-	if err := o.fw.AppendBatch(b, true, o.opts.Workers); err != nil {
+	n := int64(b.Len())
+	if err := o.enc.Add(b, true); err != nil {
+		o.release(b)
 		return err
 	}
-	o.cur.Rows += int64(b.Len())
+	o.cur.Rows += n
 	if o.fw.RowGroupRows() < int64(o.opts.RowGroupRows) {
 		return nil
 	}
@@ -778,6 +801,9 @@ func (o *output) endRowGroup() error {
 	if o.fw.RowGroupRows() == 0 {
 		return nil
 	}
+	if err := o.enc.Flush(); err != nil {
+		return err
+	}
 	if err := o.fw.EndRowGroup(); err != nil {
 		return err
 	}
@@ -792,6 +818,10 @@ func (o *output) closeFile() error {
 	if err := o.endRowGroup(); err != nil {
 		return err
 	}
+	if err := o.enc.Stop(); err != nil {
+		return err
+	}
+	o.enc = nil
 	if err := o.fw.Close(); err != nil {
 		return err
 	}

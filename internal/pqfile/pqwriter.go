@@ -217,8 +217,9 @@ func (fw *FileWriter) AppendBatch(b *Batch, sorted bool, workers int) error {
 		fw.chunks = make([]chunk, len(fw.leaves))
 	}
 	fw.workers = workers
+	base := fw.rgRows
 	err := fw.eachChunk(workers, func(i int) int { return fw.leafBytes(b, fw.leaves[i]) }, func(i int, sc *scratch) error {
-		err := fw.encodeColumn(&fw.chunks[i], b, fw.leaves[i], sc)
+		err := fw.encodeColumn(&fw.chunks[i], b, fw.leaves[i], sc, base)
 		sc.trim(fw.page)
 		return err
 	})
@@ -581,7 +582,9 @@ func (b *Batch) mapValues(c *record.Column, part uint8, fn func(row int, v []byt
 	}
 }
 
-func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) error {
+// encodeColumn encodes leaf lf of the batch's rows into out; base is the
+// batch's first row in the row group.
+func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch, base int64) error {
 	c := &fw.s.Columns[lf.col]
 	if !out.open {
 		out.open = true
@@ -601,7 +604,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	md := &out.meta
 	switch c.Kind {
 	case record.TimeUTC, record.TimeLocal:
-		return fw.encodeTimes(out, b, c, sc)
+		return fw.encodeTimes(out, b, c, sc, base)
 	case record.Bool:
 		md.Type = format.Boolean
 	default:
@@ -694,7 +697,6 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch) e
 	pageVals := 0
 	sc.lo, sc.hi = sc.lo[:0], sc.hi[:0]
 	lastK := int32(-1)
-	base := fw.rgRows
 	flush := func() {
 		if len(sc.def) == 0 || err != nil {
 			return
@@ -816,7 +818,7 @@ func minMax(entries [][]byte) (lo, hi []byte) {
 	return bytes.Clone(lo), bytes.Clone(hi)
 }
 
-func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *record.Column, sc *scratch) error {
+func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *record.Column, sc *scratch, base int64) error {
 	md := &out.meta
 	md.Type = format.Int64
 	src := b.time
@@ -836,7 +838,7 @@ func (fw *FileWriter) encodeTimes(out *chunk, b *Batch, c *record.Column, sc *sc
 			out.lo, out.hi = lo, hi
 		}
 		out.lo, out.hi = min(out.lo, lo), max(out.hi, hi)
-		ps := pageStat{off: out.buf.Len(), firstRow: fw.rgRows + int64(k),
+		ps := pageStat{off: out.buf.Len(), firstRow: base + int64(k),
 			min: binary.LittleEndian.AppendUint64(nil, uint64(lo)), max: binary.LittleEndian.AppendUint64(nil, uint64(hi))}
 		ph := format.PageHeader{Type: format.DataPage, DataPageHeader: thrift.New(format.DataPageHeader{
 			NumValues: int32(n), Encoding: format.Plain, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE,
