@@ -14,9 +14,22 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG TARGETOS TARGETARCH VERSION=dev
+# INFLATE=libdeflate links shard-worker statically with Debian's libdeflate
+# (cgo), which inflates the logs about twice as fast as the pure-Go default;
+# cgo does not cross-compile here, so build it on the target's platform
+# (docker build --build-arg INFLATE=libdeflate, no --platform of another).
+ARG INFLATE=go
+RUN if [ "$INFLATE" = libdeflate ]; then \
+      apt-get update -qq && apt-get install -y -qq --no-install-recommends libdeflate-dev && rm -rf /var/lib/apt/lists/*; \
+    fi
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
-      -ldflags "-s -w -X main.version=${VERSION}" -o /out/shard-worker ./shard-worker && \
+    if [ "$INFLATE" = libdeflate ]; then \
+      CGO_ENABLED=1 go build -trimpath -tags libdeflate,netgo,osusergo \
+        -ldflags "-s -w -X main.version=${VERSION} -linkmode external -extldflags -static" -o /out/shard-worker ./shard-worker; \
+    else \
+      CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
+        -ldflags "-s -w -X main.version=${VERSION}" -o /out/shard-worker ./shard-worker; \
+    fi && \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION}" -o /out/manager ./cmd/manager
 

@@ -10,18 +10,28 @@ CACHE     ?= $(or $(PARQUETRAIL_CACHE),$(HOME)/.cache/parquetrail)
 DEMO_DIR  ?= $(CACHE)/demo
 REGISTRY  ?= ghcr.io/parquetrail
 IMAGE_TAG ?= $(VERSION)
+# INFLATE=libdeflate builds shard-worker with libdeflate (cgo, linked
+# statically; hack/libdeflate.sh installs libdeflate-dev), which inflates
+# the logs about twice as fast as the pure-Go default (INFLATE=go).
+INFLATE   ?= go
+ifeq ($(INFLATE),libdeflate)
+WORKER_BUILD := hack/libdeflate.sh && CGO_ENABLED=1 $(GO) build -trimpath -tags libdeflate,netgo,osusergo \
+	-ldflags '$(LDFLAGS) -linkmode external -extldflags -static'
+else
+WORKER_BUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+endif
 
-.PHONY: all build demo test test-unit test-integration test-e2e vet generate verify bench bench-scale controlplane duckdb image push clean
+.PHONY: all build demo test libdeflate test-unit test-integration test-e2e vet generate verify bench bench-scale controlplane duckdb image push clean
 .PHONY: helm test-chart chart-lint chart-package chart-push image-check push-multiarch chart-docs
 
 all: build
 
-build: ## Build shard-worker and the manager into ./bin.
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/shard-worker ./shard-worker
+build: ## Build shard-worker and the manager into ./bin (INFLATE=libdeflate: the faster inflate).
+	$(WORKER_BUILD) -o $(BIN)/shard-worker ./shard-worker
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/manager ./cmd/manager
 
 demo: ## Generate the demo day and convert it in one process (no cluster, no cloud account).
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/shard-worker ./shard-worker
+	$(WORKER_BUILD) -o $(BIN)/shard-worker ./shard-worker
 	$(GO) run ./hack/gen --preset demo --out $(DEMO_DIR)/source
 	rm -rf $(DEMO_DIR)/output
 	$(BIN)/shard-worker run --source $(DEMO_DIR)/source --destination $(DEMO_DIR)/output \
@@ -29,11 +39,16 @@ demo: ## Generate the demo day and convert it in one process (no cluster, no clo
 		--columns seed --local-time-column eventtime_kst
 	@echo; echo "Parquet written under $(DEMO_DIR)/output/proc_ymd=20261124/"
 
-# Everything CI runs (.ci/run): the control plane, DuckDB and helm are
-# installed first, so that no suite can skip for want of them.
-test: vet verify controlplane duckdb helm
+# Everything CI runs (.ci/run): the control plane, DuckDB, helm and
+# libdeflate are installed first, so that no suite can skip for want of
+# them. The packages that inflate logs run again in the libdeflate build.
+test: vet verify controlplane duckdb helm libdeflate
 	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) PARQUETRAIL_REQUIRE_ALL=1 \
 		$(GO) test -count=1 -timeout 45m ./...
+	CGO_ENABLED=1 $(GO) test -count=1 -tags libdeflate ./internal/scan/... ./internal/flatten/... ./shard-worker/...
+
+libdeflate: ## Install libdeflate-dev for the libdeflate build (apt-get, as root).
+	hack/libdeflate.sh
 
 vet:
 	$(GO) vet ./...

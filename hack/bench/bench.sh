@@ -43,11 +43,15 @@
 #   BENCH_SKIP_FLOOR=1        leave a side out
 #   BENCH_DUCKDB_NODEDUP=1    also run DuckDB without dropping duplicates
 #   BENCH_STRICT=1            exit non-zero when row counts disagree
+#   BENCH_INFLATE=go          shard-worker's pure-Go build (default: libdeflate's
+#                             inflate, hack/libdeflate.sh, when it can be had)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root"
+# shellcheck source=hack/bench/worker.sh
+source "$here/worker.sh"
 
 cache=${PARQUETRAIL_CACHE:-$HOME/.cache/parquetrail}
 seed=${BENCH_SEED:-1}
@@ -124,7 +128,7 @@ count_rows() { # folder of proc_ymd=YYYYMMDD → rows in its Parquet files, or "
 # 3. parquetrail.
 if [ "${BENCH_SKIP_PARQUETRAIL:-}" != 1 ]; then
 	say "shard-worker run ($date $zone, seed columns, late arrival ${margin_h}h)"
-	if CGO_ENABLED=0 go build -trimpath -o "$work/shard-worker" ./shard-worker; then
+	if build_worker "$work/shard-worker"; then
 		set +e
 		"$gnu_time" -v -o "$out/parquetrail.time" "$work/shard-worker" run \
 			--source "$day_dir" --destination "$out/parquetrail" \
@@ -205,7 +209,7 @@ fi
 # 7. The table.
 set +e
 node "$here/report.mjs" --stamp "$stamp" --out "$results" --load "$load_before" \
-	--load-after "$(cut -d' ' -f1-3 /proc/loadavg)" --duckdb-version "$duckdb_version" "${runs[@]}" "${floors[@]}"
+	--load-after "$(cut -d' ' -f1-3 /proc/loadavg)" --duckdb-version "$duckdb_version" --inflater "${inflater:-}" "${runs[@]}" "${floors[@]}"
 rc=$?
 set -e
 if [ $rc = 3 ] && [ "${BENCH_STRICT:-}" != 1 ]; then

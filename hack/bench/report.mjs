@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     load: { type: 'string', default: '' },
     'load-after': { type: 'string', default: '' },
     'duckdb-version': { type: 'string', default: '' },
+    inflater: { type: 'string', default: '' },
     run: { type: 'string', multiple: true, default: [] },
     floor: { type: 'string', multiple: true, default: [] },
   },
@@ -136,6 +137,7 @@ const result = {
     generatorVersion: stamp.version,
   },
   duckdbVersion: args['duckdb-version'],
+  inflater: args.inflater,
   runs,
   ratios,
   floors,
@@ -166,7 +168,8 @@ console.log(`Reference day ${stamp.options.date} ${stamp.options.timeZone} (seed
   `${(day.jsonBytes / 1e6).toFixed(0)} MB JSON, ${(day.gzipBytes / 1e6).toFixed(0)} MB json.gz; ` +
   `${day.rows.toLocaleString('en-US')} rows expected`);
 console.log(`Machine: ${result.machine.cpus} CPUs, ${result.machine.memGiB} GiB; load average before ${args.load || '?'}, after ${args['load-after'] || '?'}` +
-  (args['duckdb-version'] ? `; DuckDB ${args['duckdb-version']}` : ''));
+  (args['duckdb-version'] ? `; DuckDB ${args['duckdb-version']}` : '') +
+  (args.inflater ? `; shard-worker inflates with ${args.inflater}` : ''));
 console.log('(records/s and MB/s: the whole day\'s records and JSON bytes over wall time)');
 console.log();
 console.log(row(['', ...cols]));

@@ -35,6 +35,8 @@
 #   BENCH_SCALE_WORKERS    the W values, R = W (default "1 2 4 8 16")
 #   BENCH_SCALE_PARALLEL   flatten or merge processes at once (default: nproc)
 #   BENCH_SCALE_RSS_MIB    flag a process whose peak RSS is over this (default 256)
+#   BENCH_INFLATE=go       shard-worker's pure-Go build (default: libdeflate's inflate
+#                          when hack/libdeflate.sh can provide it)
 #   BENCH_SCALE_KEEP=1     keep the work folder (each process's time, output and
 #                          rowdigest files; the destinations are removed anyway)
 set -euo pipefail
@@ -42,6 +44,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root"
+# shellcheck source=hack/bench/worker.sh
+source "$here/worker.sh"
 
 cache=${PARQUETRAIL_CACHE:-$HOME/.cache/parquetrail}
 seed=${BENCH_SEED:-1}
@@ -78,7 +82,8 @@ read -r date zone margin_h < <(node -e '
 	const late = (Date.parse(s.stats.lastDelivery) - Date.parse(s.stats.windowEnd)) / 3600e3;
 	console.log(s.options.date, s.options.timeZone || "UTC", Math.max(1, Math.ceil(late)));
 ' "$stamp")
-CGO_ENABLED=0 go build -trimpath -o "$work/shard-worker" ./shard-worker
+build_worker "$work/shard-worker"
+say "shard-worker inflates with $inflater"
 sw=$work/shard-worker
 go build -o "$work/rowdigest" ./hack/bench/rowdigest
 find "$day_dir/AWSLogs" -name '*.json.gz' -exec cat {} + >/dev/null # warm page cache

@@ -12,7 +12,8 @@ import (
 // magic is inflated, any other is read as it is. Its decompressor is reused
 // from object to object. The zero value is ready to use.
 type Gunzip struct {
-	zr *gzip.Reader
+	zr  *gzip.Reader
+	lib *inflater // the libdeflate build's whole-object decompressor
 }
 
 // Open returns a reader of src's content: inflated when src starts with the
@@ -23,6 +24,10 @@ func (g *Gunzip) Open(src io.Reader) (io.Reader, error) {
 	head, gzipped, err := sniffGzip(src)
 	if err != nil || !gzipped {
 		return head, err
+	}
+	out, head, err := g.whole(head)
+	if out != nil || err != nil {
+		return out, err
 	}
 	if g.zr == nil {
 		g.zr, err = gzip.NewReader(head)

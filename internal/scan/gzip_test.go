@@ -83,6 +83,16 @@ func TestGunzipOpenErrors(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "gzip: ") {
 		t.Errorf("bad gzip header: got %v, want a gzip error", err)
 	}
+	// A read error inside the object: at Open (inflated whole) or at a
+	// later read (streamed), the store's error either way.
+	whole := gzipped(t, bytes.Repeat([]byte("record "), 10000))
+	r, err := g.Open(&failingReader{data: whole[:len(whole)/2], err: broken})
+	if err == nil {
+		_, err = io.ReadAll(r)
+	}
+	if !errors.Is(err, broken) {
+		t.Errorf("read error inside the object: got %v, want the source's", err)
+	}
 }
 
 // TestReaderRefusesSecondGzip: a Reader told its source is decompressed
@@ -101,5 +111,72 @@ func TestReaderRefusesSecondGzip(t *testing.T) {
 	r.Reset(bytes.NewReader(gzipped(t, doc)), s, ReaderOptions{})
 	if err := r.Next(&row); err != io.EOF {
 		t.Errorf("gzipped document without records: got %v, want io.EOF", err)
+	}
+}
+
+// TestGunzipSizesAndFaults: whatever the build's inflater (the libdeflate
+// build inflates small objects whole and streams the rest), objects small
+// and large, of several gzip members, or damaged, read the same: their
+// content, or an error.
+func TestGunzipSizesAndFaults(t *testing.T) {
+	t.Logf("inflater: %s", Inflater)
+	small := []byte(`{"Records":[{"eventID":"a"}]}`)
+	noise := make([]byte, 5<<20) // incompressible: over 4 MiB of gzip
+	x := uint64(1)
+	for i := range noise {
+		x = x*6364136223846793005 + 1442695040888963407
+		noise[i] = byte(x >> 56)
+	}
+	zeros := make([]byte, 17<<20) // a trailer size over 16 MiB
+	members := append(gzipped(t, small), gzipped(t, []byte(`more`))...)
+	for _, c := range []struct {
+		name string
+		in   []byte
+		want []byte
+	}{
+		{"small", gzipped(t, small), small},
+		{"empty content", gzipped(t, nil), nil},
+		{"large gzip", gzipped(t, noise), noise},
+		{"large content", gzipped(t, zeros), zeros},
+		{"two members", members, append(append([]byte(nil), small...), "more"...)},
+	} {
+		var g Gunzip
+		for round := range 2 { // and again with the buffers of the first
+			r, err := g.Open(bytes.NewReader(c.in))
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			got, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatalf("%s, round %d: %v", c.name, round, err)
+			}
+			if !bytes.Equal(got, c.want) {
+				t.Fatalf("%s, round %d: read %d bytes, want %d", c.name, round, len(got), len(c.want))
+			}
+		}
+	}
+
+	// Damage: a flipped byte in the compressed data, a wrong CRC, a
+	// trailer size that does not match, a cut-off end.
+	base := gzipped(t, bytes.Repeat([]byte(`{"eventID":"abc","eventName":"GetObject"},`), 2000))
+	flip := func(at int) []byte {
+		b := append([]byte(nil), base...)
+		b[at] ^= 0x5a
+		return b
+	}
+	for name, in := range map[string][]byte{
+		"flipped data": flip(len(base) / 2),
+		"wrong crc":    flip(len(base) - 6),
+		"wrong size":   flip(len(base) - 2),
+		"cut off":      base[:len(base)-9],
+	} {
+		var g Gunzip
+		r, err := g.Open(bytes.NewReader(in))
+		if err == nil {
+			_, err = io.ReadAll(r)
+		}
+		if err == nil {
+			t.Errorf("%s: read without an error", name)
+		}
 	}
 }
