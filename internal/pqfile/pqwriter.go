@@ -884,17 +884,23 @@ func appendLevels(dst []byte, levels []uint8, bw int) []byte {
 	return dst
 }
 
-func appendHybrid8(dst []byte, v []uint8, bw int) []byte {
-	return appendHybrid(dst, len(v), func(i int) uint32 { return uint32(v[i]) }, bw)
+func appendHybrid8(dst []byte, v []uint8, bw int) []byte { return appendHybrid(dst, v, bw) }
+
+func appendHybrid32(dst []byte, v []int32, bw int) []byte { return appendHybrid(dst, v, bw) }
+
+// runLen is the length of the run of values equal to v[i] from i.
+func runLen[T uint8 | int32](v []T, i int) int {
+	j := i + 1
+	for j < len(v) && v[j] == v[i] {
+		j++
+	}
+	return j - i
 }
 
-func appendHybrid32(dst []byte, v []int32, bw int) []byte {
-	return appendHybrid(dst, len(v), func(i int) uint32 { return uint32(v[i]) }, bw)
-}
-
-// appendHybrid encodes n values of bit width bw: runs of 8 or more equal
+// appendHybrid encodes the values of bit width bw: runs of 8 or more equal
 // values as RLE runs, the rest as bit-packed groups of 8.
-func appendHybrid(dst []byte, n int, at func(int) uint32, bw int) []byte {
+func appendHybrid[T uint8 | int32](dst []byte, v []T, bw int) []byte {
+	n := len(v)
 	if bw == 0 {
 		if n > 0 {
 			dst = binary.AppendUvarint(dst, uint64(n)<<1)
@@ -902,19 +908,12 @@ func appendHybrid(dst []byte, n int, at func(int) uint32, bw int) []byte {
 		return dst
 	}
 	width := (bw + 7) / 8
-	runAt := func(i int) int { // length of the run of equal values at i
-		j := i + 1
-		for j < n && at(j) == at(i) {
-			j++
-		}
-		return j - i
-	}
 	for i := 0; i < n; {
-		if r := runAt(i); r >= 8 {
+		if r := runLen(v, i); r >= 8 {
 			dst = binary.AppendUvarint(dst, uint64(r)<<1)
-			v := at(i)
+			x := uint32(v[i])
 			for k := 0; k < width; k++ {
-				dst = append(dst, byte(v>>(8*k)))
+				dst = append(dst, byte(x>>(8*k)))
 			}
 			i += r
 			continue
@@ -925,19 +924,25 @@ func appendHybrid(dst []byte, n int, at func(int) uint32, bw int) []byte {
 		for i < n && groups < 63 {
 			i += 8
 			groups++
-			if i < n && runAt(i) >= 8 {
+			if i < n && runLen(v, i) >= 8 {
 				break
 			}
 		}
 		dst = binary.AppendUvarint(dst, uint64(groups)<<1|1)
 		var acc uint64
 		nb := 0
-		for k := start; k < start+groups*8; k++ {
-			var v uint32
-			if k < n {
-				v = at(k)
+		end := min(start+groups*8, n)
+		for _, x := range v[start:end] {
+			acc |= uint64(uint32(x)) << nb
+			nb += bw
+			for nb >= 8 {
+				dst = append(dst, byte(acc))
+				acc >>= 8
+				nb -= 8
 			}
-			acc |= uint64(v) << nb
+		}
+		// The last group's padding: zeros.
+		for k := end; k < start+groups*8; k++ {
 			nb += bw
 			for nb >= 8 {
 				dst = append(dst, byte(acc))
