@@ -226,28 +226,14 @@ func TestSortTiesThroughBatches(t *testing.T) {
 	ordered := orderedRows()
 	want := writeRows(t, s, ordered, false)
 	// One row group per row, read back last first.
-	var one bytes.Buffer
-	w, err := pqfile.NewFileWriter(&one, s, pqfile.Snappy, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range ordered {
-		b := pqfile.NewBatch(s, 1<<10)
-		b.Append(r.row(1_700_000_000_000))
-		if err := w.WriteBatch(b, true, 1); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	pf, err := parquet.OpenFile(bytes.NewReader(one.Bytes()), int64(one.Len()))
+	one := rowGroupEach(t, s, ordered, pqfile.PageOptions{})
+	pf, err := parquet.OpenFile(bytes.NewReader(one), int64(len(one)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	batch := pqfile.NewBatch(s, 1<<20)
 	for g := len(ordered) - 1; g >= 0; g-- {
-		r, err := pqfile.OpenRun(bytes.NewReader(one.Bytes()), pf.Metadata(), g, s, "rows.parquet")
+		r, err := pqfile.OpenRun(bytes.NewReader(one), pf.Metadata(), g, s, "rows.parquet")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +243,7 @@ func TestSortTiesThroughBatches(t *testing.T) {
 		batch.AppendRun(r)
 	}
 	var buf bytes.Buffer
-	w, err = pqfile.NewFileWriter(&buf, s, "none", nil)
+	w, err := pqfile.NewFileWriter(&buf, s, "none", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,6 +262,28 @@ func TestSortTiesThroughBatches(t *testing.T) {
 			t.Fatalf("row %d is %v, want %v", i, got[i], want[i])
 		}
 	}
+}
+
+// rowGroupEach writes rows in order, one row group each, with page options o.
+func rowGroupEach(t *testing.T, s *record.Schema, rows []tieRow, o pqfile.PageOptions) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := pqfile.NewFileWriter(&buf, s, pqfile.Snappy, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetPageOptions(o)
+	for _, r := range rows {
+		b := pqfile.NewBatch(s, 1<<10)
+		b.Append(r.row(1_700_000_000_000))
+		if err := w.WriteBatch(b, true, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // compareRows compares two rows read from Parquet files of a batch schema

@@ -214,24 +214,8 @@ func TestRunCompareContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	ordered := orderedRows()
-	var buf bytes.Buffer
-	w, err := pqfile.NewFileWriter(&buf, s, pqfile.Snappy, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.SetPageOptions(pqfile.PageOptions{PageBytes: 64, PageRows: 3, DictBytes: 256})
 	// One row per row group, so that each is a Run of its own.
-	for _, r := range ordered {
-		batch := pqfile.NewBatch(s, 1<<10)
-		batch.Append(r.row(1_700_000_000_000))
-		if err := w.WriteBatch(batch, true, 1); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
+	data := rowGroupEach(t, s, ordered, pqfile.PageOptions{PageBytes: 64, PageRows: 3, DictBytes: 256})
 	pf, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
