@@ -55,7 +55,7 @@ func (g *Gunzip) whole(src io.Reader) (io.Reader, io.Reader, error) {
 	}
 	f := g.lib
 	in := f.in[:0]
-	for len(in) <= wholeIn {
+	for idle := 0; len(in) <= wholeIn; {
 		if len(in) == cap(in) {
 			in = append(in, 0)[:len(in)]
 		}
@@ -63,6 +63,13 @@ func (g *Gunzip) whole(src io.Reader) (io.Reader, io.Reader, error) {
 		in = in[:len(in)+n]
 		if err == io.EOF {
 			break
+		}
+		if n == 0 && err == nil {
+			if idle++; idle == 100 {
+				err = io.ErrNoProgress
+			}
+		} else {
+			idle = 0
 		}
 		if err != nil {
 			f.in = in[:0]
