@@ -279,7 +279,9 @@ func (fw *FileWriter) EndRowGroup() error {
 	// Dictionary pages are compressed on the workers too: a row group's
 	// dictionaries can be megabytes.
 	err := fw.eachChunk(fw.workers, func(i int) int { return fw.chunks[i].dictBytes }, func(i int, sc *scratch) error {
-		return fw.finishChunk(&fw.chunks[i], fw.leaves[i], sc)
+		err := fw.finishChunk(&fw.chunks[i], fw.leaves[i], sc)
+		sc.trim(fw.page)
+		return err
 	})
 	if err != nil {
 		return err
