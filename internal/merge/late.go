@@ -44,6 +44,12 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 	if err != nil {
 		return nil, st, err
 	}
+	// The target day's files have the plan's types (proc_ymd is the
+	// target's); pqfile.Run reads them back into the parts' rows.
+	fileSchema, err := schema.FileSchema(p.Types, target)
+	if err != nil {
+		return nil, st, err
+	}
 	var files []store.File
 	defer func() {
 		for _, f := range files {
@@ -61,7 +67,9 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 			return nil, fmt.Errorf("reading %s: %w", key, err)
 		}
 		if err := sameColumns(pf.Schema(), schema); err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
+			if sameColumns(pf.Schema(), fileSchema) != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
 		}
 		return newRun(key, f, pf, schema, allGroups(pf)...), nil
 	}
@@ -109,11 +117,6 @@ func Late(ctx context.Context, dst store.Store, p *plan.Plan, target, sourceYMD 
 	heap.Init(&have)
 
 	name := LateFilePrefix(sourceYMD)
-	// The target day's files have the plan's types (proc_ymd is the target's).
-	fileSchema, err := schema.FileSchema(p.Types, target)
-	if err != nil {
-		return nil, st, err
-	}
 	out := &output{ctx: ctx, dst: dst, schema: schema, fileSchema: fileSchema, compression: cmp.Or(p.Compression, pqfile.Zstd),
 		prefix: commit.StagedKey(target, p.RunID, name), publishAs: plan.PartitionPrefix(target) + name,
 		runID: p.RunID, opts: Options{TargetFileBytes: math.MaxInt64, RowGroupRows: DefaultRowGroupRows,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/bits"
 	"slices"
+	"time"
 
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
@@ -34,6 +35,11 @@ type Run struct {
 	next int64 // the row Next moves to
 	name string
 	comp []byte // the compressed page being read, for every column
+	// maps are the value leaves of the Spark types' MAP columns; mapOf
+	// gives a batch column's, or -1.
+	maps  []runCol
+	mapOf []int
+	json  []byte // a MAP column's row as JSON
 
 	timeCol, idCol int
 }
@@ -42,6 +48,8 @@ type Run struct {
 type runCol struct {
 	col            *record.Column
 	name           string
+	mode           uint8
+	chunk          int // the column chunk's index in the row group
 	maxDef, maxRep uint8
 	codec          compress.Codec
 	typ            format.Type
@@ -63,6 +71,7 @@ type runCol struct {
 	off      []uint32 // or PLAIN byte arrays: value k is page[off[k]+4 : off[k+1]]
 	bools    []byte   // or PLAIN booleans, bit-packed
 	ints     []byte   // or PLAIN int64s
+	times    []int64  // a text time column's values, parsed
 	dictPage bool     // the page's values are dictionary indexes
 
 	// The current row: level entries [at, at+n), values [v, v+values).
@@ -74,64 +83,133 @@ type runCol struct {
 const readBuffer = 2 << 10
 
 // OpenRun opens row group rg of the file read by f, whose metadata is md,
-// written with schema s; name names the file in errors. Call Next for the
-// first row.
+// written with schema s or, for a day's published files of the Spark
+// types, with s.FileSchema(record.Spark, ...): then proc_ymd is skipped,
+// the times are read back from their text and each MAP column is given
+// back as the JSON object of its entries (string values), which the Spark
+// writer turns into the same map again. name names the file in errors.
+// Call Next for the first row.
 func OpenRun(f io.ReaderAt, md *format.FileMetaData, rg int, s *record.Schema, name string) (*Run, error) {
 	if rg < 0 || rg >= len(md.RowGroups) {
 		return nil, fmt.Errorf("%s: no row group %d", name, rg)
 	}
 	g := &md.RowGroups[rg]
-	if len(g.Columns) != len(s.Columns) {
-		return nil, fmt.Errorf("%s: %d column chunks, the %s set has %d columns", name, len(g.Columns), s.Set, len(s.Columns))
-	}
 	r := &Run{s: s, cols: make([]runCol, len(s.Columns)), rows: g.NumRows, name: name,
-		timeCol: s.Index("eventtime"), idCol: s.Index("eventid")}
-	for i := range s.Columns {
-		c := &r.cols[i]
-		c.comp = &r.comp
-		c.col = &s.Columns[i]
-		c.name = c.col.Name
-		cc := &g.Columns[i].MetaData
-		if len(cc.PathInSchema) == 0 || cc.PathInSchema[0] != c.name {
-			return nil, fmt.Errorf("%s: column chunk %d is %q, want %q", name, i, cc.PathInSchema, c.name)
+		timeCol: s.Index("eventtime"), idCol: s.Index("eventid"),
+		// Sized once: the cursors are taken by address.
+		maps: make([]runCol, 0, len(g.Columns)), mapOf: make([]int, len(s.Columns))}
+	for i := range r.mapOf {
+		r.mapOf[i] = -1
+	}
+	found := make([]bool, len(s.Columns))
+	for k := range g.Columns {
+		cc := &g.Columns[k].MetaData
+		path := cc.PathInSchema
+		if len(path) == 0 {
+			return nil, fmt.Errorf("%s: column chunk %d has no path", name, k)
 		}
-		switch c.col.Kind {
-		case record.TimeUTC, record.TimeLocal:
-			c.typ = format.Int64
-		case record.StringList:
-			c.maxDef, c.maxRep, c.typ = 3, 1, format.ByteArray
-		case record.Bool:
-			c.maxDef, c.typ = 1, format.Boolean
-		case record.String, record.JSON:
-			c.maxDef, c.typ = 1, format.ByteArray
-		default:
-			return nil, fmt.Errorf("%s: column %s: kind %v is not in a staging file", name, c.name, c.col.Kind)
-		}
-		if cc.Type != c.typ {
-			return nil, fmt.Errorf("%s: column %s has type %v, want %v", name, c.name, cc.Type, c.typ)
-		}
-		codec, err := codecOf(cc.Codec)
-		if err != nil {
-			return nil, fmt.Errorf("%s: column %s: %w", name, c.name, err)
-		}
-		c.codec = codec
-		c.start, c.data = cc.DataPageOffset, cc.DataPageOffset
-		if cc.DictionaryPageOffset > 0 && cc.DictionaryPageOffset < c.start {
-			c.start = cc.DictionaryPageOffset
-		}
-		c.end = c.start + cc.TotalCompressedSize
-		c.sr = io.NewSectionReader(f, c.start, cc.TotalCompressedSize)
-		c.br = bufio.NewReaderSize(c.sr, readBuffer)
-		c.dec = thrift.NewDecoder(new(thrift.CompactProtocol).NewReader(c.br))
-		if c.data > c.start {
-			if err := c.readDict(); err != nil {
-				return nil, r.errorf(c, err)
+		ci := s.Index(path[0])
+		if ci < 0 {
+			if path[0] == record.ProcYMDColumn {
+				continue // the Spark types' partition column: the day's, not the row's
 			}
+			return nil, fmt.Errorf("%s: column %q is not in the %s set", name, path[0], s.Set)
 		}
-		c.reset()
+		col := &s.Columns[ci]
+		c, mode := &r.cols[ci], native
+		switch {
+		case len(path) == 3 && path[1] == "key_value" && col.Kind == record.JSON && path[2] == "value":
+			if r.mapOf[ci] >= 0 {
+				return nil, fmt.Errorf("%s: column %s: two value leaves", name, col.Name)
+			}
+			r.maps = append(r.maps, runCol{})
+			r.mapOf[ci] = len(r.maps) - 1
+			c, mode = &r.maps[len(r.maps)-1], mapValue
+		case len(path) == 3 && path[1] == "key_value" && col.Kind == record.JSON && path[2] == "key":
+			mode = mapKey
+		case col.Kind == record.TimeUTC && cc.Type == format.ByteArray:
+			mode = timeText
+		case col.Kind == record.TimeLocal && cc.Type == format.ByteArray:
+			mode = localText
+		}
+		if mode != mapValue {
+			if found[ci] {
+				return nil, fmt.Errorf("%s: column %s twice", name, col.Name)
+			}
+			found[ci] = true
+		}
+		if err := r.openCol(f, c, col, mode, k, cc); err != nil {
+			return nil, err
+		}
+	}
+	for ci, ok := range found {
+		if !ok {
+			return nil, fmt.Errorf("%s: no column %s", name, s.Columns[ci].Name)
+		}
+		if (r.cols[ci].mode == mapKey) != (r.mapOf[ci] >= 0) {
+			return nil, fmt.Errorf("%s: column %s: a map needs its key and value leaves", name, s.Columns[ci].Name)
+		}
 	}
 	return r, nil
 }
+
+// openCol starts cursor c on column chunk k (metadata cc) of batch column
+// col, read in the given mode.
+func (r *Run) openCol(f io.ReaderAt, c *runCol, col *record.Column, mode uint8, k int, cc *format.ColumnMetaData) error {
+	c.comp = &r.comp
+	c.col, c.name, c.mode, c.chunk = col, col.Name, mode, k
+	switch {
+	case mode == timeText || mode == localText:
+		c.maxDef, c.typ = 1, format.ByteArray
+	case mode == mapKey:
+		c.maxDef, c.maxRep, c.typ = 2, 1, format.ByteArray
+	case mode == mapValue:
+		c.maxDef, c.maxRep, c.typ = 3, 1, format.ByteArray
+	case col.Kind == record.TimeUTC || col.Kind == record.TimeLocal:
+		c.typ = format.Int64
+	case col.Kind == record.StringList:
+		c.maxDef, c.maxRep, c.typ = 3, 1, format.ByteArray
+	case col.Kind == record.Bool:
+		c.maxDef, c.typ = 1, format.Boolean
+	case col.Kind == record.String || col.Kind == record.JSON:
+		c.maxDef, c.typ = 1, format.ByteArray
+	default:
+		return fmt.Errorf("%s: column %s: kind %v is not in a batch", r.name, c.name, col.Kind)
+	}
+	if cc.Type != c.typ {
+		return fmt.Errorf("%s: column %s has type %v, want %v", r.name, c.name, cc.Type, c.typ)
+	}
+	codec, err := codecOf(cc.Codec)
+	if err != nil {
+		return fmt.Errorf("%s: column %s: %w", r.name, c.name, err)
+	}
+	c.codec = codec
+	c.start, c.data = cc.DataPageOffset, cc.DataPageOffset
+	if cc.DictionaryPageOffset > 0 && cc.DictionaryPageOffset < c.start {
+		c.start = cc.DictionaryPageOffset
+	}
+	c.end = c.start + cc.TotalCompressedSize
+	c.sr = io.NewSectionReader(f, c.start, cc.TotalCompressedSize)
+	c.br = bufio.NewReaderSize(c.sr, readBuffer)
+	c.dec = thrift.NewDecoder(new(thrift.CompactProtocol).NewReader(c.br))
+	if c.data > c.start {
+		if err := c.readDict(); err != nil {
+			return r.errorf(c, err)
+		}
+	}
+	c.reset()
+	return nil
+}
+
+// Modes of a column cursor: a batch column as batches write it, or one of
+// the Spark types' forms of it.
+const (
+	native    uint8 = iota
+	timeText        // eventtime as CloudTrail's text
+	localText       // the local time as "2006-01-02 15:04:05"
+	mapKey          // a MAP column's keys
+	mapValue        // and its values
+)
 
 func codecOf(c format.CompressionCodec) (compress.Codec, error) {
 	switch c {
@@ -153,10 +231,9 @@ func (r *Run) errorf(c *runCol, err error) error {
 
 // Size is about the memory the Run holds, in bytes.
 func (r *Run) Size() int {
-	n := cap(r.comp)
-	for i := range r.cols {
-		c := &r.cols[i]
-		n += readBuffer + cap(c.dict) + 4*cap(c.dictOff) + cap(c.page) + cap(c.def) + cap(c.rep) + 4*cap(c.idx) + 4*cap(c.off)
+	n := cap(r.comp) + cap(r.json)
+	for c := range r.cursors() {
+		n += 8*cap(c.times) + readBuffer + cap(c.dict) + 4*cap(c.dictOff) + cap(c.page) + cap(c.def) + cap(c.rep) + 4*cap(c.idx) + 4*cap(c.off)
 	}
 	return n
 }
@@ -172,12 +249,11 @@ func (r *Run) SeekRow(row int64, oi []*format.OffsetIndex) error {
 	if row < 0 || row > r.rows {
 		return fmt.Errorf("%s: row %d is outside the row group's %d", r.name, row, r.rows)
 	}
-	for i := range r.cols {
-		c := &r.cols[i]
+	for c := range r.cursors() {
 		first := int64(0)
 		pos := c.data
-		if i < len(oi) && oi[i] != nil {
-			locs := oi[i].PageLocations
+		if c.chunk < len(oi) && oi[c.chunk] != nil {
+			locs := oi[c.chunk].PageLocations
 			p := pageOf(locs, row)
 			if p >= 0 {
 				first, pos = locs[p].FirstRowIndex, locs[p].Offset
@@ -237,13 +313,30 @@ func (r *Run) Next() (bool, error) {
 	if r.next >= r.rows {
 		return false, nil
 	}
-	for i := range r.cols {
-		if err := r.cols[i].advance(); err != nil {
-			return false, r.errorf(&r.cols[i], fmt.Errorf("row %d: %w", r.next, err))
+	for c := range r.cursors() {
+		if err := c.advance(); err != nil {
+			return false, r.errorf(c, fmt.Errorf("row %d: %w", r.next, err))
 		}
 	}
 	r.next++
 	return true, nil
+}
+
+// cursors yields every column cursor: the batch columns' and the MAP
+// columns' value leaves.
+func (r *Run) cursors() func(yield func(*runCol) bool) {
+	return func(yield func(*runCol) bool) {
+		for i := range r.cols {
+			if !yield(&r.cols[i]) {
+				return
+			}
+		}
+		for i := range r.maps {
+			if !yield(&r.maps[i]) {
+				return
+			}
+		}
+	}
 }
 
 // Time is the current row's eventtime (ms).
@@ -296,9 +389,16 @@ func (c *runCol) reset() {
 	c.def, c.rep, c.ints = c.def[:0], c.rep[:0], nil
 }
 
-// int64 is the current row's value of a time column.
+// int64 is the current row's value of a time column (ms), 0 for a null
+// text time.
 func (c *runCol) int64() int64 {
-	return int64(binary.LittleEndian.Uint64(c.ints[8*c.v:]))
+	switch {
+	case c.mode == native:
+		return int64(binary.LittleEndian.Uint64(c.ints[8*c.v:]))
+	case c.values == 0:
+		return 0
+	}
+	return c.times[c.v]
 }
 
 // bytes is the current row's value of an optional byte-array column.
@@ -478,7 +578,31 @@ func (c *runCol) readPage() error {
 	if c.maxDef == 0 {
 		c.def, c.rep = c.def[:0], c.rep[:0]
 	}
+	if c.mode == timeText || c.mode == localText {
+		c.times = c.times[:0]
+		for k := range values {
+			t, err := parseTimeText(c.mode, c.value(k))
+			if err != nil {
+				return err
+			}
+			c.times = append(c.times, t)
+		}
+	}
 	return nil
+}
+
+// parseTimeText reads a time back from its Spark types' text (see
+// record.AppendEventTime and appendLocalText).
+func parseTimeText(mode uint8, v []byte) (int64, error) {
+	layout := time.RFC3339
+	if mode == localText {
+		layout = "2006-01-02 15:04:05"
+	}
+	t, err := time.ParseInLocation(layout, string(v), time.UTC)
+	if err != nil {
+		return 0, fmt.Errorf("time %q: %w", v, err)
+	}
+	return t.UnixMilli(), nil
 }
 
 // levels decodes n levels of bit width bw, length-prefixed (v1 data
@@ -589,10 +713,9 @@ func (b *Batch) AppendRun(r *Run) {
 			}
 			size += 12
 		default:
-			if c.values == 0 {
-				b.cols[ci].add(nil, false)
-			} else {
-				b.cols[ci].add(c.value(c.v), true)
+			v, ok := r.cell(ci)
+			b.cols[ci].add(v, ok)
+			if ok {
 				size += 12
 			}
 		}
@@ -603,11 +726,68 @@ func (b *Batch) AppendRun(r *Run) {
 	b.n++
 }
 
+// cell is the current row's value of byte-array batch column ci as a
+// batch holds it; ok is false for null. A MAP column's is the JSON object
+// of its entries, in r.json until the next call.
+func (r *Run) cell(ci int) ([]byte, bool) {
+	c := &r.cols[ci]
+	if c.mode != mapKey {
+		return c.bytes()
+	}
+	switch c.def[c.at] {
+	case 0:
+		return nil, false
+	case 1:
+		return append(r.json[:0], "{}"...), true
+	}
+	vc := &r.maps[r.mapOf[ci]]
+	if vc.n != c.n {
+		// The leaves of one map have the same entries; a file where they
+		// differ is damaged, and reads as an empty object rather than
+		// pairing keys with the wrong values.
+		return append(r.json[:0], "{}"...), true
+	}
+	j := append(r.json[:0], '{')
+	v := vc.v
+	for e := range c.n {
+		if e > 0 {
+			j = append(j, ',')
+		}
+		j = appendJSONString(j, c.value(c.v+e))
+		j = append(j, ':')
+		if vc.def[vc.at+e] == 3 {
+			j = appendJSONString(j, vc.value(v))
+			v++
+		} else {
+			j = append(j, "null"...)
+		}
+	}
+	r.json = append(j, '}')
+	return r.json, true
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, every other byte as it is.
+func appendJSONString(dst, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, ch := range s {
+		switch {
+		case ch == '"' || ch == '\\':
+			dst = append(dst, '\\', ch)
+		case ch < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[ch>>4], hex[ch&15])
+		default:
+			dst = append(dst, ch)
+		}
+	}
+	return append(dst, '"')
+}
+
 // RowBytes is about the memory the current row takes in a batch.
 func (r *Run) RowBytes() int {
 	n := 16
-	for i := range r.cols {
-		c := &r.cols[i]
+	for c := range r.cursors() {
 		if c.typ != format.ByteArray {
 			continue
 		}
@@ -635,8 +815,10 @@ func (r *Run) CompareContent(o *Run) int {
 				c = compareBool(x.boolean(x.v), y.boolean(y.v))
 			}
 		default:
-			if c = cmp.Compare(x.values, y.values); c == 0 && x.values > 0 {
-				c = bytes.Compare(x.value(x.v), y.value(y.v))
+			vx, okx := r.cell(i)
+			vy, oky := o.cell(i)
+			if c = compareBool(okx, oky); c == 0 {
+				c = bytes.Compare(vx, vy)
 			}
 		}
 		if c != 0 {
