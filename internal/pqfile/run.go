@@ -18,16 +18,16 @@ import (
 	"github.com/parquetrail/parquetrail/internal/record"
 )
 
-// Run reads one row group of a staging file (a shard's part or a merge's
-// intermediate run: a file FileWriter wrote with a batch schema) a row at a
-// time, straight from its pages into a Batch (Batch.AppendRun). It reads
-// only what FileWriter writes (v1 data pages; PLAIN or dictionary values;
-// RLE/bit-packed levels) and refuses anything else by name. Unlike a
-// generic reader it builds no value per cell: each column keeps its
-// decoded page, and a row is a position in each.
+// Run reads one row group of a file FileWriter wrote (a shard's part, a
+// merge's intermediate run, or a day's published file, which late writes
+// read back) a row at a time, straight from its pages into a Batch
+// (Batch.AppendRun). It reads only what FileWriter writes (v1 data pages;
+// PLAIN or dictionary values; RLE/bit-packed levels) and refuses anything
+// else by name. Unlike a generic reader it builds no value per cell: each
+// column keeps its decoded page, and a row is a position in each.
 //
 // A Run holds one page and one dictionary per column: its memory is about
-// that of the file's pages (StagingPages bounds them).
+// that of the file's pages (StagingPages bounds those of staging files).
 type Run struct {
 	s    *record.Schema
 	cols []runCol
