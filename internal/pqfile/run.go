@@ -232,7 +232,7 @@ func (r *Run) errorf(c *runCol, err error) error {
 // Size is about the memory the Run holds, in bytes.
 func (r *Run) Size() int {
 	n := cap(r.comp) + cap(r.json)
-	for c := range r.cursors() {
+	for _, c := range r.all() {
 		n += 8*cap(c.times) + readBuffer + cap(c.dict) + 4*cap(c.dictOff) + cap(c.page) + cap(c.def) + cap(c.rep) + 4*cap(c.idx) + 4*cap(c.off)
 	}
 	return n
@@ -249,7 +249,7 @@ func (r *Run) SeekRow(row int64, oi []*format.OffsetIndex) error {
 	if row < 0 || row > r.rows {
 		return fmt.Errorf("%s: row %d is outside the row group's %d", r.name, row, r.rows)
 	}
-	for c := range r.cursors() {
+	for _, c := range r.all() {
 		first := int64(0)
 		pos := c.data
 		if c.chunk < len(oi) && oi[c.chunk] != nil {
@@ -313,30 +313,28 @@ func (r *Run) Next() (bool, error) {
 	if r.next >= r.rows {
 		return false, nil
 	}
-	for c := range r.cursors() {
-		if err := c.advance(); err != nil {
-			return false, r.errorf(c, fmt.Errorf("row %d: %w", r.next, err))
+	// Plain loops, not all(): this runs for every row.
+	for _, cols := range [2][]runCol{r.cols, r.maps} {
+		for i := range cols {
+			if err := cols[i].advance(); err != nil {
+				return false, r.errorf(&cols[i], fmt.Errorf("row %d: %w", r.next, err))
+			}
 		}
 	}
 	r.next++
 	return true, nil
 }
 
-// cursors yields every column cursor: the batch columns' and the MAP
-// columns' value leaves.
-func (r *Run) cursors() func(yield func(*runCol) bool) {
-	return func(yield func(*runCol) bool) {
-		for i := range r.cols {
-			if !yield(&r.cols[i]) {
-				return
-			}
-		}
-		for i := range r.maps {
-			if !yield(&r.maps[i]) {
-				return
-			}
+// all lists every column cursor: the batch columns' and the MAP columns'
+// value leaves.
+func (r *Run) all() []*runCol {
+	out := make([]*runCol, 0, len(r.cols)+len(r.maps))
+	for _, cols := range [2][]runCol{r.cols, r.maps} {
+		for i := range cols {
+			out = append(out, &cols[i])
 		}
 	}
+	return out
 }
 
 // Time is the current row's eventtime (ms).
@@ -787,12 +785,15 @@ func appendJSONString(dst, s []byte) []byte {
 // RowBytes is about the memory the current row takes in a batch.
 func (r *Run) RowBytes() int {
 	n := 16
-	for c := range r.cursors() {
-		if c.typ != format.ByteArray {
-			continue
-		}
-		for k := c.v; k < c.v+c.values; k++ {
-			n += 12 + len(c.value(k))
+	for _, cols := range [2][]runCol{r.cols, r.maps} {
+		for i := range cols {
+			c := &cols[i]
+			if c.typ != format.ByteArray {
+				continue
+			}
+			for k := c.v; k < c.v+c.values; k++ {
+				n += 12 + len(c.value(k))
+			}
 		}
 	}
 	return n
