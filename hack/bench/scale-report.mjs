@@ -7,7 +7,7 @@
 //   node scale-report.mjs --stamp S --out results/scale.json [--rss-limit MiB] --run 'W|dir|shards|ranges' ...
 //
 // Per W: the plan, each flatten index, merge-plan, each merge index and
-// publish, each a process on one core: wall, CPU and peak RSS; the flatten
+// publish, each a process on one core (--parallel of them at once): wall, CPU and peak RSS; the flatten
 // and merge indices summed up as min/median/max; the critical path plan +
 // slowest flatten + merge-plan + slowest merge + publish (wall, and the same
 // in CPU seconds), and the speed-up over the first W.
@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     stamp: { type: 'string' },
     out: { type: 'string' },
     load: { type: 'string', default: '' },
+    parallel: { type: 'string', default: '1' },
     'rss-limit': { type: 'string', default: '256' },
     run: { type: 'string', multiple: true, default: [] },
   },
@@ -151,6 +152,7 @@ const refOwn = ref.partitions.find((p) => p.name === dayPartition);
 const result = {
   when: new Date().toISOString(),
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, load: args.load },
+  processesAtOnce: Number(args.parallel),
   day: { records: stamp.stats.records, files: stamp.stats.logFiles, gzipBytes: stamp.stats.gzipBytes, jsonBytes: stamp.stats.jsonBytes, rows: stamp.stats.rows },
   rssLimitMiB: rssLimit,
   outputSame: ok,
@@ -166,7 +168,8 @@ const mib = (v) => String(Math.round(v));
 console.log();
 console.log(`Day: ${stamp.stats.records.toLocaleString('en-US')} records, ${stamp.stats.logFiles} files, ` +
   `${(stamp.stats.gzipBytes / 1e6).toFixed(0)} MB json.gz, ${(stamp.stats.jsonBytes / 1e6).toFixed(0)} MB JSON; ` +
-  `every process on one core; machine ${os.cpus().length} CPUs, load ${args.load}.`);
+  `every process on one core, ${args.parallel === '1' ? 'one at a time' : `${args.parallel} at a time`}; ` +
+  `machine ${os.cpus().length} CPUs, load ${args.load}.`);
 console.log(`Times in seconds. W flatten indices, R merge indices (merge-plan cuts at most W ranges); min/med/max over the indices; ` +
   `critical path = plan + slowest flatten + merge-plan + slowest merge + publish; speed-up over W=${ref.W}, R=${ref.R}.`);
 console.log();

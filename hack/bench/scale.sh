@@ -12,11 +12,13 @@
 # merge-plan may cut fewer ranges than asked (a range is never cut inside);
 # R is the number it cut. Each process is timed by GNU time -v (wall, CPU,
 # peak RSS). The flatten indices, then the merge indices, run
-# BENCH_SCALE_PARALLEL at a time (default: the machine's cores), each on a
-# core of its own; the critical path is what a cluster with a core per pod
-# would see: plan + the slowest flatten index + merge-plan + the slowest
-# merge index + publish (wall times, and the same sum in CPU seconds, which
-# holds better on a shared machine). The speed-up is over the first W.
+# BENCH_SCALE_PARALLEL at a time (default 1: one after another, each alone on
+# core 0, as pods on nodes of their own run; on a VM whose two vCPUs slow
+# each other, two at once measure that contention, not the pipeline); the
+# critical path is what a cluster with a core per pod would see: plan + the
+# slowest flatten index + merge-plan + the slowest merge index + publish
+# (wall times, and the same sum in CPU seconds). The speed-up is over the
+# first W.
 #
 # Every W's output is checked against the first W's (rowdigest, not timed):
 # each partition's manifest counts (rows, duplicates, rows in, late rows),
@@ -33,7 +35,8 @@
 #   BENCH_SEED             generator seed (default 1)
 #   BENCH_SCALE_RECORDS    records of the day (default 4000000)
 #   BENCH_SCALE_WORKERS    the W values, R = W (default "1 2 4 8 16")
-#   BENCH_SCALE_PARALLEL   flatten or merge processes at once (default: nproc)
+#   BENCH_SCALE_PARALLEL   flatten or merge processes at once, each on a core of
+#                          its own (default 1; at most nproc)
 #   BENCH_SCALE_RSS_MIB    flag a process whose peak RSS is over this (default 256)
 #   BENCH_INFLATE=go       shard-worker's pure-Go build (default: libdeflate's inflate
 #                          when hack/libdeflate.sh can provide it)
@@ -52,13 +55,15 @@ seed=${BENCH_SEED:-1}
 records=${BENCH_SCALE_RECORDS:-4000000}
 workers=${BENCH_SCALE_WORKERS:-1 2 4 8 16}
 ncpu=$(nproc)
-parallel=${BENCH_SCALE_PARALLEL:-$ncpu}
+parallel=${BENCH_SCALE_PARALLEL:-1}
 rss_limit=${BENCH_SCALE_RSS_MIB:-256}
 day_dir=$cache/bench/reference-$seed-$records
 results=$here/results/scale.json
 
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'bench-scale: %s\n' "$*" >&2; exit 1; }
+[[ $parallel =~ ^[0-9]+$ ]] && [ "$parallel" -ge 1 ] && [ "$parallel" -le "$ncpu" ] ||
+	die "BENCH_SCALE_PARALLEL must be 1..$ncpu, not $parallel"
 command -v taskset >/dev/null || die "taskset is needed (util-linux)"
 /usr/bin/time --version 2>&1 | grep -q GNU || die "GNU time (/usr/bin/time) is needed: apt-get install time"
 
@@ -163,4 +168,4 @@ for w in $workers; do
 done
 
 node "$here/scale-report.mjs" --stamp "$stamp" --out "$results" --load "$(cut -d' ' -f1-3 /proc/loadavg)" \
-	--rss-limit "$rss_limit" "${args[@]}"
+	--parallel "$parallel" --rss-limit "$rss_limit" "${args[@]}"
