@@ -741,6 +741,59 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch, b
 	if useDict && flat {
 		sc.idx = sc.idx[:0]
 	}
+	if flat && c.Kind != record.Bool {
+		// A string column: one level per row, no repetition. The loop of
+		// the general walk below without its call per cell, and with a
+		// dictionary without touching the values at all (a page's bounds
+		// are those of the dictionary entries it uses).
+		cb := &b.cols[b.s.ColumnOf(c.Field)]
+		for row, i := range b.perm {
+			if pb >= fw.page.PageBytes || row-pageStartRow >= fw.page.PageRows {
+				flush()
+				pageStartRow = row
+			}
+			var v []byte
+			k, null := int32(0), false
+			if useDict {
+				k = sc.rowIdx[i]
+				null = k < 0
+			} else if sp := cb.spans[i]; sp.n < 0 {
+				null = true
+			} else {
+				end := sp.off + uint32(sp.n)
+				v = cb.store.list[sp.blk][sp.off:end:end]
+			}
+			if null {
+				sc.def = append(sc.def, 0)
+				out.nulls++
+				pageNulls++
+				continue
+			}
+			sc.def = append(sc.def, 1)
+			nv++
+			pageVals++
+			if useDict {
+				sc.idx = append(sc.idx, k)
+				pb += 4
+				if k == lastK {
+					continue
+				}
+				lastK, v = k, out.entries[k]
+			} else {
+				sc.vals = binary.LittleEndian.AppendUint32(sc.vals, uint32(len(v)))
+				sc.vals = append(sc.vals, v...)
+				pb += 4 + len(v)
+			}
+			if pageVals == 1 {
+				bp := boundPrefix(v)
+				sc.lo, sc.hi = append(sc.lo[:0], bp...), append(sc.hi[:0], bp...)
+			} else {
+				sc.lo, sc.hi = lower(sc.lo, v), upper(sc.hi, v)
+			}
+		}
+		flush()
+		return err
+	}
 	b.values(c, lf.part, func(row int, v []byte, rep, def uint8) {
 		if rep == 0 && (pb >= fw.page.PageBytes || row-pageStartRow >= fw.page.PageRows) {
 			flush()
