@@ -65,13 +65,22 @@ type PageOptions struct {
 	// buffers for a page's levels grow with its rows, and the pages of a
 	// mostly-null column hold many rows in few bytes.
 	PageRows int
+	// ChunkBounds gives the dictionary pages of string columns their
+	// chunk's bounds (those of its dictionary) in the column index, rather
+	// than their own: valid bounds (the format allows bounds that are not
+	// values of the page) for no comparison per value, where nothing
+	// skips pages by those columns.
+	ChunkBounds bool
 }
 
 // StagingPages bound the pages of staging files (the shards' parts and the
 // merge's intermediate runs). The merge holds a page, its levels and a
 // dictionary per column of every run it reads at once, so these small
 // bounds are what lets it read many runs within the worker's memory.
-var StagingPages = PageOptions{PageBytes: 16 << 10, DictBytes: 128 << 10, PageRows: 2048}
+//
+// The merge seeks by eventtime only, so their string columns' dictionary
+// pages take their chunk's bounds.
+var StagingPages = PageOptions{PageBytes: 16 << 10, DictBytes: 128 << 10, PageRows: 2048, ChunkBounds: true}
 
 type leaf struct {
 	col  int
@@ -88,7 +97,7 @@ func NewFileWriter(w io.Writer, s *record.Schema, compression string, kv map[str
 	if err != nil {
 		return nil, err
 	}
-	fw := &FileWriter{w: w, s: s, codec: codec, page: PageOptions{DefaultPageBytes, DefaultDictBytes, pageRows}}
+	fw := &FileWriter{w: w, s: s, codec: codec, page: PageOptions{PageBytes: DefaultPageBytes, DictBytes: DefaultDictBytes, PageRows: pageRows}}
 	fw.meta.Version = 1
 	fw.meta.CreatedBy = CreatedBy()
 	fw.meta.Schema = append(fw.meta.Schema, format.SchemaElement{Name: "cloudtrail", NumChildren: thrift.New(int32(len(s.Columns)))})
@@ -175,6 +184,9 @@ func (fw *FileWriter) SetPageOptions(o PageOptions) {
 	}
 	if o.PageRows > 0 {
 		fw.page.PageRows = o.PageRows
+	}
+	if o.ChunkBounds {
+		fw.page.ChunkBounds = true
 	}
 }
 
@@ -360,9 +372,22 @@ func (fw *FileWriter) finishChunk(out *chunk, lf leaf, sc *scratch) error {
 		return err
 	}
 	out.hasDict = true
+	var lo, hi []byte
+	bounds := false
 	if !out.plainPages {
 		// Every value is in the dictionary: its bounds are the chunk's.
-		md.Statistics.MinValue, md.Statistics.MaxValue = minMax(out.entries)
+		lo, hi = minMax(out.entries)
+		bounds = true
+		md.Statistics.MinValue, md.Statistics.MaxValue = lo, hi
+	}
+	for i := range out.pages {
+		if p := &out.pages[i]; p.chunkBounds {
+			if !bounds {
+				lo, hi = minMax(out.entries)
+				bounds = true
+			}
+			p.min, p.max = truncMin(lo), truncMax(hi)
+		}
 	}
 	return nil
 }
@@ -699,12 +724,17 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch, b
 	pageVals := 0
 	sc.lo, sc.hi = sc.lo[:0], sc.hi[:0]
 	lastK := int32(-1)
+	chunkBounds := fw.page.ChunkBounds && flat && c.Kind != record.Bool
 	flush := func() {
 		if len(sc.def) == 0 || err != nil {
 			return
 		}
 		ps := pageStat{off: out.buf.Len(), firstRow: base + int64(pageStartRow), nulls: pageNulls, null: pageVals == 0}
-		if !ps.null {
+		switch {
+		case ps.null:
+		case chunkBounds && useDict:
+			ps.chunkBounds = true // set by finishChunk
+		default:
 			ps.min, ps.max = truncMin(sc.lo), truncMax(sc.hi)
 		}
 		sc.page = sc.page[:0]
@@ -745,7 +775,8 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch, b
 		// A string column: one level per row, no repetition. The loop of
 		// the general walk below without its call per cell, and with a
 		// dictionary without touching the values at all (a page's bounds
-		// are those of the dictionary entries it uses).
+		// are those of the dictionary entries it uses, or with
+		// ChunkBounds the whole dictionary's).
 		cb := &b.cols[b.s.ColumnOf(c.Field)]
 		for row, i := range b.perm {
 			if pb >= fw.page.PageBytes || row-pageStartRow >= fw.page.PageRows {
@@ -775,7 +806,7 @@ func (fw *FileWriter) encodeColumn(out *chunk, b *Batch, lf leaf, sc *scratch, b
 			if useDict {
 				sc.idx = append(sc.idx, k)
 				pb += 4
-				if k == lastK {
+				if k == lastK || chunkBounds {
 					continue
 				}
 				lastK, v = k, out.entries[k]
@@ -1131,6 +1162,9 @@ type pageStat struct {
 	nulls    int64
 	null     bool   // no value, only nulls
 	min, max []byte // PLAIN form without length; strings truncated
+	// chunkBounds: a dictionary page whose bounds are its dictionary's
+	// (PageOptions.ChunkBounds), set when the dictionary is complete.
+	chunkBounds bool
 }
 
 var zero, one = []byte{0}, []byte{1}
