@@ -42,6 +42,8 @@
 #   BENCH_SKIP_PARQUETRAIL=1, BENCH_SKIP_DUCKDB=1, BENCH_SKIP_CHDB=1,
 #   BENCH_SKIP_FLOOR=1        leave a side out
 #   BENCH_DUCKDB_NODEDUP=1    also run DuckDB without dropping duplicates
+#   BENCH_ROUNDS=N            run the tools N times in turn (default 1); the
+#                             table shows each tool's medians (wall, CPU, RSS)
 #   BENCH_STRICT=1            exit non-zero when row counts disagree
 #   BENCH_INFLATE=go          shard-worker's pure-Go build (default: libdeflate's
 #                             inflate, hack/libdeflate.sh, when it can be had)
@@ -58,11 +60,13 @@ seed=${BENCH_SEED:-1}
 records=${BENCH_RECORDS:-}
 day_dir=$cache/bench/reference-$seed${records:+-$records}
 out=${BENCH_OUT:-$cache/bench/out}
+rounds=${BENCH_ROUNDS:-1}
 results=$here/results/latest.json
 
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
+[[ $rounds =~ ^[1-9][0-9]?$ ]] || die "BENCH_ROUNDS must be a number of rounds from 1 to 99, not $rounds"
 command -v go >/dev/null || die "go is not on PATH"
 command -v node >/dev/null || die "node is not on PATH (DuckDB runs in Node)"
 command -v npm >/dev/null || die "npm is not on PATH"
@@ -119,68 +123,85 @@ find "$day_dir/AWSLogs" -name '*.json.gz' -exec cat {} + >/dev/null
 rm -rf "$out"
 mkdir -p "$out"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-runs=()
 count_rows() { # folder of proc_ymd=YYYYMMDD → rows in its Parquet files, or ""
 	node "$here/query.mjs" "SELECT count(*) AS n FROM read_parquet('$1/proc_ymd=$ymd/*.parquet')" 2>/dev/null |
 		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s)[0].n)}catch{console.log("")}})'
 }
 
-# 3. parquetrail.
+# 3-5. The tools, BENCH_ROUNDS times in turn (parquetrail, DuckDB, chDB,
+# then again), each into a fresh output folder; the report takes each
+# tool's median. Each round's GNU time output is $out/<tool>.time.<round>.
+worker_ok=
 if [ "${BENCH_SKIP_PARQUETRAIL:-}" != 1 ]; then
-	say "shard-worker run ($date $zone, seed columns, late arrival ${margin_h}h)"
 	if build_worker "$work/shard-worker"; then
-		set +e
-		"$gnu_time" -v -o "$out/parquetrail.time" "$work/shard-worker" run \
-			--source "$day_dir" --destination "$out/parquetrail" \
-			--date "$date" --time-zone "$zone" --columns seed --local-time-column eventtime_kst \
-			--late-arrival "${margin_h}h" --json >"$out/parquetrail.json" 2>"$out/parquetrail.stderr"
-		rc=$?
-		set -e
-		[ $rc = 0 ] || { echo "shard-worker run failed (exit $rc):" >&2; tail -20 "$out/parquetrail.stderr" >&2 || true; }
-		rows=""
-		[ $rc = 0 ] && rows=$(count_rows "$out/parquetrail")
-		runs+=(--run "parquetrail|$out/parquetrail.time|$out/parquetrail/proc_ymd=$ymd|$rows|$out/parquetrail.json")
+		worker_ok=1
 	else
 		echo "shard-worker does not build; parquetrail side skipped" >&2
 	fi
 fi
-
-# 4. DuckDB.
-duck() { # name, extra flags...
-	local name=$1
-	shift
-	say "DuckDB $duckdb_version: $name"
+declare -A times=() rcs=()
+timed_run() { # tool, round, command... (stdout to $out/<tool>.json)
+	local tool=$1 round=$2
+	shift 2
+	rm -rf "${out:?}/$tool"
 	set +e
-	"$gnu_time" -v -o "$out/$name.time" node "$here/duckdb.mjs" \
-		--source "$day_dir" --out "$out/$name" --date "$date" --time-zone "$zone" \
-		--local-time-column eventtime_kst --late-arrival-hours "$margin_h" \
-		--temp-directory "$work/duckdb-tmp" "$@" >"$out/$name.json" 2>"$out/$name.stderr"
+	"$gnu_time" -v -o "$out/$tool.time.$round" "$@" >"$out/$tool.json" 2>"$out/$tool.stderr"
 	local rc=$?
 	set -e
-	[ $rc = 0 ] || { echo "duckdb.mjs failed (exit $rc):" >&2; tail -20 "$out/$name.stderr" >&2 || true; }
-	local rows=""
-	[ $rc = 0 ] && rows=$(count_rows "$out/$name")
-	runs+=(--run "$name|$out/$name.time|$out/$name/proc_ymd=$ymd|$rows|$out/$name.json")
+	[ $rc = 0 ] || { echo "$tool failed (exit $rc):" >&2; tail -20 "$out/$tool.stderr" >&2 || true; }
+	times[$tool]+="${times[$tool]:+,}$out/$tool.time.$round"
+	rcs[$tool]=$((${rcs[$tool]:-0} | rc))
 }
-if [ "${BENCH_SKIP_DUCKDB:-}" != 1 ]; then
-	duck duckdb
-	[ "${BENCH_DUCKDB_NODEDUP:-}" = 1 ] && duck duckdb-nodedup --no-dedup
-fi
-
+# 3. parquetrail.
+parquetrail() {
+	say "shard-worker run ($date $zone, seed columns, late arrival ${margin_h}h)$1"
+	timed_run parquetrail "$2" "$work/shard-worker" run \
+		--source "$day_dir" --destination "$out/parquetrail" \
+		--date "$date" --time-zone "$zone" --columns seed --local-time-column eventtime_kst \
+		--late-arrival "${margin_h}h" --json
+}
+# 4. DuckDB.
+duck() { # name, label, round, extra flags...
+	local name=$1 label=$2 round=$3
+	shift 3
+	say "DuckDB $duckdb_version: $name$label"
+	timed_run "$name" "$round" node "$here/duckdb.mjs" \
+		--source "$day_dir" --out "$out/$name" --date "$date" --time-zone "$zone" \
+		--local-time-column eventtime_kst --late-arrival-hours "$margin_h" \
+		--temp-directory "$work/duckdb-tmp" "$@"
+}
 # 5. ClickHouse (chDB).
-if [ "${BENCH_SKIP_CHDB:-}" != 1 ]; then
-	say "ClickHouse (chDB): chdb"
-	set +e
-	"$gnu_time" -v -o "$out/chdb.time" node "$here/chdb.mjs" \
+chdb() {
+	say "ClickHouse (chDB): chdb$1"
+	timed_run chdb "$2" node "$here/chdb.mjs" \
 		--source "$day_dir" --out "$out/chdb" --date "$date" --time-zone "$zone" \
-		--local-time-column eventtime_kst --late-arrival-hours "$margin_h" >"$out/chdb.json" 2>"$out/chdb.stderr"
-	rc=$?
-	set -e
-	[ $rc = 0 ] || { echo "chdb.mjs failed (exit $rc):" >&2; tail -20 "$out/chdb.stderr" >&2 || true; }
-	rows=""
-	[ $rc = 0 ] && rows=$(count_rows "$out/chdb")
-	runs+=(--run "chdb|$out/chdb.time|$out/chdb/proc_ymd=$ymd|$rows|$out/chdb.json")
+		--local-time-column eventtime_kst --late-arrival-hours "$margin_h"
+}
+tools=()
+[ -n "$worker_ok" ] && tools+=(parquetrail)
+if [ "${BENCH_SKIP_DUCKDB:-}" != 1 ]; then
+	tools+=(duckdb)
+	[ "${BENCH_DUCKDB_NODEDUP:-}" = 1 ] && tools+=(duckdb-nodedup)
 fi
+[ "${BENCH_SKIP_CHDB:-}" != 1 ] && tools+=(chdb)
+for ((round = 1; round <= rounds; round++)); do
+	label=""
+	[ "$rounds" -gt 1 ] && label=", round $round of $rounds"
+	for tool in "${tools[@]}"; do
+		case $tool in
+		parquetrail) parquetrail "$label" "$round" ;;
+		duckdb) duck duckdb "$label" "$round" ;;
+		duckdb-nodedup) duck duckdb-nodedup "$label" "$round" --no-dedup ;;
+		chdb) chdb "$label" "$round" ;;
+		esac
+	done
+done
+runs=()
+for tool in "${tools[@]}"; do
+	rows=""
+	[ "${rcs[$tool]}" = 0 ] && rows=$(count_rows "$out/$tool")
+	runs+=(--run "$tool|${times[$tool]}|$out/$tool/proc_ymd=$ymd|$rows|$out/$tool.json")
+done
 
 # 6. The inflate floor, on one core.
 floors=()

@@ -4,10 +4,12 @@
 // time -v output file, output folder and row count:
 //
 //   node report.mjs --stamp S --out results/latest.json --load "0.12 0.30 0.25" \
-//     --run 'parquetrail|time-file|output-dir|rows|summary-file' --run 'duckdb|...' \
+//     --run 'parquetrail|time-file[,time-file...]|output-dir|rows|summary-file' --run 'duckdb|...' \
 //     --floor 'libdeflate|time-file' --floor 'klauspost/compress|time-file'
 //
-// Runs other than parquetrail are compared with it by wall and CPU time;
+// A run with several time files (BENCH_ROUNDS) is shown by its medians:
+// wall, CPU and peak RSS each the median of the rounds (each round is in the
+// JSON). Runs other than parquetrail are compared with it by wall and CPU time;
 // floors are one-core inflates of the day's gzip, and parquetrail's CPU time
 // is given over each.
 // A run whose tool failed has rows "" and is shown as failed.
@@ -69,9 +71,27 @@ function parquetBytes(dir) {
   return { bytes: n, files };
 }
 
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+// The rounds' GNU time outputs as one: each figure's median; a failed or
+// missing round fails the run.
+function readTimes(files) {
+  const ts = files.split(',').map(readTime);
+  if (ts.some((t) => t === null)) return { t: null, rounds: [] };
+  const rounds = ts.map((t) => ({ wallSeconds: t.wall, cpuSeconds: +(t.user + t.sys).toFixed(2), peakRSSMiB: +(t.rssKiB / 1024).toFixed(1), exit: t.exit }));
+  const cpu = median(ts.map((t) => t.user + t.sys));
+  return {
+    t: { wall: median(ts.map((t) => t.wall)), user: cpu, sys: 0, rssKiB: median(ts.map((t) => t.rssKiB)), exit: Math.max(...ts.map((t) => t.exit)) },
+    rounds,
+  };
+}
+
 const runs = args.run.map((spec) => {
-  const [tool, timeFile, outDir, rows, summaryFile] = spec.split('|');
-  const t = readTime(timeFile);
+  const [tool, timeFiles, outDir, rows, summaryFile] = spec.split('|');
+  const { t, rounds } = readTimes(timeFiles);
   const out = parquetBytes(outDir);
   let summary = null;
   try {
@@ -88,6 +108,7 @@ const runs = args.run.map((spec) => {
     rows: rows === '' ? null : Number(rows),
     outputBytes: out.bytes,
     outputFiles: out.files,
+    rounds,
     summary,
   };
   if (ok && r.wallSeconds > 0) {
@@ -159,6 +180,9 @@ const lines = [
   ['rows written', (r) => fmt(r.rows, 0)],
   ['status', (r) => (r.ok ? 'ok' : 'FAILED')],
 ];
+if (runs.some((r) => r.rounds.length > 1)) {
+  lines.splice(2, 0, ['wall s by round', (r) => r.rounds.map((x) => fmt(x.wallSeconds, 2)).join(' ')]);
+}
 const w0 = Math.max(...lines.map(([l]) => l.length));
 const widths = runs.map((r) => Math.max(r.tool.length, ...lines.map(([, f]) => f(r).length)));
 const row = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padStart(widths[i - 1]))).join('   ');
@@ -171,6 +195,10 @@ console.log(`Machine: ${result.machine.cpus} CPUs, ${result.machine.memGiB} GiB;
   (args['duckdb-version'] ? `; DuckDB ${args['duckdb-version']}` : '') +
   (args.inflater ? `; shard-worker inflates with ${args.inflater}` : ''));
 console.log('(records/s and MB/s: the whole day\'s records and JSON bytes over wall time)');
+const nRounds = Math.max(...runs.map((r) => r.rounds.length), 0);
+if (nRounds > 1) {
+  console.log(`(${nRounds} rounds, the tools in turn; each figure is the median of its rounds)`);
+}
 console.log();
 console.log(row(['', ...cols]));
 for (const [label, f] of lines) console.log(row([label, ...runs.map(f)]));
