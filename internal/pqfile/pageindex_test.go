@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"testing"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
-	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
 // pageIndexFile writes n generated records as two row groups of small
@@ -41,18 +39,7 @@ func pageIndexFile(t *testing.T, set string, n int, chunkBounds bool) []byte {
 	from := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 	batch := func(k int) *pqfile.Batch { // the k-th quarter of the day
 		doc := g.Doc(n/4, from.Add(time.Duration(k)*6*time.Hour), 6*time.Hour)
-		b := pqfile.NewBatch(s, 32<<20)
-		r := scan.NewReader(bytes.NewReader(doc), s, scan.ReaderOptions{})
-		var row record.Row
-		for {
-			if err := r.Next(&row); err == io.EOF {
-				break
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			b.Append(&row)
-		}
-		return b
+		return docBatch(t, doc, s, 1)
 	}
 	// The first row group is one batch; the second three, appended (the
 	// page index's row numbers then run across batches).

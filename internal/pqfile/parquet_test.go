@@ -129,7 +129,8 @@ func TestParquetRoundTrip(t *testing.T) {
 
 // sortedParts splits a batch, in (eventtime, eventid) order, into k batches
 // by round trip through Parquet (the only way in from outside the package).
-func sortedParts(t *testing.T, s *record.Schema, b *pqfile.Batch, k int) []*pqfile.Batch {
+func sortedParts(t testing.TB, s *record.Schema, b *pqfile.Batch, k int) []*pqfile.Batch {
+	t.Helper()
 	var buf bytes.Buffer
 	w, _ := pqfile.NewFileWriter(&buf, s, "none", nil)
 	if err := w.WriteBatch(b, false, 1); err != nil {

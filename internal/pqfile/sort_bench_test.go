@@ -1,14 +1,10 @@
 package pqfile_test
 
 import (
-	"bytes"
-	"io"
 	"testing"
 
 	"github.com/parquetrail/parquetrail/internal/flatten/flattentest"
-	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
-	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
 // BenchmarkSort sorts a batch of generated records (full columns): "once"
@@ -22,20 +18,7 @@ func BenchmarkSort(b *testing.B) {
 		copies int
 	}{{"once", 1}, {"twice", 2}} {
 		b.Run(v.name, func(b *testing.B) {
-			batch := pqfile.NewBatch(s, 64<<20)
-			var r scan.Reader
-			var row record.Row
-			r.Reset(bytes.NewReader(doc), s, scan.ReaderOptions{})
-			for {
-				if err := r.Next(&row); err == io.EOF {
-					break
-				} else if err != nil {
-					b.Fatal(err)
-				}
-				for range v.copies {
-					batch.Append(&row)
-				}
-			}
+			batch := docBatch(b, doc, s, v.copies)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				batch.Sort()

@@ -14,7 +14,6 @@ import (
 	"github.com/parquetrail/parquetrail/internal/pqfile"
 	"github.com/parquetrail/parquetrail/internal/record"
 	"github.com/parquetrail/parquetrail/internal/record/arrowcheck"
-	"github.com/parquetrail/parquetrail/internal/scan"
 )
 
 // BenchmarkWriter writes the same rows with the same options through
@@ -35,17 +34,7 @@ func BenchmarkWriter(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		batch := pqfile.NewBatch(s, 64<<20)
-		r := scan.NewReader(bytes.NewReader(doc), s, scan.ReaderOptions{})
-		var row record.Row
-		for {
-			if err := r.Next(&row); err == io.EOF {
-				break
-			} else if err != nil {
-				b.Fatal(err)
-			}
-			batch.Append(&row)
-		}
+		batch := docBatch(b, doc, s, 1)
 		// Ours once, sorted: its file gives parquet-go the schema, the
 		// dictionary columns and the rows in the same order.
 		var ours bytes.Buffer
