@@ -28,3 +28,18 @@ func docBatch(tb testing.TB, doc []byte, s *record.Schema, copies int) *pqfile.B
 		}
 	}
 }
+
+// appendRest appends the rows of r from its position on to b.
+func appendRest(tb testing.TB, b *pqfile.Batch, r *pqfile.Run) {
+	tb.Helper()
+	for {
+		ok, err := r.Next()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if !ok {
+			return
+		}
+		b.AppendRun(r)
+	}
+}

@@ -120,16 +120,7 @@ func readRuns(t *testing.T, s *record.Schema, data []byte, start int64, index bo
 				t.Fatal(err)
 			}
 		}
-		for {
-			ok, err := r.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !ok {
-				break
-			}
-			out.AppendRun(r)
-		}
+		appendRest(t, out, r)
 	}
 	n := out.Len()
 	var buf bytes.Buffer

@@ -79,16 +79,7 @@ func TestRunReadsSparkFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := pqfile.NewBatch(s, 1<<20)
-	for {
-		ok, err := r.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-		back.AppendRun(r)
-	}
+	appendRest(t, back, r)
 	if back.Len() != len(rows) {
 		t.Fatalf("read %d rows back, wrote %d", back.Len(), len(rows))
 	}
